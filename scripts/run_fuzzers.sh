@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer targets (clang, ASan + UBSan) and runs each for a bounded time.
+# FUZZ_SECONDS (default 30) per target. Fails if any target finds a crash.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds=${FUZZ_SECONDS:-30}
+cmake --preset fuzz >/dev/null
+cmake --build --preset fuzz
+status=0
+for fuzzer in build/fuzz/fuzz/*_fuzz; do
+  [ -x "$fuzzer" ] || continue
+  name=$(basename "$fuzzer")
+  corpus=build/fuzz/corpus/$name
+  mkdir -p "$corpus"
+  seeds=build/fuzz/seeds/$name
+  mkdir -p "$seeds"
+  log=build/fuzz/$name.log
+  if "$fuzzer" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
+       -artifact_prefix=build/fuzz/ "$corpus" "$seeds" >"$log" 2>&1; then
+    echo "fuzz: $name ran ${seconds}s clean ($(grep -Eo '#[0-9]+' "$log" | tail -n 1 | tr -d '#') inputs)"
+  else
+    echo "fuzz: $name FAILED; last lines of $log:"
+    tail -n 30 "$log"
+    status=1
+  fi
+done
+if [ $status -eq 0 ]; then echo "fuzz: all targets passed"; fi
+exit $status

@@ -1,0 +1,107 @@
+// lockstep run [MODEL] -p TEXT: generate text, streamed as it is produced, then the speeds.
+#include <cstdio>
+#include <fmt/core.h>
+#include <fstream>
+#include <sstream>
+
+#include "cli/command_registry.h"
+#include "cli/generation_options.h"
+#include "cli/model_argument.h"
+#include "core/error.h"
+#include "tokenizer/chat_template.h"
+
+namespace lockstep::cli {
+namespace {
+
+struct RunArgs {
+  std::string model;
+  std::string prompt;
+  std::string prompt_file;
+  std::string system;
+  std::string chat_template;
+  bool chat = false;
+  bool ignore_eos = false;
+  bool parse_special = false;
+  bool quiet = false;
+  std::int64_t n = 128;
+  std::int64_t ctx = 0;
+  runtime::GenerationOptions options;
+};
+
+std::string read_text_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail("cannot open prompt file '{}'", path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+void run(RunArgs& a) {
+  auto model = open_model(a.model, a.quiet);
+  const auto& tok = *model->tokenizer;
+  std::string prompt = a.prompt_file.empty() ? a.prompt : read_text_file(a.prompt_file);
+
+  std::vector<std::int32_t> tokens;
+  if (a.chat) {
+    tokenizer::ChatFormat format;
+    if (!a.chat_template.empty()) {
+      format = tokenizer::parse_chat_format(a.chat_template);
+    } else {
+      auto detected = tokenizer::detect_chat_format(tok.vocabulary().chat_template);
+      if (!detected)
+        fail("{} has no chat template lockstep recognises; choose one with --chat-template "
+             "(llama2, llama3, chatml, mistral)",
+             model->source);
+      format = *detected;
+    }
+    std::vector<tokenizer::ChatMessage> messages;
+    if (!a.system.empty()) messages.push_back({"system", a.system});
+    messages.push_back({"user", prompt});
+    prompt = tokenizer::format_chat(format, messages, /*add_generation_prompt=*/true);
+    tokens = tok.encode(prompt, /*add_special=*/true, /*parse_special=*/true);
+  } else {
+    tokens = tok.encode(prompt, /*add_special=*/true, a.parse_special);
+  }
+
+  auto backend = runtime::make_reference_backend(model, choose_context(a.ctx, model->config.n_ctx_train));
+  a.options.max_new_tokens = a.n;
+  a.options.stop_at_end_of_generation = !a.ignore_eos;
+
+  if (!a.chat) fmt::print("{}", a.prompt_file.empty() ? a.prompt : prompt);
+  std::fflush(stdout);
+  tokenizer::StreamingDecoder decoder(tok);
+  auto stats = runtime::generate(*backend, tokens, a.options, [&](std::int32_t id) {
+    fmt::print("{}", decoder.push(id));
+    std::fflush(stdout);
+    return true;
+  });
+  fmt::print("{}\n", decoder.flush());
+  std::fflush(stdout);
+  if (!a.quiet) fmt::print(stderr, "\n{}\n", describe_generation(stats));
+}
+
+void add_run_command(CLI::App& app) {
+  auto args = std::make_shared<RunArgs>();
+  auto* cmd = app.add_subcommand("run", "generate text from a prompt, streamed as it is produced");
+  add_model_argument(*cmd, args->model);
+  auto* prompt = cmd->add_option("-p,--prompt", args->prompt, "prompt text");
+  cmd->add_option("-f,--file", args->prompt_file, "read the prompt from a file")->excludes(prompt);
+  cmd->add_option("-n,--n-predict", args->n, "maximum tokens to generate")->capture_default_str();
+  cmd->add_option("--ctx", args->ctx, "context length in tokens (default: min(trained, 2048))");
+  cmd->add_flag("--chat", args->chat, "wrap the prompt in the model's chat template");
+  cmd->add_option("--system", args->system, "system message for --chat");
+  cmd->add_option("--chat-template", args->chat_template,
+                  "override the chat format: llama2, llama3, chatml, mistral");
+  cmd->add_flag("--ignore-eos", args->ignore_eos, "keep generating after an end-of-text token");
+  cmd->add_flag("--parse-special", args->parse_special,
+                "turn special-token text such as <|im_start|> in the prompt into its token");
+  cmd->add_flag("-q,--quiet", args->quiet, "print only the generated text");
+  add_sampling_options(*cmd, args->options.sampling);
+  cmd->callback([args] { run(*args); });
+}
+
+}  // namespace
+
+LOCKSTEP_COMMAND(10, add_run_command);
+
+}  // namespace lockstep::cli

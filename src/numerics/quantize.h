@@ -1,0 +1,34 @@
+// Quantization of fp32 rows into GGUF/ggml tensor types: the reference path used to write model
+// files, scalar and portable.
+//
+// Contract:
+// - F32 is a copy; F16 and BF16 convert each value with round-to-nearest-even (numerics/half.h;
+//   values beyond the fp16 range become infinities, NaN stays NaN, no checks).
+// - Q8_0, Q4_0, Q4_K and Q6_K follow llama.cpp's reference quantizers (ggml-quants.c:
+//   quantize_row_q8_0_ref, quantize_row_q4_0_ref, quantize_row_q4_K_ref with make_qkx2_quants,
+//   quantize_row_q6_K_ref with make_qx_quants) operation by operation, so that for finite inputs
+//   in range the bytes equal what llama-quantize writes without an importance matrix (when
+//   llama.cpp is compiled without FMA contraction of these loops, as on x86-64 builds).
+//   Blocks are independent: a row of n values is quantized like n / block_size separate blocks.
+// - The quantized types need finite inputs whose block scales fit fp16 (roughly |x| below
+//   8e6 for Q8_0, 5e5 for Q4_0, 3e7 for Q4_K, 2.6e8 for Q6_K). A NaN or infinite input, or a
+//   block whose fp16 scale would overflow to infinity (where llama.cpp would silently write an
+//   infinite scale), throws lockstep::Error naming the block. Tiny blocks are valid: their scale
+//   may round to zero in fp16, and they then decode to zeros.
+#pragma once
+
+#include <cstdint>
+
+#include "numerics/tensor_type.h"
+
+namespace lockstep::numerics {
+
+// Encodes one row of `n` values as `type`.
+//   src: [n] fp32
+//   dst: tensor_bytes(type, n) bytes in the ggml block layout (any alignment, little-endian)
+// `n` must be a non-negative multiple of the type's block size (1 for F32/F16/BF16, 32 for
+// Q4_0/Q8_0, 256 for Q4_K/Q6_K); otherwise throws lockstep::Error. After an error the content
+// of dst is unspecified.
+void quantize_row(TensorType type, const float* src, std::uint8_t* dst, std::int64_t n);
+
+}  // namespace lockstep::numerics

@@ -1,0 +1,26 @@
+// Matrix products against stored weights of any supported type, in plain FP32.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "model/tensor_view.h"
+
+namespace lockstep::reference {
+
+// y[t][o] = sum_i W[o][i] * x[t][i] for t < n_tokens.
+//   w: {in, out} weights, any supported type (each row is dequantized once per call)
+//   x: [n_tokens][in] fp32, y: [n_tokens][out] fp32
+// The sum runs over i in order, in fp32: a fixed reduction order, so results are the same bits
+// on every run.
+void matmul(const model::TensorView& w, std::span<const float> x, std::span<float> y,
+            std::int64_t n_tokens);
+
+// Row `row` of a {width, rows} tensor as fp32 (embedding lookup). [width] fp32.
+void dequantize_tensor_row(const model::TensorView& t, std::uint64_t row, std::span<float> out);
+
+// A whole tensor as fp32, for small tensors (norm weights, biases). [element_count] fp32.
+std::vector<float> dequantize_tensor(const model::TensorView& t);
+
+}  // namespace lockstep::reference

@@ -1,0 +1,56 @@
+#include "reference/ops.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace lockstep::reference {
+
+void rms_norm(std::span<float> x, std::span<const float> weight, double eps) {
+  double sum_sq = 0.0;
+  for (float v : x) sum_sq += static_cast<double>(v) * v;
+  const float scale = static_cast<float>(1.0 / std::sqrt(sum_sq / x.size() + eps));
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = (x[i] * scale) * weight[i];
+}
+
+void apply_rope(std::span<float> x, std::int64_t n_heads, std::int64_t pos,
+                const model::ModelConfig& config) {
+  const std::int64_t d = config.head_dim;
+  const std::int64_t half = d / 2;
+  const double position = static_cast<double>(pos) / config.rope_linear_scale;
+  for (std::int64_t i = 0; i < half; ++i) {
+    double theta = position * std::pow(config.rope_theta, -2.0 * i / d);
+    if (!config.rope_freq_factors.empty()) theta /= config.rope_freq_factors[i];
+    const float c = static_cast<float>(std::cos(theta));
+    const float s = static_cast<float>(std::sin(theta));
+    for (std::int64_t h = 0; h < n_heads; ++h) {
+      float* head = x.data() + h * d;
+      // Adjacent pairs (2i, 2i+1) for ggml NORM; halves (i, i + d/2) for NEOX / rotate_half.
+      const std::int64_t a = config.rope_style == model::RopeStyle::AdjacentPairs ? 2 * i : i;
+      const std::int64_t b = config.rope_style == model::RopeStyle::AdjacentPairs ? 2 * i + 1 : i + half;
+      const float x0 = head[a];
+      const float x1 = head[b];
+      head[a] = x0 * c - x1 * s;
+      head[b] = x0 * s + x1 * c;
+    }
+  }
+}
+
+void swiglu(std::span<float> gate, std::span<const float> up) {
+  for (std::size_t i = 0; i < gate.size(); ++i) {
+    const float g = gate[i];
+    gate[i] = g / (1.0f + std::exp(-g)) * up[i];
+  }
+}
+
+void softmax(std::span<float> x) {
+  const float max = *std::max_element(x.begin(), x.end());
+  double sum = 0.0;
+  for (float& v : x) {
+    v = std::exp(v - max);
+    sum += v;
+  }
+  const float inv = static_cast<float>(1.0 / sum);
+  for (float& v : x) v *= inv;
+}
+
+}  // namespace lockstep::reference

@@ -1,0 +1,52 @@
+// Token sampling: greedy, temperature, top-k, top-p, min-p and a repetition penalty, seeded.
+// The same seed, logits and history always give the same token: ties are broken by the lower
+// token id and the random stream is lockstep's own (runtime/rng.h).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "runtime/rng.h"
+
+namespace lockstep::runtime {
+
+struct SamplingParams {
+  float temperature = 0.8f;     // 0 = greedy (argmax, lowest id on a tie)
+  std::int32_t top_k = 40;      // keep the k most likely tokens; 0 = all
+  float top_p = 0.95f;          // keep the smallest set whose probability reaches p; 1 = all
+  float min_p = 0.05f;          // drop tokens below min_p x the top probability; 0 = none
+  float repeat_penalty = 1.1f;  // divide positive (multiply negative) logits of recent tokens
+  std::int32_t repeat_last_n = 64;  // how many recent tokens the penalty looks at; 0 = none
+  std::uint64_t seed = 42;
+
+  bool greedy() const { return temperature <= 0.0f; }
+  // Throws lockstep::Error naming the parameter when a value is out of range.
+  void validate() const;
+};
+
+class Sampler {
+ public:
+  explicit Sampler(SamplingParams params);
+
+  // Picks the next token from `logits` ([n_vocab] fp32, not modified) given the tokens so far
+  // (`history`, prompt included, for the repetition penalty).
+  std::int32_t sample(std::span<const float> logits, std::span<const std::int32_t> history);
+
+  const SamplingParams& params() const { return params_; }
+
+ private:
+  SamplingParams params_;
+  Rng rng_;
+  std::vector<float> work_;  // [n_vocab] penalised logits
+  struct Candidate {
+    std::int32_t id;
+    float p;
+  };
+  std::vector<Candidate> candidates_;
+};
+
+// Index of the largest value; the lowest index on a tie.
+std::int32_t argmax(std::span<const float> logits);
+
+}  // namespace lockstep::runtime
