@@ -4,6 +4,7 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "core/error.h"
 #include "numerics/half.h"
@@ -42,6 +43,15 @@ inline int nearest_int(float v) {
   return (bits & 0x007FFFFF) - 0x00400000;
 }
 
+// Float -> int truncation toward zero, defined for every input: NaN and values outside the int
+// range give INT_MIN, which is what x86's cvttss2si returns and so what llama.cpp's (undefined
+// in C) float -> int8 conversions produce there. Only reachable for blocks whose fp32 scale is
+// subnormal (|x| below ~1e-36), where 1 / d overflows; their fp16 scale is zero anyway.
+inline int truncate_to_int(float v) {
+  if (!(v >= -2147483648.0f && v < 2147483648.0f)) return std::numeric_limits<int>::min();
+  return static_cast<int>(v);
+}
+
 // Fails unless the n values at x are finite. `block` is the index for the message.
 void check_finite(const float* x, int n, TensorType type, std::int64_t block) {
   for (int i = 0; i < n; ++i) {
@@ -70,7 +80,7 @@ void quantize_q8_0(const float* x, std::uint8_t* y, std::int64_t blocks) {
     if (fp16_is_inf(dh)) fail_scale_overflow(TensorType::Q8_0, i);
     store_u16(y, dh);
     for (int j = 0; j < kQK; ++j) {
-      const int q = static_cast<int>(std::round(x[j] * id));  // in [-127, 127]
+      const int q = truncate_to_int(std::round(x[j] * id));  // in [-127, 127] unless 1/d overflowed
       y[2 + j] = static_cast<std::uint8_t>(static_cast<std::int8_t>(q));
     }
   }
@@ -98,8 +108,9 @@ void quantize_q4_0(const float* x, std::uint8_t* y, std::int64_t blocks) {
     for (int j = 0; j < kQK / 2; ++j) {
       const float x0 = x[j] * id;
       const float x1 = x[j + kQK / 2] * id;
-      const int q0 = std::min(15, static_cast<int>(x0 + 8.5f));
-      const int q1 = std::min(15, static_cast<int>(x1 + 8.5f));
+      // In [0, 16] before the clamp (INT_MIN when 1/d overflowed: nibble 0, as ggml on x86).
+      const int q0 = std::clamp(truncate_to_int(x0 + 8.5f), 0, 15);
+      const int q1 = std::clamp(truncate_to_int(x1 + 8.5f), 0, 15);
       y[2 + j] = static_cast<std::uint8_t>(q0 | (q1 << 4));
     }
   }
@@ -220,6 +231,11 @@ void quantize_q4_k(const float* x, std::uint8_t* y, std::int64_t blocks) {
       for (int l = 0; l < 32; ++l) weights[l] = av_x + std::fabs(xs[l]);
       scales[j] = make_qkx2_quants(32, 15, xs, weights, L + 32 * j, &mins[j], Laux, -1.f, 0.1f,
                                    20, false);
+      // Only |x| beyond ~1e19 (x^2 overflows) can make these non-finite; that must not be
+      // hidden by the comparisons below, which skip NaN.
+      if (!std::isfinite(scales[j]) || !std::isfinite(mins[j])) {
+        fail_scale_overflow(TensorType::Q4_K, i);
+      }
       if (scales[j] > max_scale) max_scale = scales[j];
       if (mins[j] > max_min) max_min = mins[j];
     }
@@ -343,6 +359,9 @@ void quantize_q6_k(const float* x, std::uint8_t* y, std::int64_t blocks) {
     float max_abs_scale = 0;
     for (int ib = 0; ib < kQK_K / 16; ++ib) {
       const float scale = make_qx_quants_rmse1(16, 32, x + 16 * ib, L + 16 * ib);
+      // Only |x| beyond ~7e12 (x^3 overflows) can make the scale non-finite; a NaN scale would
+      // otherwise be skipped by the comparison below and the block silently clipped.
+      if (!std::isfinite(scale)) fail_scale_overflow(TensorType::Q6_K, i);
       scales[ib] = scale;
       const float abs_scale = std::fabs(scale);
       if (abs_scale > max_abs_scale) {

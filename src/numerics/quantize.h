@@ -10,11 +10,12 @@
 //   in range the bytes equal what llama-quantize writes without an importance matrix (when
 //   llama.cpp is compiled without FMA contraction of these loops, as on x86-64 builds).
 //   Blocks are independent: a row of n values is quantized like n / block_size separate blocks.
-// - The quantized types need finite inputs whose block scales fit fp16 (roughly |x| below
-//   8e6 for Q8_0, 5e5 for Q4_0, 3e7 for Q4_K, 2.6e8 for Q6_K). A NaN or infinite input, or a
-//   block whose fp16 scale would overflow to infinity (where llama.cpp would silently write an
-//   infinite scale), throws lockstep::Error naming the block. Tiny blocks are valid: their scale
-//   may round to zero in fp16, and they then decode to zeros.
+// - The quantized types need finite inputs whose block scales fit fp16: roughly |x| up to 8.3e6
+//   for Q8_0, 5.2e5 for Q4_0, 2.7e8 for Q6_K, and for Q4_K x from -4.1e6 (the 6-bit min times
+//   the fp16 dmin) up to 6e7. A NaN or infinite input, or a block whose fp16 scale would
+//   overflow to infinity (where llama.cpp would silently write an infinite scale), throws
+//   lockstep::Error naming the block. Tiny values are valid: a scale below the fp16 range rounds
+//   to zero and the block decodes to zeros (Q6_K: values below about 1e-4; Q8_0: about 4e-6).
 #pragma once
 
 #include <cstdint>

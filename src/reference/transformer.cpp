@@ -1,5 +1,6 @@
 #include "reference/transformer.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "core/error.h"

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -175,6 +176,8 @@ struct FixtureCase {
   const char* quantized;  // file made by llama-quantize --pure (or the Q4_K_M mixture)
   const char* master;     // its F32 source
 };
+
+void PrintTo(const FixtureCase& c, std::ostream* os) { *os << c.quantized; }
 
 // Bound on each tensor's relative RMS error sqrt(sum (deq - x)^2 / sum x^2) against the master.
 // Measured on these N(0, s) weights, per tensor: Q8_0 0.0053-0.0054, Q4_0 0.0846-0.0864,
