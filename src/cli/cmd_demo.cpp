@@ -6,6 +6,7 @@
 #include "cli/command_registry.h"
 #include "cli/generation_options.h"
 #include "cli/model_argument.h"
+#include "tokenizer/streaming_decoder.h"
 
 namespace lockstep::cli {
 namespace {
@@ -34,7 +35,7 @@ void demo(DemoArgs& a) {
       std::fflush(stdout);
       return true;
     });
-    fmt::print("{}\n", decoder.flush());
+    fmt::print("{}\n", decoder.finish());
     fmt::print("  [{}]\n", describe_generation(stats));
   }
 }

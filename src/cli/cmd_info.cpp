@@ -47,16 +47,16 @@ void info(const InfoArgs& a) {
 
   const auto& tok = *m->tokenizer;
   const auto& voc = tok.vocabulary();
-  fmt::print("\ntokenizer     {} ({} tokens{}{})\n", tok.kind_name(), voc.tokens.size(),
+  fmt::print("\ntokenizer     {} ({} tokens{}{})\n", tokenizer::vocab_kind_name(tok.kind()), voc.tokens.size(),
              voc.merges.empty() ? "" : fmt::format(", {} merges", voc.merges.size()),
-             voc.pre.empty() ? "" : fmt::format(", pre-tokenizer {}", voc.pre));
+             voc.kind == tokenizer::VocabKind::SentencePiece ? "" : fmt::format(", pre-tokenizer {}", voc.pre_tokenizer));
   auto special = [&](const char* label, std::optional<std::int32_t> id) {
     if (id) fmt::print("{:<13} {} '{}'\n", label, *id, tok.token_text(*id));
   };
   special("bos", voc.bos_id);
   special("eos", voc.eos_id);
   fmt::print("add bos       {}\n", voc.add_bos ? "yes" : "no");
-  fmt::print("chat template {}\n", voc.chat_template.empty() ? "none" : "present");
+  fmt::print("chat template {}\n", voc.chat_template ? "present" : "none");
 
   std::map<std::string, std::pair<std::uint64_t, std::uint64_t>> by_type;  // count, bytes
   for (const auto& [name, t] : m->tensors) {

@@ -9,6 +9,7 @@
 #include "cli/model_argument.h"
 #include "core/error.h"
 #include "tokenizer/chat_template.h"
+#include "tokenizer/streaming_decoder.h"
 
 namespace lockstep::cli {
 namespace {
@@ -47,7 +48,7 @@ void run(RunArgs& a) {
     if (!a.chat_template.empty()) {
       format = tokenizer::parse_chat_format(a.chat_template);
     } else {
-      auto detected = tokenizer::detect_chat_format(tok.vocabulary().chat_template);
+      auto detected = tokenizer::detect_chat_format(tok.vocabulary().chat_template.value_or(""));
       if (!detected)
         fail("{} has no chat template lockstep recognises; choose one with --chat-template "
              "(llama2, llama3, chatml, mistral)",
@@ -75,7 +76,7 @@ void run(RunArgs& a) {
     std::fflush(stdout);
     return true;
   });
-  fmt::print("{}\n", decoder.flush());
+  fmt::print("{}\n", decoder.finish());
   std::fflush(stdout);
   if (!a.quiet) fmt::print(stderr, "\n{}\n", describe_generation(stats));
 }
