@@ -12,7 +12,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev
   libyaml-cpp-dev libpcre2-dev libfmt-dev
   # independent PyTorch reference and the embedded model's training script
-  python3 python3-numpy python3-torch python3-yaml
+  python3 python3-numpy python3-torch python3-yaml libopenblas0-pthread
   # training corpus of the embedded model (King James Bible, public domain)
   bible-kjv
 )
