@@ -25,15 +25,18 @@ struct MakeModelArgs {
   bool quiet = false;
 };
 
+std::string parameter_text(std::uint64_t count) {
+  const double p = static_cast<double>(count);
+  return p >= 1e9 ? fmt::format("{:.2f} B", p / 1e9) : fmt::format("{:.2f} M", p / 1e6);
+}
+
 void list_catalog() {
   fmt::print("{:<16} {:<8} {:>9} {:>7} {:>6} {:>9} {:>9} {:>8} {:>9}  {}\n", "shape", "arch",
              "params", "n_embd", "layers", "heads/kv", "head_dim", "n_ff", "vocab", "tokenizer");
   for (const auto& name : model::catalog_shape_names()) {
     const auto s = model::load_catalog_entry(name);
     const auto& c = s.config;
-    const double p = static_cast<double>(c.parameter_count());
-    const std::string params =
-        p >= 1e9 ? fmt::format("{:.2f} B", p / 1e9) : fmt::format("{:.2f} M", p / 1e6);
+    const std::string params = parameter_text(c.parameter_count());
     fmt::print("{:<16} {:<8} {:>9} {:>7} {:>6} {:>9} {:>9} {:>8} {:>9}  {}{}{}\n", name,
                c.architecture_name, params, c.n_embd, c.n_layer,
                fmt::format("{}/{}", c.n_head, c.n_head_kv), c.head_dim, c.n_ff, c.n_vocab,
@@ -63,10 +66,9 @@ void make_model(const MakeModelArgs& a) {
 
   const auto start = std::chrono::steady_clock::now();
   if (!a.quiet)
-    fmt::print(stderr, "make-model: {} ({}, {:.3f} B parameters) as {}, seed {} -> {}\n",
-               shape.name, shape.config.architecture_name,
-               shape.config.parameter_count() / 1e9, numerics::tensor_type_info(*type).name,
-               a.seed, a.output);
+    fmt::print(stderr, "make-model: {} ({}, {} parameters) as {}, seed {} -> {}\n", shape.name,
+               shape.config.architecture_name, parameter_text(shape.config.parameter_count()),
+               numerics::tensor_type_info(*type).name, a.seed, a.output);
   model::write_synthetic_model(shape, options, a.output);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -36,7 +36,14 @@ void tokenize(const TokenizeArgs& a) {
     fmt::print("{}\n", fmt::join(ids, ","));
     return;
   }
-  for (auto id : ids) fmt::print("{:>8} '{}'\n", id, printable(tok.token_text(id)));
+  // The bytes each token stands for (what decoding gives), then the token as the vocabulary
+  // spells it when that differs ('Ġthe', '▁the', '<0x0A>').
+  for (auto id : ids) {
+    const std::string piece = tok.token_to_piece(id, /*render_special=*/true);
+    const std::string& text = tok.token_text(id);
+    if (text == piece) fmt::print("{:>8} '{}'\n", id, printable(piece));
+    else fmt::print("{:>8} '{}'  ({})\n", id, printable(piece), text);
+  }
   fmt::print("{} tokens\n", ids.size());
 }
 

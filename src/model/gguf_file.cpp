@@ -213,6 +213,10 @@ GgufFile GgufFile::parse(std::shared_ptr<const MappedFile> file) {
     if (t.shape[0] % info->block_values != 0)
       fail("{}: tensor '{}' has rows of {} values, not a whole number of {} blocks of {}", path,
            t.name, t.shape[0], info->name, info->block_values);
+    // The byte size must fit 64 bits too: 2^63 f32 values would wrap to a 0-byte view.
+    if (elements / info->block_values >
+        std::numeric_limits<std::uint64_t>::max() / info->block_bytes)
+      fail("{}: tensor '{}' has a byte size that overflows 64 bits", path, t.name);
     auto offset = in.read<std::uint64_t>("data offset of tensor '" + t.name + "'");
     if (offset % g.alignment_ != 0)
       fail("{}: tensor '{}' data offset {} is not aligned to {} bytes", path, t.name, offset,

@@ -109,4 +109,16 @@ class GgufWriter {
   bool written_ = false;
 };
 
+// Fills row `row` of a matrix: dst is [row_length] fp32. Called concurrently for distinct rows.
+using RowFiller = std::function<void(std::uint64_t row, float* dst)>;
+
+// A producer for a matrix of `rows` rows of `row_length` values stored as `type`: rows are made
+// in fp32 by `fill`, quantized (numerics::quantize_row) and emitted in order, a chunk of rows
+// (about 4 MiB of fp32) at a time, the rows of a chunk shared among `threads` threads (0 = one
+// per core). The bytes do not depend on the thread count. An exception from `fill` or from
+// quantization is rethrown by the producer.
+GgufWriter::TensorProducer quantized_row_producer(numerics::TensorType type,
+                                                  std::uint64_t row_length, std::uint64_t rows,
+                                                  RowFiller fill, unsigned threads = 1);
+
 }  // namespace lockstep::model

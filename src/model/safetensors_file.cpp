@@ -117,6 +117,10 @@ SafetensorsFile SafetensorsFile::parse(std::shared_ptr<const MappedFile> file) {
     if (!is_known_dtype(dtype)) fail("{}: tensor '{}' has unknown dtype '{}'", path, name, dtype);
     auto type = weight_type(dtype);
     if (!type) continue;  // integer buffers (e.g. position ids) are not weights: skipped
+    // The byte size must fit 64 bits: 2^63 f32 values would wrap to 0 and match an empty range.
+    if (elements > std::numeric_limits<std::uint64_t>::max() /
+                       numerics::tensor_type_info(*type).block_bytes)
+      fail("{}: tensor '{}' byte size overflows 64 bits", path, name);
     const std::uint64_t expected = numerics::tensor_bytes(*type, elements);
     if (end - begin != expected)
       fail("{}: tensor '{}' is {} {} values ({} bytes) but data_offsets span {} bytes", path,

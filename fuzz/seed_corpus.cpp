@@ -1,0 +1,107 @@
+// Writes the seed corpora of the fuzzers (run at build time by fuzz/CMakeLists.txt; nothing
+// binary is committed): seed_corpus OUT_DIR fills OUT_DIR/gguf_fuzz and
+// OUT_DIR/safetensors_fuzz with small valid files made by lockstep's own writers:
+//   - GGUF: micro models of every architecture (llama SentencePiece, llama3 with rope_freqs,
+//     qwen2 with biases, qwen3 with q/k norms) in several tensor types, one with q4_K / q6_K
+//     rows, and a metadata-only file with every value type;
+//   - safetensors: F32 / F16 / BF16 / integer tensors, metadata, and an empty file.
+// The files are a few kilobytes so that libFuzzer's default input length stays small.
+#include <filesystem>
+#include <fmt/format.h>
+
+#include "model/catalog.h"
+#include "model/gguf_writer.h"
+#include "model/safetensors_builder.h"
+#include "model/synthetic_model.h"
+
+namespace {
+
+using namespace lockstep;
+namespace fs = std::filesystem;
+
+model::CatalogShape micro(const std::string& base, std::int64_t n_embd, std::int64_t head_dim) {
+  model::CatalogShape s = model::load_catalog_entry(base);
+  auto& c = s.config;
+  c.n_vocab = 262;  // the smallest vocabularies the synthetic tokenizers allow
+  c.n_embd = n_embd;
+  c.n_layer = 1;
+  c.n_head = 2;
+  c.n_head_kv = 1;
+  c.head_dim = head_dim;
+  c.n_ff = n_embd;
+  c.n_ctx_train = 64;
+  if (!c.rope_freq_factors.empty())
+    c.rope_freq_factors = model::llama3_rope_freq_factors(head_dim, c.rope_theta, 8, 1, 4, 32);
+  return s;
+}
+
+void write_gguf_seeds(const fs::path& dir) {
+  using numerics::TensorType;
+  int n = 0;
+  auto make = [&](const model::CatalogShape& shape, TensorType type) {
+    model::SyntheticModelOptions options;
+    options.matrix_type = type;
+    options.seed = static_cast<std::uint64_t>(n + 1);
+    options.threads = 1;
+    model::write_synthetic_model(shape, options, (dir / fmt::format("model-{:02d}.gguf", n++)).string());
+  };
+  for (const char* base : {"tiny", "tiny-llama3", "tiny-qwen2", "tiny-qwen3"})
+    for (TensorType type : {TensorType::Q8_0, TensorType::Q4_0, TensorType::F16, TensorType::BF16})
+      make(micro(base, 32, 16), type);
+  make(micro("tiny", 256, 128), TensorType::Q4_K);
+  make(micro("tiny-qwen2", 256, 128), TensorType::Q6_K);
+  make(micro("tiny-qwen3", 32, 32), TensorType::F32);
+
+  model::GgufWriter w;
+  w.add_string("general.architecture", "llama");
+  w.add_uint8("a.u8", 1);
+  w.add_int8("a.i8", -1);
+  w.add_uint16("a.u16", 2);
+  w.add_int16("a.i16", -2);
+  w.add_uint32("a.u32", 3);
+  w.add_int32("a.i32", -3);
+  w.add_uint64("a.u64", 4);
+  w.add_int64("a.i64", -4);
+  w.add_float32("a.f32", 0.5f);
+  w.add_float64("a.f64", 0.25);
+  w.add_bool("a.bool", true);
+  w.add_string_array("a.strings", {"x", "yy"});
+  w.add_float32_array("a.floats", {1.0f});
+  w.add_int32_array("a.ints", {1, 2});
+  w.add_tensor_f32("t", {4}, {1, 2, 3, 4});
+  w.write((dir / "metadata.gguf").string());
+}
+
+void write_safetensors_seeds(const fs::path& dir) {
+  using testing::make_tensor;
+  testing::write_file((dir / "a.safetensors").string(),
+                      testing::build_safetensors({make_tensor("model.embed_tokens.weight", "F32", {4, 2}, {1, 2, 3, 4, 5, 6, 7, 8}),
+                                                  make_tensor("model.norm.weight", "F16", {2}, {1, -1}),
+                                                  make_tensor("lm_head.weight", "BF16", {2, 2, 1}, {1, 2, 3, 4})}));
+  testing::write_file((dir / "b.safetensors").string(),
+                      testing::build_safetensors({{"ids", "I64", {2}, std::vector<std::uint8_t>(16, 1)},
+                                                  make_tensor("s", "F32", {}, {3})}));
+  testing::write_file((dir / "empty.safetensors").string(), testing::build_safetensors({}));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 2) {
+    fmt::print(stderr, "usage: seed_corpus OUT_DIR\n");
+    return 2;
+  }
+  try {
+    const fs::path out(argv[1]);
+    for (const char* name : {"gguf_fuzz", "safetensors_fuzz"}) {
+      fs::remove_all(out / name);
+      fs::create_directories(out / name);
+    }
+    write_gguf_seeds(out / "gguf_fuzz");
+    write_safetensors_seeds(out / "safetensors_fuzz");
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "seed_corpus: {}\n", e.what());
+    return 1;
+  }
+  return 0;
+}
