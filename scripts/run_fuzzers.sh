@@ -12,11 +12,9 @@ for fuzzer in build/fuzz/fuzz/*_fuzz; do
   name=$(basename "$fuzzer")
   corpus=build/fuzz/corpus/$name
   mkdir -p "$corpus"
-  seeds=build/fuzz/seeds/$name
-  mkdir -p "$seeds"
   log=build/fuzz/$name.log
   if "$fuzzer" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
-       -artifact_prefix=build/fuzz/ "$corpus" "$seeds" >"$log" 2>&1; then
+       -artifact_prefix=build/fuzz/ "$corpus" >"$log" 2>&1; then
     echo "fuzz: $name ran ${seconds}s clean ($(grep -Eo '#[0-9]+' "$log" | tail -n 1 | tr -d '#') inputs)"
   else
     echo "fuzz: $name FAILED; last lines of $log:"
