@@ -12,6 +12,7 @@
 #include "model/gguf_export.h"
 #include "model/gguf_vocabulary_writer.h"
 #include "model/gguf_writer.h"
+#include "core/rng.h"
 #include "tokenizer/byte_unicode.h"
 
 namespace lockstep::model {
@@ -22,13 +23,6 @@ using numerics::TensorType;
 // ---------------------------------------------------------------------------------------------
 // Random numbers: identical bits everywhere (integer arithmetic, IEEE +-*/ and sqrt only).
 
-std::uint64_t splitmix64(std::uint64_t& state) {
-  std::uint64_t z = (state += 0x9e3779b97f4a7c15ull);
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-  return z ^ (z >> 31);
-}
-
 std::uint64_t fnv1a(std::string_view s) {
   std::uint64_t h = 0xcbf29ce484222325ull;
   for (unsigned char c : s) {
@@ -37,30 +31,6 @@ std::uint64_t fnv1a(std::string_view s) {
   }
   return h;
 }
-
-// xoshiro256** (Blackman and Vigna, 2018).
-class Xoshiro256 {
- public:
-  explicit Xoshiro256(std::uint64_t seed_state) {
-    for (auto& word : s_) word = splitmix64(seed_state);
-    if ((s_[0] | s_[1] | s_[2] | s_[3]) == 0) s_[0] = 1;  // the one forbidden state
-  }
-  std::uint64_t next() {
-    const std::uint64_t result = rotl(s_[1] * 5, 7) * 9;
-    const std::uint64_t t = s_[1] << 17;
-    s_[2] ^= s_[0];
-    s_[3] ^= s_[1];
-    s_[1] ^= s_[2];
-    s_[0] ^= s_[3];
-    s_[2] ^= t;
-    s_[3] = rotl(s_[3], 45);
-    return result;
-  }
-
- private:
-  static std::uint64_t rotl(std::uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-  std::array<std::uint64_t, 4> s_{};
-};
 
 // 1/(2k+1) and 1/k!, folded at compile time (exactly rounded, the same on every machine).
 constexpr std::array<double, 10> kOddReciprocals = [] {
@@ -171,7 +141,7 @@ class NormalStream {
   double uniform() {  // (0, 1), 53 random bits
     return (static_cast<double>(rng_.next() >> 11) + 0.5) * 0x1.0p-53;
   }
-  Xoshiro256 rng_;
+  Rng rng_;
   const ZigguratTables& z_;
 };
 

@@ -1,13 +1,13 @@
 // Token sampling: greedy, temperature, top-k, top-p, min-p and a repetition penalty, seeded.
 // The same seed, logits and history always give the same token: ties are broken by the lower
-// token id and the random stream is lockstep's own (runtime/rng.h).
+// token id and the random stream is lockstep's own (core/rng.h).
 #pragma once
 
 #include <cstdint>
 #include <span>
 #include <vector>
 
-#include "runtime/rng.h"
+#include "core/rng.h"
 
 namespace lockstep::runtime {
 
