@@ -41,10 +41,10 @@ std::vector<std::int32_t> parse_token_list(const std::string& text) {
 }
 
 void logits(const LogitsArgs& a) {
+  std::vector<std::int32_t> tokens;
+  if (!a.token_list.empty()) tokens = parse_token_list(a.token_list);  // before the slow part
   auto model = open_model(a.model);
-  std::vector<std::int32_t> tokens =
-      a.token_list.empty() ? model->tokenizer->encode(a.prompt, !a.no_bos, false)
-                           : parse_token_list(a.token_list);
+  if (a.token_list.empty()) tokens = model->tokenizer->encode(a.prompt, !a.no_bos, false);
   if (tokens.empty()) fail("the prompt gives no tokens");
   const auto n = static_cast<std::int64_t>(tokens.size());
   if (n > model->config.n_ctx_train)

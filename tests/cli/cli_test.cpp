@@ -14,12 +14,17 @@ namespace {
 
 using testing::run_lockstep;
 
-// An error is one line on stderr, starting "error: ", and exit status 1 (never a crash).
+// An error is one line, the last on stderr, starting "error: ", and exit status 1 (never a
+// crash). Progress lines such as "loaded ..." may come before it.
 void expect_one_sentence_error(const testing::CommandResult& r, const std::string& needle) {
   EXPECT_EQ(r.exit_code, 1) << r.err;
-  EXPECT_EQ(r.err.rfind("error: ", 0), 0u) << r.err;
-  EXPECT_NE(r.err.find(needle), std::string::npos) << "expected '" << needle << "' in: " << r.err;
-  EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "more than one line: " << r.err;
+  ASSERT_FALSE(r.err.empty());
+  ASSERT_EQ(r.err.back(), '\n') << r.err;
+  const std::size_t start = r.err.rfind('\n', r.err.size() - 2);
+  const std::string last = r.err.substr(start == std::string::npos ? 0 : start + 1);
+  EXPECT_EQ(last.rfind("error: ", 0), 0u) << r.err;
+  EXPECT_NE(last.find(needle), std::string::npos) << "expected '" << needle << "' in: " << r.err;
+  EXPECT_EQ(r.err.find("error: "), r.err.size() - last.size()) << "more than one error: " << r.err;
 }
 
 TEST(Cli, HelpListsEveryCommand) {
