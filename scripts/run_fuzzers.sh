@@ -7,6 +7,8 @@ seconds=${FUZZ_SECONDS:-30}
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz
 status=0
+passed=0
+failed=0
 for fuzzer in build/fuzz/fuzz/*_fuzz; do
   [ -x "$fuzzer" ] || continue
   name=$(basename "$fuzzer")
@@ -15,12 +17,14 @@ for fuzzer in build/fuzz/fuzz/*_fuzz; do
   log=build/fuzz/$name.log
   if "$fuzzer" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
        -artifact_prefix=build/fuzz/ "$corpus" >"$log" 2>&1; then
-    echo "fuzz: $name ran ${seconds}s clean ($(grep -Eo '#[0-9]+' "$log" | tail -n 1 | tr -d '#') inputs)"
+    passed=$((passed + 1))
+    echo "fuzz: $name ran ${seconds}s clean ($(grep -Eo "Done [0-9]+ runs" "$log" | grep -Eo "[0-9]+") inputs)"
   else
     echo "fuzz: $name FAILED; last lines of $log:"
     tail -n 30 "$log"
     status=1
+    failed=$((failed + 1))
   fi
 done
-if [ $status -eq 0 ]; then echo "fuzz: all targets passed"; fi
+echo "fuzz: $passed passed, $failed failed"
 exit $status
