@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/quantized_fixtures.h"
+
 #include <array>
 #include <bit>
 #include <cmath>
@@ -172,12 +174,7 @@ std::string fixture(const std::string& name) {
   return std::string(LOCKSTEP_SHARED_DIR) + "/fixtures/models/" + name;
 }
 
-struct FixtureCase {
-  const char* quantized;  // file made by llama-quantize --pure (or the Q4_K_M mixture)
-  const char* master;     // its F32 source
-};
-
-void PrintTo(const FixtureCase& c, std::ostream* os) { *os << c.quantized; }
+using testing::QuantizedFixture;
 
 // Bound on each tensor's relative RMS error sqrt(sum (deq - x)^2 / sum x^2) against the master.
 // Measured on these N(0, s) weights, per tensor: Q8_0 0.0053-0.0054, Q4_0 0.0846-0.0864,
@@ -198,10 +195,10 @@ double bound_for(TensorType type) {
   return 0.0;
 }
 
-class DequantizeFixtureTest : public ::testing::TestWithParam<FixtureCase> {};
+class DequantizeFixtureTest : public ::testing::TestWithParam<QuantizedFixture> {};
 
 TEST_P(DequantizeFixtureTest, MatchesF32MasterWithinQuantizationError) {
-  const FixtureCase& c = GetParam();
+  const QuantizedFixture& c = GetParam();
   if (!std::filesystem::exists(fixture(c.quantized)) ||
       !std::filesystem::exists(fixture(c.master))) {
     GTEST_SKIP() << "llama.cpp fixtures not found under " << LOCKSTEP_SHARED_DIR
@@ -248,24 +245,7 @@ TEST_P(DequantizeFixtureTest, MatchesF32MasterWithinQuantizationError) {
 
 INSTANTIATE_TEST_SUITE_P(
     LlamaCppFixtures, DequantizeFixtureTest,
-    ::testing::Values(FixtureCase{"llama-q8_0.gguf", "llama-f32.gguf"},
-                      FixtureCase{"llama-q4_0.gguf", "llama-f32.gguf"},
-                      FixtureCase{"llama-q4_k.gguf", "llama-f32.gguf"},
-                      FixtureCase{"llama-q6_k.gguf", "llama-f32.gguf"},
-                      FixtureCase{"llama-f16.gguf", "llama-f32.gguf"},
-                      FixtureCase{"llama-bf16.gguf", "llama-f32.gguf"},
-                      FixtureCase{"llama3-q4_k_m.gguf", "llama3-f32.gguf"},
-                      FixtureCase{"llama3-q8_0.gguf", "llama3-f32.gguf"},
-                      FixtureCase{"qwen2-q8_0.gguf", "qwen2-f32.gguf"},
-                      FixtureCase{"qwen3-q8_0.gguf", "qwen3-f32.gguf"}),
-    [](const ::testing::TestParamInfo<FixtureCase>& info) {
-      std::string name = info.param.quantized;
-      name = name.substr(0, name.find('.'));
-      for (char& ch : name) {
-        if (ch == '-') ch = '_';
-      }
-      return name;
-    });
+    ::testing::ValuesIn(testing::quantized_fixtures()), testing::quantized_fixture_name);
 
 }  // namespace
 }  // namespace lockstep::numerics

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/quantized_fixtures.h"
+
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -310,20 +312,15 @@ std::string fixture(const std::string& name) {
   return std::string(LOCKSTEP_SHARED_DIR) + "/fixtures/models/" + name;
 }
 
-struct FixtureCase {
-  const char* quantized;  // written by llama.cpp's llama-quantize (no importance matrix)
-  const char* master;     // the F32 file it was made from
-};
+using testing::QuantizedFixture;
 
-void PrintTo(const FixtureCase& c, std::ostream* os) { *os << c.quantized; }
-
-class QuantizeFixtureTest : public ::testing::TestWithParam<FixtureCase> {};
+class QuantizeFixtureTest : public ::testing::TestWithParam<QuantizedFixture> {};
 
 // Re-quantizing the F32 master with our quantizer reproduces llama.cpp's bytes exactly, for every
 // type in the file: Q8_0, Q4_0, Q4_K, Q6_K, F16 and BF16 (and the Q4_K/Q6_K mixture of
 // llama3-q4_k_m). Checked per tensor, row by row, as a GGUF writer would call quantize_row.
 TEST_P(QuantizeFixtureTest, ReproducesLlamaQuantizeBytes) {
-  const FixtureCase& c = GetParam();
+  const QuantizedFixture& c = GetParam();
   if (!std::filesystem::exists(fixture(c.quantized)) ||
       !std::filesystem::exists(fixture(c.master))) {
     GTEST_SKIP() << "llama.cpp fixtures not found under " << LOCKSTEP_SHARED_DIR
@@ -364,24 +361,7 @@ TEST_P(QuantizeFixtureTest, ReproducesLlamaQuantizeBytes) {
 
 INSTANTIATE_TEST_SUITE_P(
     LlamaCppFixtures, QuantizeFixtureTest,
-    ::testing::Values(FixtureCase{"llama-q8_0.gguf", "llama-f32.gguf"},
-                      FixtureCase{"llama-q4_0.gguf", "llama-f32.gguf"},
-                      FixtureCase{"llama-q4_k.gguf", "llama-f32.gguf"},
-                      FixtureCase{"llama-q6_k.gguf", "llama-f32.gguf"},
-                      FixtureCase{"llama-f16.gguf", "llama-f32.gguf"},
-                      FixtureCase{"llama-bf16.gguf", "llama-f32.gguf"},
-                      FixtureCase{"llama3-q4_k_m.gguf", "llama3-f32.gguf"},
-                      FixtureCase{"llama3-q8_0.gguf", "llama3-f32.gguf"},
-                      FixtureCase{"qwen2-q8_0.gguf", "qwen2-f32.gguf"},
-                      FixtureCase{"qwen3-q8_0.gguf", "qwen3-f32.gguf"}),
-    [](const ::testing::TestParamInfo<FixtureCase>& info) {
-      std::string name = info.param.quantized;
-      name = name.substr(0, name.find('.'));
-      for (char& ch : name) {
-        if (ch == '-') ch = '_';
-      }
-      return name;
-    });
+    ::testing::ValuesIn(testing::quantized_fixtures()), testing::quantized_fixture_name);
 
 }  // namespace
 }  // namespace lockstep::numerics
