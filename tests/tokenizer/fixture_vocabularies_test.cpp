@@ -61,6 +61,8 @@ struct FixtureVocab {
   bool add_bos;
 };
 
+void PrintTo(const FixtureVocab& v, std::ostream* os) { *os << v.file; }
+
 class TokenizerFixtures : public ::testing::TestWithParam<FixtureVocab> {};
 
 TEST_P(TokenizerFixtures, EncodesAll46TestsExactlyAndDecodesThemBack) {
