@@ -2,6 +2,7 @@
 #include <fmt/core.h>
 #include <fstream>
 #include <sstream>
+#include <unistd.h>
 
 #include "cli/command_registry.h"
 #include "cli/model_argument.h"
@@ -36,10 +37,16 @@ void perplexity(const PerplexityArgs& a) {
   const std::int64_t stride = a.stride > 0 ? a.stride : window / 2;
   auto backend = runtime::make_reference_backend(model, window);
   fmt::print(stderr, "{} tokens, windows of {} advancing by {}\n", tokens.size(), window, stride);
+  // On a terminal the progress line rewrites itself; in a log it is one line per tenth.
+  const bool terminal = ::isatty(STDERR_FILENO) != 0;
   auto r = runtime::perplexity(*backend, tokens, window, stride,
-                               [](std::int64_t done, std::int64_t total) {
-                                 fmt::print(stderr, "\rwindow {}/{}", done, total);
-                                 if (done == total) fmt::print(stderr, "\n");
+                               [terminal](std::int64_t done, std::int64_t total) {
+                                 if (terminal) {
+                                   fmt::print(stderr, "\rwindow {}/{}", done, total);
+                                   if (done == total) fmt::print(stderr, "\n");
+                                 } else if (done == total || done % std::max<std::int64_t>(1, total / 10) == 0) {
+                                   fmt::print(stderr, "window {}/{}\n", done, total);
+                                 }
                                });
   fmt::print("perplexity {:.4f} ({:.4f} nats/token) over {} tokens, {} windows of {} (stride {}), "
              "{:.2f} s ({:.1f} tokens/s)\n",

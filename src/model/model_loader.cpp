@@ -31,6 +31,10 @@ std::shared_ptr<const Model> load_model(const std::string& path) {
   std::error_code ec;
   if (fs::is_directory(path, ec)) return model_from_hf_directory(path);
   if (!fs::exists(path, ec)) fail("model '{}' does not exist", path);
+  if (fs::path(path).extension() == ".safetensors")
+    fail("'{}' is one safetensors file; pass the directory that holds it with config.json and "
+         "tokenizer.json",
+         path);
   return model_from_gguf(GgufFile::open(path));
 }
 
