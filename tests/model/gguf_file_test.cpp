@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/expect_error.h"
+
 #include <cstring>
 #include <memory>
 
@@ -63,14 +65,7 @@ GgufFile parse(const std::vector<std::uint8_t>& bytes) {
 
 // Parsing must throw lockstep::Error whose message names the file and contains every `words`.
 void expect_error(const std::vector<std::uint8_t>& bytes, const std::vector<std::string>& words) {
-  try {
-    parse(bytes);
-    ADD_FAILURE() << "no error";
-  } catch (const Error& e) {
-    const std::string message = e.what();
-    EXPECT_NE(message.find(kName), std::string::npos) << message;
-    for (const auto& w : words) EXPECT_NE(message.find(w), std::string::npos) << "'" << w << "' not in: " << message;
-  }
+  testing::expect_error_naming([&] { parse(bytes); }, kName, words);
 }
 
 // One f32 tensor of 4 values, well formed.

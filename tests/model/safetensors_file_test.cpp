@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/expect_error.h"
+
 #include "core/error.h"
 #include "model/safetensors_builder.h"
 #include "support/paths.h"
@@ -28,14 +30,7 @@ std::vector<std::uint8_t> with_header(const std::string& header, std::size_t dat
 }
 
 void expect_error(const std::vector<std::uint8_t>& bytes, const std::vector<std::string>& words) {
-  try {
-    parse(bytes);
-    ADD_FAILURE() << "no error";
-  } catch (const Error& e) {
-    const std::string message = e.what();
-    EXPECT_NE(message.find(kName), std::string::npos) << message;
-    for (const auto& w : words) EXPECT_NE(message.find(w), std::string::npos) << "'" << w << "' not in: " << message;
-  }
+  testing::expect_error_naming([&] { parse(bytes); }, kName, words);
 }
 
 TEST(SafetensorsFileTest, ValidFileRoundTrips) {
