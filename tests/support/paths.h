@@ -2,6 +2,8 @@
 // machine, then those tests skip), the lockstep binary, and a scratch folder in the build tree.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <filesystem>
 #include <string>
 
@@ -14,9 +16,17 @@ inline bool have_fixtures() {
 }
 inline std::string lockstep_binary() { return LOCKSTEP_BINARY; }
 
-// A fresh, empty scratch folder for one test: build/.../test-tmp/<name>.
+// A fresh, empty scratch folder: build/.../test-tmp/<Suite.Test>/<name>. The running test's name
+// is part of the path because ctest runs tests as parallel processes: two tests asking for the
+// same `name` must not remove each other's files.
 inline std::string scratch_dir(const std::string& name) {
-  const std::filesystem::path p = std::filesystem::path(LOCKSTEP_TEST_TMP) / name;
+  std::string test = "no-test";
+  if (const auto* info = ::testing::UnitTest::GetInstance()->current_test_info()) {
+    test = std::string(info->test_suite_name()) + "." + info->name();
+    for (char& ch : test)
+      if (ch == '/') ch = '_';
+  }
+  const std::filesystem::path p = std::filesystem::path(LOCKSTEP_TEST_TMP) / test / name;
   std::filesystem::remove_all(p);
   std::filesystem::create_directories(p);
   return p.string();
