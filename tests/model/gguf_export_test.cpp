@@ -119,7 +119,7 @@ TEST(GgufExportTest, QwenKeepsItsRowsAndComputesTheSame) {
   EXPECT_EQ(std::memcmp(q_src.data.data(), q_dst.data.data(), q_src.data.size()), 0);
   expect_close(logits_of(hf, kTokens), logits_of(gguf, kTokens), 1e-4f);
 
-  const GgufFile g = GgufFile::open(std::string(LOCKSTEP_TEST_TMP) + "/export_qwen2/out.gguf");
+  const GgufFile g = GgufFile::open(gguf->source);  // the file convert() wrote
   EXPECT_EQ(g.get_string("tokenizer.ggml.pre"), "qwen2");
 }
 
