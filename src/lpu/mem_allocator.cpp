@@ -1,0 +1,79 @@
+#include "lpu/mem_allocator.h"
+
+#include <algorithm>
+
+#include "core/error.h"
+
+namespace lockstep::lpu {
+
+MemAllocator::MemAllocator(const ChipConfig& chip, const Floorplan& floorplan,
+                           int activation_slices)
+    : chip_(chip),
+      slice_vectors_(static_cast<std::uint32_t>(chip.banks_per_slice * chip.vectors_per_bank)),
+      top_(floorplan.mem_slices(), 0) {
+  // Alternate hemispheres, innermost first: W0, E0, W1, E1, ...
+  const int per = chip.mem_slices_per_hemisphere;
+  for (int local = 0; local < per; ++local)
+    for (int h = 0; h < 2; ++h) {
+      const int slice = h * per + local;
+      (2 * local + h < activation_slices ? activation_pool_ : weight_pool_).push_back(slice);
+    }
+}
+
+const std::vector<int>& MemAllocator::pool_slices(Pool pool) const {
+  return pool == Pool::Activations ? activation_pool_ : weight_pool_;
+}
+
+std::uint64_t MemAllocator::capacity_bytes() const {
+  return static_cast<std::uint64_t>(top_.size()) * slice_vectors_ * chip_.vector_bytes;
+}
+
+std::uint64_t MemAllocator::pool_bytes(Pool pool) const { return pool_used_[static_cast<int>(pool)]; }
+
+Placed MemAllocator::allocate_on(const std::string& what, std::uint32_t vectors,
+                                 const std::vector<int>& slices) {
+  if (slices.empty()) fail("internal compiler error: {} placed on no slice", what);
+  Placed p;
+  p.slices = slices;
+  p.vectors = vectors;
+  std::uint32_t addr = 0;
+  for (int s : slices) addr = std::max(addr, top_[s]);
+  const std::uint32_t depth = (vectors + slices.size() - 1) / slices.size();
+  const std::uint64_t bytes = std::uint64_t{vectors} * chip_.vector_bytes;
+  if (std::uint64_t{addr} + depth > slice_vectors_) {
+    overflow_bytes_ += bytes;
+    p.addr = 0;  // not a real placement; the compiler stops before scheduling
+    return p;
+  }
+  for (int s : slices) top_[s] = addr + depth;
+  p.addr = addr;
+  used_bytes_ += bytes;
+  return p;
+}
+
+Placed MemAllocator::allocate(const std::string& what, std::uint32_t vectors, int stripes,
+                              Pool pool, const std::vector<int>& avoid) {
+  const auto& slices = pool_slices(pool);
+  const int n = static_cast<int>(slices.size());
+  if (stripes > n) fail("internal compiler error: {} wants {} stripes of {}", what, stripes, n);
+  // Round-robin over groups of `stripes` slices, skipping groups that touch `avoid`.
+  std::size_t& next = next_group_[static_cast<int>(pool)];
+  const int groups = n / stripes;
+  std::vector<int> chosen;
+  for (int tries = 0; tries < groups && chosen.empty(); ++tries) {
+    const int g = static_cast<int>((next + tries) % groups);
+    std::vector<int> candidate(slices.begin() + g * stripes, slices.begin() + (g + 1) * stripes);
+    const bool clash = std::any_of(candidate.begin(), candidate.end(), [&](int s) {
+      return std::find(avoid.begin(), avoid.end(), s) != avoid.end();
+    });
+    if (!clash || tries == groups - 1) {
+      chosen = candidate;
+      next = (g + 1) % groups;
+    }
+  }
+  Placed p = allocate_on(what, vectors, chosen);
+  pool_used_[static_cast<int>(pool)] += std::uint64_t{vectors} * chip_.vector_bytes;
+  return p;
+}
+
+}  // namespace lockstep::lpu

@@ -1,0 +1,71 @@
+// Placement of tensors into MEM slices. A placed tensor is `vectors` 320-byte vectors striped
+// over a few slices: vector v lives in slices[v % S] at address addr + v / S (the same address
+// range is taken in every slice of the stripe). Striping lets several units stream a tensor at
+// once (an MXM Emit writes 4 vectors per cycle, one per slice).
+//
+// Two pools: activations (and the KV cache) in the slices nearest the VXM, so that element-wise
+// round trips are short; weights in the outer slices, nearest the MXM planes. When a pool is
+// full the allocator keeps counting, so the compiler can say how many chips the model needs.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "lpu/floorplan.h"
+#include "lpu/system_config.h"
+
+namespace lockstep::lpu {
+
+struct Placed {
+  std::vector<int> slices;   // global MEM slice of each stripe
+  std::uint32_t addr = 0;    // first address in each stripe
+  std::uint32_t vectors = 0;
+
+  int stripes() const { return static_cast<int>(slices.size()); }
+  int slice_of(std::uint32_t v) const { return slices[v % slices.size()]; }
+  std::uint32_t addr_of(std::uint32_t v) const {
+    return addr + v / static_cast<std::uint32_t>(slices.size());
+  }
+  // Vectors held by stripe s.
+  std::uint32_t stripe_vectors(int s) const {
+    const std::uint32_t n = static_cast<std::uint32_t>(slices.size());
+    return vectors / n + (static_cast<std::uint32_t>(s) < vectors % n ? 1 : 0);
+  }
+};
+
+enum class Pool { Activations, Weights };
+
+class MemAllocator {
+ public:
+  MemAllocator(const ChipConfig& chip, const Floorplan& floorplan, int activation_slices = 16);
+
+  // Places `vectors` striped over `stripes` slices of `pool`, avoiding the slices in `avoid`
+  // where possible. `what` names the tensor in reports.
+  Placed allocate(const std::string& what, std::uint32_t vectors, int stripes, Pool pool,
+                  const std::vector<int>& avoid = {});
+  // Places over exactly these slices (e.g. the 16 slices that feed one MXM plane).
+  Placed allocate_on(const std::string& what, std::uint32_t vectors, const std::vector<int>& slices);
+
+  // Slices of a pool, nearest the VXM first.
+  const std::vector<int>& pool_slices(Pool pool) const;
+
+  bool overflowed() const { return overflow_bytes_ > 0; }
+  std::uint64_t used_bytes() const { return used_bytes_; }          // placed, bytes
+  std::uint64_t requested_bytes() const { return used_bytes_ + overflow_bytes_; }
+  std::uint64_t capacity_bytes() const;
+  std::uint64_t pool_bytes(Pool pool) const;                         // placed in the pool
+
+ private:
+  const ChipConfig& chip_;
+  std::uint32_t slice_vectors_;
+  std::vector<std::uint32_t> top_;  // [slice] next free address
+  std::vector<int> activation_pool_;
+  std::vector<int> weight_pool_;
+  std::size_t next_group_[2] = {0, 0};
+  std::uint64_t used_bytes_ = 0;
+  std::uint64_t overflow_bytes_ = 0;
+  std::uint64_t pool_used_[2] = {0, 0};
+};
+
+}  // namespace lockstep::lpu
