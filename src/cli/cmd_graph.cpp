@@ -5,6 +5,7 @@
 
 #include "cli/command_registry.h"
 #include "cli/model_argument.h"
+#include "cli/units.h"
 #include "core/error.h"
 #include "graph/step_graph.h"
 #include "model/catalog.h"
@@ -20,16 +21,6 @@ struct GraphArgs {
   std::int64_t position = 0;
   bool list_ops = false;
 };
-
-std::string si(double value, const char* unit) {
-  const char* prefixes[] = {"", "k", "M", "G", "T", "P"};
-  int i = 0;
-  while (value >= 1000 && i < 5) {
-    value /= 1000;
-    ++i;
-  }
-  return fmt::format("{:.2f} {}{}", value, prefixes[i], unit);
-}
 
 void show_graph(const GraphArgs& a) {
   model::ModelConfig config;
