@@ -189,6 +189,7 @@ std::uint64_t Emitter::install_weights(int plane, std::uint32_t rows, ElementTyp
   const std::uint64_t t = s_.place(g);
   ps.buffer_free = t + 1;
   ps.array_ready = t + d;
+  ps.array_type = type;
   return t;
 }
 
@@ -199,10 +200,12 @@ std::uint64_t Emitter::compute(int plane, VecRef act, std::uint32_t acc_row, std
   g.repeat = repeat;
   g.what = what;
   g.not_before = ps.array_ready;
+  // An fp16 pass takes the plane for two cycles (FACTS.md: 4 int8 or 2 fp16 sub-ops per cycle).
+  g.stride = ps.array_type == ElementType::F16 ? 2 : 1;
   for (std::uint32_t i = 0; i < repeat; ++i) {
     const std::uint32_t r = acc_row + i * acc_step;
     const std::uint64_t need = accumulate ? ps.acc_ready[r] : ps.acc_read[r] + 1;
-    g.not_before = std::max(g.not_before, at_least(static_cast<std::int64_t>(need) - i));
+    g.not_before = std::max(g.not_before, at_least(static_cast<std::int64_t>(need) - std::int64_t{i} * g.stride));
   }
   Stage unit;
   unit.queue = fp_.mxm_queue(plane, Unit::MxmCompute);
@@ -213,9 +216,9 @@ std::uint64_t Emitter::compute(int plane, VecRef act, std::uint32_t acc_row, std
   g.stages.push_back(unit);
   g.bundles.push_back({read_stage(g, act, 0, 0, 0, fp_.mxm_position(plane))});
   const std::uint64_t t = s_.place(g);
-  ps.array_last_use = t + repeat - 1;
+  ps.array_last_use = t + std::uint64_t{repeat - 1} * g.stride + g.stride - 1;
   for (std::uint32_t i = 0; i < repeat; ++i)
-    ps.acc_ready[acc_row + i * acc_step] = t + i + s_.delay_of(Opcode::Compute);
+    ps.acc_ready[acc_row + i * acc_step] = t + i * g.stride + s_.delay_of(Opcode::Compute);
   return t;
 }
 

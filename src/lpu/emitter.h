@@ -70,7 +70,8 @@ class Emitter {
     std::uint64_t rows_loaded = 0;        // cycle all buffer rows loaded so far are in
     std::uint64_t buffer_free = 0;        // a LoadWeights may write the buffer from here
     std::uint64_t array_ready = 0;        // the last install is usable from here
-    std::uint64_t array_last_use = 0;     // last Compute issue on the installed array
+    std::uint64_t array_last_use = 0;     // last cycle a Compute holds the installed array
+    ElementType array_type = ElementType::I8;
     std::vector<std::uint64_t> acc_ready; // [row] result of the last Compute usable from here
     std::vector<std::uint64_t> acc_read;  // [row] last Emit issue
   };

@@ -87,8 +87,8 @@ std::uint64_t Scheduler::lower_bound(const Group& g) const {
             const std::uint32_t a = s.mem.addr + i * s.mem.step + w * chip_.vectors_per_bank;
             const std::int64_t need =
                 s.mem.kind == MemAccess::Kind::Read
-                    ? static_cast<std::int64_t>(book_.visible_from(slice, a)) - s.offset - i
-                    : static_cast<std::int64_t>(book_.write_allowed_from(slice, a)) - s.offset - i -
+                    ? static_cast<std::int64_t>(book_.visible_from(slice, a)) - s.offset - i * g.stride
+                    : static_cast<std::int64_t>(book_.write_allowed_from(slice, a)) - s.offset - i * g.stride -
                           delay;
             lb = std::max(lb, at_least(need));
           }
@@ -110,7 +110,7 @@ std::uint64_t Scheduler::lower_bound(const Group& g) const {
 
 // The bank-port cycles of one stage's iteration: (address whose bank is used, cycle).
 template <typename F>
-void for_each_bank_use(const Stage& s, std::uint64_t t, std::uint32_t repeat, int delay,
+void for_each_bank_use(const Stage& s, std::uint64_t t, std::uint32_t repeat, std::uint16_t stride, int delay,
                        int vectors_per_bank, F&& f) {
   const std::uint64_t issue = t + s.offset;
   switch (s.mem.kind) {
@@ -120,7 +120,7 @@ void for_each_bank_use(const Stage& s, std::uint64_t t, std::uint32_t repeat, in
       const std::uint64_t lag = s.mem.kind == MemAccess::Kind::Write ? delay : 0;
       for (std::uint32_t i = 0; i < repeat; ++i)
         for (int w = 0; w < s.instruction.width; ++w)
-          f(s.mem.addr + i * s.mem.step + w * vectors_per_bank, issue + i + lag);
+          f(s.mem.addr + i * s.mem.step + w * vectors_per_bank, issue + i * stride + lag);
       return;
     }
     case MemAccess::Kind::RegionRead:
@@ -130,7 +130,7 @@ void for_each_bank_use(const Stage& s, std::uint64_t t, std::uint32_t repeat, in
       const std::uint32_t first_bank = s.mem.region_lo / vectors_per_bank;
       const std::uint32_t last_bank = (s.mem.region_hi - 1) / vectors_per_bank;
       for (std::uint32_t i = 0; i < repeat; ++i)
-        for (std::uint32_t b = first_bank; b <= last_bank; ++b) f(b * vectors_per_bank, issue + i + lag);
+        for (std::uint32_t b = first_bank; b <= last_bank; ++b) f(b * vectors_per_bank, issue + i * stride + lag);
       return;
     }
   }
@@ -141,7 +141,7 @@ bool Scheduler::banks_free(const Group& g, std::uint64_t t) const {
   std::vector<std::pair<std::uint64_t, std::uint64_t>> used;  // (slice * banks + bank, cycle)
   for (const Stage& s : g.stages) {
     const int slice = floorplan_.queues()[s.queue].index;
-    for_each_bank_use(s, t, g.repeat, delay_of(s.instruction.opcode), chip_.vectors_per_bank,
+    for_each_bank_use(s, t, g.repeat, g.stride, delay_of(s.instruction.opcode), chip_.vectors_per_bank,
                       [&](std::uint32_t addr, std::uint64_t cycle) {
                         if (!ok) return;
                         const std::uint64_t bank = static_cast<std::uint64_t>(slice) *
@@ -173,8 +173,9 @@ bool Scheduler::pick_streams(const Group& g, std::uint64_t t, std::vector<int>& 
         const int reach = link_reach(g, l);
         const std::uint64_t write = t + p.offset + delay_of(p.instruction.opcode);
         for (std::uint32_t i = 0; i < g.repeat && ok; ++i)
-          ok = book_.stream_free(dir, first + k, write + i, from, reach);
-        Claim c{dir, first + k, Reservations::diagonal_key(dir, write, from), g.repeat,
+          ok = book_.stream_free(dir, first + k, write + i * g.stride, from, reach);
+        Claim c{dir, first + k, Reservations::diagonal_key(dir, write, from),
+                std::int64_t{g.repeat - 1} * g.stride + 1,
                 std::min(from, reach), std::max(from, reach)};
         for (const Claim& other : claims) ok = ok && !overlaps(c, other);
         for (const Claim& other : mine) ok = ok && !overlaps(c, other);
@@ -194,7 +195,7 @@ void Scheduler::commit(Group& g, std::uint64_t t, const std::vector<int>& base) 
   for (Stage& s : g.stages) {
     s.instruction.cycle = t + s.offset;
     s.instruction.repeat = g.repeat;
-    s.instruction.stride = 1;
+    s.instruction.stride = g.stride;
   }
   for (std::size_t b = 0; b < g.bundles.size(); ++b)
     for (std::size_t k = 0; k < g.bundles[b].size(); ++k) {
@@ -212,15 +213,15 @@ void Scheduler::commit(Group& g, std::uint64_t t, const std::vector<int>& base) 
       }
       const std::uint64_t write = t + p.offset + delay_of(p.instruction.opcode);
       for (std::uint32_t i = 0; i < g.repeat; ++i)
-        book_.take_stream(dir, index, write + i, position_of(p.queue), reach);
+        book_.take_stream(dir, index, write + i * g.stride, position_of(p.queue), reach);
     }
   for (Stage& s : g.stages) {
     const int slice = floorplan_.queues()[s.queue].index;
     const int delay = delay_of(s.instruction.opcode);
-    for_each_bank_use(s, t, g.repeat, delay, chip_.vectors_per_bank,
+    for_each_bank_use(s, t, g.repeat, g.stride, delay, chip_.vectors_per_bank,
                       [&](std::uint32_t addr, std::uint64_t cycle) { book_.take_bank(slice, addr, cycle); });
     const std::uint64_t issue = t + s.offset;
-    const std::uint64_t last = issue + g.repeat - 1;
+    const std::uint64_t last = issue + std::uint64_t{g.repeat - 1} * g.stride;
     switch (s.mem.kind) {
       case MemAccess::Kind::None: break;
       case MemAccess::Kind::Read:
@@ -228,8 +229,8 @@ void Scheduler::commit(Group& g, std::uint64_t t, const std::vector<int>& base) 
         for (std::uint32_t i = 0; i < g.repeat; ++i)
           for (int w = 0; w < s.instruction.width; ++w) {
             const std::uint32_t a = s.mem.addr + i * s.mem.step + w * chip_.vectors_per_bank;
-            if (s.mem.kind == MemAccess::Kind::Read) book_.note_read(slice, a, issue + i);
-            else book_.note_write(slice, a, issue + i + delay);
+            if (s.mem.kind == MemAccess::Kind::Read) book_.note_read(slice, a, issue + i * g.stride);
+            else book_.note_write(slice, a, issue + i * g.stride + delay);
           }
         break;
       case MemAccess::Kind::RegionRead:
@@ -240,7 +241,7 @@ void Scheduler::commit(Group& g, std::uint64_t t, const std::vector<int>& base) 
           book_.note_write(slice, a, last + delay);
         break;
     }
-    book_.occupy_queue(s.queue, issue, g.repeat, 1);
+    book_.occupy_queue(s.queue, issue, g.repeat, g.stride);
     book_.note_effect(last + delay);
     program_.queues[s.queue].push_back(s.instruction);
   }

@@ -2,7 +2,7 @@
 // need is free, books those resources, and appends the instructions to the program.
 //
 // A group is a few instructions that run in lock-step, all with the same Repeat count and
-// stride 1 (e.g. two MEM Reads -> one VXM Add -> one MEM Write, repeated over n vectors). Each
+// stride (e.g. two MEM Reads -> one VXM Add -> one MEM Write, repeated over n vectors). Each
 // stage sits at a fixed offset from the group's anchor cycle T, given by the timing law: a
 // consumer at position q reading a producer at p issues delay(producer) + |q - p| cycles after
 // it. Links are the stream transfers between stages; the scheduler picks their stream indexes
@@ -50,6 +50,7 @@ struct Group {
   std::vector<Link> links;
   std::vector<std::vector<int>> bundles;  // links that take consecutive stream indexes
   std::uint32_t repeat = 1;
+  std::uint16_t stride = 1;               // cycles between iterations, all stages alike
   std::uint64_t not_before = 0;           // earliest anchor cycle
   std::string what;                       // for errors: "blk.0.attn_q block 3"
 };

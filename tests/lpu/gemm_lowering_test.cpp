@@ -14,11 +14,12 @@ SystemConfig default_system() {
 }
 
 TEST(GemmLoweringTest, PredictsCyclesForALargeInt8Gemm) {
-  for (auto [m, k, n] : {std::tuple{256, 1280, 1280}, std::tuple{1, 1280, 1280}, std::tuple{2048, 2048, 2048}}) {
+  for (auto [m, k, n, type] : {std::tuple{256, 1280, 1280, ElementType::I8}, std::tuple{1, 1280, 1280, ElementType::I8},
+                               std::tuple{2048, 2048, 2048, ElementType::I8}, std::tuple{2048, 2048, 2048, ElementType::F16}}) {
     const auto start = std::chrono::steady_clock::now();
-    GemmProgram g(default_system(), {m, k, n, ElementType::I8});
+    GemmProgram g(default_system(), {m, k, n, type});
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    const double peak = 4.0 * 320 * 320;  // MACs per cycle
+    const double peak = type == ElementType::I8 ? 4.0 * 320 * 320 : 2.0 * 320 * 160;  // MACs per cycle
     std::printf("[measured] gemm %dx%dx%d: %llu cycles, %.1f%% of MXM peak, %llu instructions, %llu iterations, compile %.2f s\n",
                 m, k, n, (unsigned long long)g.program().predicted_cycles,
                 100.0 * g.macs() / (peak * g.program().predicted_cycles),
