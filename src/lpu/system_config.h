@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "lpu/isa.h"
@@ -56,10 +57,58 @@ struct SystemConfig {
   ChipConfig chip;
 };
 
-// Loads a preset by name (configs/systems/<name>.yaml, found beside the source tree or in
-// $LOCKSTEP_CONFIG_DIR/systems) or by path (anything ending in .yaml). Every key is checked:
-// a missing, unknown or out-of-range key is a lockstep::Error naming the key and the file.
+// Loads a preset by name (configs/systems/<name>.yaml, found as core/config_files.h says:
+// $LOCKSTEP_CONFIG_DIR/systems, beside the executable, or in the source tree) or by path
+// (anything ending in .yaml). Every key is checked: a missing, unknown, mistyped or out-of-range
+// key, or a value with neither `source` nor `assumption`, is a lockstep::Error naming the file
+// and the dotted key ("chip.clock_hz").
+//
+// File format (every key required unless marked optional; any other key is an error):
+//   description: one line for reports
+//   chip:          every numeric field of ChipConfig, by its name
+//   delays:        the 12 functional delays, by delay_class_name (mem_read ... mxm_emit)
+//   informational: (optional; each key optional) published facts with no field of their own:
+//     die_area_mm2, transistors, sram_bytes, slice_address_bits, sram_bandwidth_bytes_per_cycle,
+//     stream_bandwidth_bytes_per_cycle, mxm_weight_install_cycles_max, instruction_queues,
+//     c2c_links, c2c_lanes_per_link, c2c_lane_bits_per_s, c2c_bandwidth_bytes_per_s,
+//     provisioned_power_w
+// Every number is a mapping {value: <number>, source: <text>} or {value, assumption: <text>}:
+// exactly one of source (where the number is published) or assumption (why this value).
+// Integers are positive except published_peak_* (0 = none published).
+//
+// Rules the fields must obey (checked after overrides too):
+//   vector_bytes == superlanes * lanes_per_superlane, a multiple of 4 (f32 lanes);
+//   mxm_plane_rows == vector_bytes (an int8 input vector holds one element per weight row);
+//   streams_per_direction <= 32 (program.h encodes a stream index in 5 bits);
+//   mxm_load_streams <= streams_per_direction;
+//   positions 2 * (mxm_planes_per_hemisphere + 1 + mem_slices_per_hemisphere) + 1 <= 255
+//     (Instruction::reach is one byte);
+//   banks_per_slice * vectors_per_bank <= 2^informational.slice_address_bits (13 if absent:
+//     the v1 chip's 8192 vectors per slice).
+// Cross-checks against the informational facts (on the file as written, not after overrides,
+// since an override is a deliberate departure from the published chip):
+//   sram_bytes == sram_bytes();  sram_bandwidth == 2 * slices * banks * vector_bytes;
+//   stream_bandwidth == 2 * streams_per_direction * vector_bytes;
+//   all planes' weights load and install within mxm_weight_install_cycles_max;
+//   c2c_bandwidth == links * lanes * lane bits/s * 2 directions / 8;
+//   published peaks (when not 0) within 3% of the implied ones: int8 ops/s =
+//     2 * planes * mxm_plane_rows * vector_bytes * clock_hz, fp16 = a quarter of that
+//     (FACTS.md MXM op model: 4 int8 or 2 fp16 sub-ops of K = 320 or 160 per cycle).
 SystemConfig load_system(const std::string& name_or_path);
+
+// One override of a preset's value: {"chip.clock_hz", "1e9"}, {"delays.mxm_compute", "30"}.
+// Keys name a value the file has (chip.*, delays.* or informational.*); values are read and
+// checked exactly as the file's are.
+using SystemOverride = std::pair<std::string, std::string>;
+
+// As load_system(name_or_path), with `overrides` replacing the file's values before the fields
+// are read; errors name the file, the overrides and the key.
+SystemConfig load_system(const std::string& name_or_path,
+                         const std::vector<SystemOverride>& overrides);
+
+// Parses the command-line form "chip.clock_hz=1e9" (as for `--set`); throws lockstep::Error
+// when there is no '=' or either side is empty.
+SystemOverride parse_system_override(const std::string& text);
 
 // Names of the presets in configs/systems, sorted.
 std::vector<std::string> system_preset_names();

@@ -14,9 +14,9 @@
 //   rope_scaling: (optional) {type: llama3, factor, low_freq_factor, high_freq_factor,
 //                             original_context_length}  or  {type: linear, factor}
 //
-// The folder is found, in order, at $LOCKSTEP_CONFIG_DIR, <dir of the executable>/../../configs,
-// <dir of the executable>/../configs, then the source tree's configs/ (LOCKSTEP_SOURCE_DIR):
-// the first that holds a models/ folder. Errors throw lockstep::Error naming the file and key.
+// The folder is found as core/config_files.h says (first $LOCKSTEP_CONFIG_DIR, then beside the
+// executable, then the source tree): the first configs/ that holds a models/ folder. Errors throw
+// lockstep::Error naming the file and key.
 #pragma once
 
 #include <string>

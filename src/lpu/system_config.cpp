@@ -1,0 +1,338 @@
+#include "lpu/system_config.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+#include <map>
+#include <set>
+
+#include "core/config_files.h"
+#include "core/error.h"
+#include "core/yaml_keys.h"
+
+namespace lockstep::lpu {
+namespace {
+
+constexpr const char* kKind = "systems";
+constexpr int kMaxStreams = 32;               // program.h encodes a stream index in 5 bits
+constexpr int kMaxPositions = 255;            // Instruction::reach is one byte
+constexpr int kDefaultSliceAddressBits = 13;  // v1: 8192 vectors per slice
+constexpr std::int64_t kMaxDelay = 1000;      // cycles; more is a typo
+constexpr double kPeakTolerance = 0.03;       // published peaks are rounded figures
+
+// The integer fields of ChipConfig with sanity bounds; the rules in check_rules bound them
+// further.
+struct IntField {
+  const char* key;
+  int ChipConfig::*member;
+  std::int64_t max;
+};
+constexpr IntField kIntFields[] = {
+    {"superlanes", &ChipConfig::superlanes, 256},
+    {"lanes_per_superlane", &ChipConfig::lanes_per_superlane, 256},
+    {"vector_bytes", &ChipConfig::vector_bytes, 65536},
+    {"mem_slices_per_hemisphere", &ChipConfig::mem_slices_per_hemisphere, kMaxPositions},
+    {"banks_per_slice", &ChipConfig::banks_per_slice, 64},
+    {"vectors_per_bank", &ChipConfig::vectors_per_bank, 1 << 24},
+    {"streams_per_direction", &ChipConfig::streams_per_direction, kMaxStreams},
+    {"mxm_planes_per_hemisphere", &ChipConfig::mxm_planes_per_hemisphere, kMaxPositions},
+    {"mxm_plane_rows", &ChipConfig::mxm_plane_rows, 65536},
+    {"mxm_load_streams", &ChipConfig::mxm_load_streams, kMaxStreams},
+    {"mxm_accumulator_rows", &ChipConfig::mxm_accumulator_rows, 1 << 24},
+    {"vxm_alus", &ChipConfig::vxm_alus, 1024},
+};
+
+// The floating-point fields of ChipConfig: (0, max], or [0, max] when zero means "none".
+struct NumberField {
+  const char* key;
+  double ChipConfig::*member;
+  double max;
+  bool allow_zero;
+};
+constexpr NumberField kNumberFields[] = {
+    {"clock_hz", &ChipConfig::clock_hz, 100e9, false},
+    {"process_nm", &ChipConfig::process_nm, 1000, false},
+    {"power_w", &ChipConfig::power_w, 100e3, false},
+    {"published_peak_int8_ops", &ChipConfig::published_peak_int8_ops, 1e21, true},
+    {"published_peak_fp16_flops", &ChipConfig::published_peak_fp16_flops, 1e21, true},
+};
+
+// The informational facts: no field of their own, only cross-checks.
+struct FactField {
+  const char* key;
+  double max;
+  bool integer;
+};
+constexpr FactField kFactFields[] = {
+    {"die_area_mm2", 1e6, false},
+    {"transistors", 1e15, false},
+    {"sram_bytes", 1e15, true},
+    {"slice_address_bits", 32, true},
+    {"sram_bandwidth_bytes_per_cycle", 1e12, true},
+    {"stream_bandwidth_bytes_per_cycle", 1e12, true},
+    {"mxm_weight_install_cycles_max", 1e6, true},
+    {"instruction_queues", 1e6, true},
+    {"c2c_links", 1e4, true},
+    {"c2c_lanes_per_link", 1e4, true},
+    {"c2c_lane_bits_per_s", 1e15, false},
+    {"c2c_bandwidth_bytes_per_s", 1e18, false},
+    {"provisioned_power_w", 1e6, false},
+};
+
+using Facts = std::map<std::string, double>;  // informational key -> value
+
+struct ParsedSystem {
+  SystemConfig system;
+  Facts facts;
+};
+
+std::set<std::string> chip_keys() {
+  std::set<std::string> keys;
+  for (const auto& f : kIntFields) keys.insert(f.key);
+  for (const auto& f : kNumberFields) keys.insert(f.key);
+  return keys;
+}
+
+std::set<std::string> delay_keys() {
+  std::set<std::string> keys;
+  for (int i = 0; i < kDelayClassCount; ++i)
+    keys.insert(std::string(delay_class_name(static_cast<DelayClass>(i))));
+  return keys;
+}
+
+std::set<std::string> fact_keys() {
+  std::set<std::string> keys;
+  for (const auto& f : kFactFields) keys.insert(f.key);
+  return keys;
+}
+
+// The `value` node of section[key], which must be {value, source} or {value, assumption} with a
+// non-empty text.
+YAML::Node value_of(const KeyReader& section, const std::string& key) {
+  const std::string name = section.name(key);
+  const YAML::Node node = section.node(key);
+  if (!node.IsMap())
+    fail("{}: key '{}' must be a mapping {{value, source}} or {{value, assumption}}",
+         section.file(), name);
+  const KeyReader r(node, section.file(), name + ".", {"value", "source", "assumption"}, {"value"});
+  if (r.has("source") == r.has("assumption"))
+    fail(
+        "{}: key '{}' needs exactly one of 'source' (where the value is published) or "
+        "'assumption' (why this value)",
+        section.file(), name);
+  const std::string why_key = r.has("source") ? "source" : "assumption";
+  if (r.text(why_key).find_first_not_of(" \t\r\n") == std::string::npos)
+    fail("{}: key '{}' is empty", section.file(), r.name(why_key));
+  return r.node("value");
+}
+
+// 2^bits, or the v1 default when the file does not say.
+std::int64_t slice_vector_limit(const Facts& facts) {
+  const auto it = facts.find("slice_address_bits");
+  const int bits = it == facts.end() ? kDefaultSliceAddressBits : static_cast<int>(it->second);
+  return std::int64_t{1} << bits;
+}
+
+// The rules every chip must obey, whatever the file or the overrides say.
+void check_rules(const ChipConfig& c, const Facts& facts, const std::string& file) {
+  if (c.vector_bytes != c.superlanes * c.lanes_per_superlane)
+    fail(
+        "{}: chip.vector_bytes is {}, but chip.superlanes x chip.lanes_per_superlane is {} x {} "
+        "= {}",
+        file, c.vector_bytes, c.superlanes, c.lanes_per_superlane,
+        c.superlanes * c.lanes_per_superlane);
+  if (c.vector_bytes % 4 != 0)
+    fail("{}: chip.vector_bytes is {}, which is not a whole number of 4-byte f32 lanes", file,
+         c.vector_bytes);
+  if (c.mxm_plane_rows != c.vector_bytes)
+    fail(
+        "{}: chip.mxm_plane_rows is {} but must equal chip.vector_bytes ({}): an int8 input "
+        "vector holds one element per weight row",
+        file, c.mxm_plane_rows, c.vector_bytes);
+  if (c.mxm_load_streams > c.streams_per_direction)
+    fail("{}: chip.mxm_load_streams is {}, more than chip.streams_per_direction ({})", file,
+         c.mxm_load_streams, c.streams_per_direction);
+  const int positions = 2 * (c.mxm_planes_per_hemisphere + 1 + c.mem_slices_per_hemisphere) + 1;
+  if (positions > kMaxPositions)
+    fail(
+        "{}: chip.mxm_planes_per_hemisphere ({}) and chip.mem_slices_per_hemisphere ({}) make "
+        "{} slice positions, more than the {} a one-byte Instruction::reach can name",
+        file, c.mxm_planes_per_hemisphere, c.mem_slices_per_hemisphere, positions, kMaxPositions);
+  const std::int64_t per_slice = std::int64_t{c.banks_per_slice} * c.vectors_per_bank;
+  if (per_slice > slice_vector_limit(facts))
+    fail(
+        "{}: chip.banks_per_slice x chip.vectors_per_bank is {} vectors per slice, more than the "
+        "{} that informational.slice_address_bits ({}) can address",
+        file, per_slice, slice_vector_limit(facts),
+        facts.count("slice_address_bits")
+            ? fmt::format("{}", facts.at("slice_address_bits"))
+            : fmt::format("{}, the default", kDefaultSliceAddressBits));
+}
+
+// Cycles to load every plane's weights and install them: the planes of a hemisphere share the
+// streams flowing towards them.
+std::int64_t weight_install_cycles(const ChipConfig& c) {
+  const std::int64_t rows = std::int64_t{c.mxm_planes_per_hemisphere} * c.mxm_plane_rows;
+  const std::int64_t streams = std::min<std::int64_t>(
+      c.streams_per_direction, std::int64_t{c.mxm_planes_per_hemisphere} * c.mxm_load_streams);
+  return (rows + streams - 1) / streams + c.delay(DelayClass::MxmInstallWeights);
+}
+
+// int8 ops/s the MXM fields imply: 2 ops per MAC, planes x rows x vector_bytes MACs per cycle.
+double implied_int8_ops(const ChipConfig& c) {
+  return 2.0 * 2 * c.mxm_planes_per_hemisphere * c.mxm_plane_rows * c.vector_bytes * c.clock_hz;
+}
+
+void check_equal(double stated, double implied, const std::string& file, const std::string& key,
+                 const std::string& formula) {
+  if (stated != implied)
+    fail("{}: {} is {}, but the chip fields give {} ({})", file, key, stated, implied, formula);
+}
+
+void check_peak(double published, double implied, const std::string& file, const std::string& key,
+                const std::string& formula) {
+  if (published == 0) return;  // none published
+  if (std::abs(published / implied - 1) > kPeakTolerance)
+    fail("{}: {} is {:.4g}, more than {}% from the {:.4g} the chip fields imply ({})", file, key,
+         published, kPeakTolerance * 100, implied, formula);
+}
+
+// The published (or targeted) facts against what the fields imply.
+void cross_check(const ChipConfig& c, const Facts& facts, const std::string& file) {
+  const auto has = [&](const char* key) { return facts.count(key) != 0; };
+  if (has("sram_bytes"))
+    check_equal(
+        facts.at("sram_bytes"), static_cast<double>(c.sram_bytes()), file,
+        "informational.sram_bytes",
+        "2 x mem_slices_per_hemisphere x banks_per_slice x vectors_per_bank x vector_bytes");
+  if (has("sram_bandwidth_bytes_per_cycle"))
+    check_equal(facts.at("sram_bandwidth_bytes_per_cycle"),
+                2.0 * c.mem_slices_per_hemisphere * c.banks_per_slice * c.vector_bytes, file,
+                "informational.sram_bandwidth_bytes_per_cycle",
+                "2 x mem_slices_per_hemisphere x banks_per_slice x vector_bytes");
+  if (has("stream_bandwidth_bytes_per_cycle"))
+    check_equal(facts.at("stream_bandwidth_bytes_per_cycle"),
+                2.0 * c.streams_per_direction * c.vector_bytes, file,
+                "informational.stream_bandwidth_bytes_per_cycle",
+                "2 x streams_per_direction x vector_bytes");
+  if (has("mxm_weight_install_cycles_max") &&
+      weight_install_cycles(c) > facts.at("mxm_weight_install_cycles_max"))
+    fail(
+        "{}: loading and installing every plane's weights takes {} cycles, more than "
+        "informational.mxm_weight_install_cycles_max ({}); raise chip.mxm_load_streams",
+        file, weight_install_cycles(c), facts.at("mxm_weight_install_cycles_max"));
+  if (has("c2c_bandwidth_bytes_per_s") && has("c2c_links") && has("c2c_lanes_per_link") &&
+      has("c2c_lane_bits_per_s"))
+    check_equal(facts.at("c2c_bandwidth_bytes_per_s"),
+                facts.at("c2c_links") * facts.at("c2c_lanes_per_link") *
+                    facts.at("c2c_lane_bits_per_s") * 2 / 8,
+                file, "informational.c2c_bandwidth_bytes_per_s",
+                "c2c_links x c2c_lanes_per_link x c2c_lane_bits_per_s x 2 directions / 8");
+  check_peak(c.published_peak_int8_ops, implied_int8_ops(c), file, "chip.published_peak_int8_ops",
+             "2 x planes x mxm_plane_rows x vector_bytes x clock_hz");
+  check_peak(c.published_peak_fp16_flops, implied_int8_ops(c) / 4, file,
+             "chip.published_peak_fp16_flops",
+             "a quarter of the int8 rate: 2 fp16 sub-ops of K = rows / 2 per cycle");
+}
+
+// Reads every key of a preset and checks the rules; `file` names it in errors.
+ParsedSystem parse_system(const YAML::Node& root, const std::string& file) {
+  const KeyReader top(root, file, "", {"description", "chip", "delays", "informational"},
+                      {"description", "chip", "delays"});
+  ParsedSystem parsed;
+  parsed.system.description = top.text("description");
+  ChipConfig& c = parsed.system.chip;
+
+  const std::set<std::string> chip_names = chip_keys();
+  const KeyReader chip(top.node("chip"), file, "chip.", chip_names, chip_names);
+  for (const auto& f : kIntFields)
+    c.*f.member = static_cast<int>(
+        read_yaml_positive_int(value_of(chip, f.key), file, chip.name(f.key), f.max));
+  for (const auto& f : kNumberFields)
+    c.*f.member =
+        read_yaml_number(value_of(chip, f.key), file, chip.name(f.key), f.max, f.allow_zero);
+
+  const std::set<std::string> delay_names = delay_keys();
+  const KeyReader delays(top.node("delays"), file, "delays.", delay_names, delay_names);
+  for (int i = 0; i < kDelayClassCount; ++i) {
+    const std::string key(delay_class_name(static_cast<DelayClass>(i)));
+    c.delays[i] = static_cast<int>(
+        read_yaml_positive_int(value_of(delays, key), file, delays.name(key), kMaxDelay));
+  }
+
+  if (top.has("informational")) {
+    const KeyReader info(top.node("informational"), file, "informational.", fact_keys(), {});
+    for (const auto& f : kFactFields) {
+      if (!info.has(f.key)) continue;
+      const YAML::Node v = value_of(info, f.key);
+      parsed.facts[f.key] = f.integer
+                                ? static_cast<double>(read_yaml_positive_int(
+                                      v, file, info.name(f.key), static_cast<std::int64_t>(f.max)))
+                                : read_yaml_number(v, file, info.name(f.key), f.max);
+    }
+  }
+  check_rules(c, parsed.facts, file);
+  return parsed;
+}
+
+// Replaces the `value` of each overridden key in `root`, which parse_system has accepted.
+void apply_overrides(YAML::Node root, const std::vector<SystemOverride>& overrides,
+                     const std::string& file) {
+  for (const auto& [key, value] : overrides) {
+    const auto dot = key.find('.');
+    const std::string section = key.substr(0, dot);
+    const std::string field = dot == std::string::npos ? "" : key.substr(dot + 1);
+    const YAML::Node& lookup = root;  // const: looking a key up must not insert it
+    const bool known = (section == "chip" || section == "delays" || section == "informational") &&
+                       !field.empty() && lookup[section] && lookup[section][field];
+    if (!known)
+      fail(
+          "{}: cannot override '{}': the file has no such value (keys look like chip.clock_hz, "
+          "delays.mxm_compute or informational.slice_address_bits)",
+          file, key);
+    root[section][field]["value"] = value;
+  }
+}
+
+SystemConfig load_system_file(const ConfigFile& file,
+                              const std::vector<SystemOverride>& overrides) {
+  YAML::Node root = load_yaml_file(file.path, "system preset");
+  try {
+    ParsedSystem parsed = parse_system(root, file.path);
+    cross_check(parsed.system.chip, parsed.facts, file.path);
+    if (!overrides.empty()) {
+      apply_overrides(root, overrides, file.path);
+      std::vector<std::string> settings;
+      for (const auto& [key, value] : overrides) settings.push_back(key + "=" + value);
+      parsed =
+          parse_system(root, fmt::format("{} (with {})", file.path, fmt::join(settings, ", ")));
+    }
+    parsed.system.name = file.name;
+    parsed.system.source = file.path;
+    return parsed.system;
+  } catch (const YAML::Exception& e) {
+    fail("{}: malformed system preset at line {} ({})", file.path, e.mark.line + 1, e.msg);
+  }
+}
+
+}  // namespace
+
+SystemConfig load_system(const std::string& name_or_path) { return load_system(name_or_path, {}); }
+
+SystemConfig load_system(const std::string& name_or_path,
+                         const std::vector<SystemOverride>& overrides) {
+  return load_system_file(find_config_file(kKind, name_or_path, "system preset"), overrides);
+}
+
+SystemOverride parse_system_override(const std::string& text) {
+  const auto eq = text.find('=');
+  if (eq == std::string::npos || eq == 0 || eq + 1 == text.size())
+    fail("'{}' is not an override of the form key=value (e.g. chip.clock_hz=1e9)", text);
+  return {text.substr(0, eq), text.substr(eq + 1)};
+}
+
+std::vector<std::string> system_preset_names() { return config_names(kKind); }
+
+}  // namespace lockstep::lpu
