@@ -38,7 +38,7 @@ enum class Pool { Activations, Weights };
 
 class MemAllocator {
  public:
-  MemAllocator(const ChipConfig& chip, const Floorplan& floorplan, int activation_slices = 16);
+  MemAllocator(const ChipConfig& chip, const Floorplan& floorplan, int activation_slices = 24);
 
   // Places `vectors` striped over `stripes` slices of `pool`, avoiding the slices in `avoid`
   // where possible. `what` names the tensor in reports.
@@ -49,6 +49,14 @@ class MemAllocator {
 
   // Slices of a pool, nearest the VXM first.
   const std::vector<int>& pool_slices(Pool pool) const;
+
+  // Everything allocated after mark() is freed by release(mark): temporaries of one layer. The
+  // scheduler's readiness book keeps reuse safe (a new write waits for the old reads).
+  struct Mark {
+    std::vector<std::uint32_t> top;
+  };
+  Mark mark() const { return {top_}; }
+  void release(const Mark& m) { top_ = m.top; }
 
   bool overflowed() const { return overflow_bytes_ > 0; }
   std::uint64_t used_bytes() const { return used_bytes_; }          // placed, bytes

@@ -62,6 +62,7 @@ class Scheduler {
   const ChipConfig& chip() const { return chip_; }
   const Floorplan& floorplan() const { return floorplan_; }
   Reservations& reservations() { return book_; }
+  Program& program() { return program_; }
 
   int position_of(int queue) const { return floorplan_.queues()[queue].position; }
   int delay_of(Opcode op) const { return chip_.delay(opcode_info(op).delay_class); }

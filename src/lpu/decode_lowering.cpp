@@ -1,0 +1,524 @@
+#include "lpu/decode_lowering.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "lpu/emitter.h"
+#include "lpu/floorplan.h"
+#include "lpu/mem_allocator.h"
+#include "lpu/mxm_weights.h"
+#include "lpu/scheduler.h"
+#include "lpu/vector_builder.h"
+#include "numerics/dequantize.h"
+#include "numerics/half.h"
+#include "numerics/tensor_type.h"
+
+namespace lockstep::lpu {
+namespace {
+
+constexpr std::int64_t kDefaultContext = 4096;
+
+std::uint32_t ceil_div(std::uint64_t a, std::uint64_t b) {
+  return static_cast<std::uint32_t>((a + b - 1) / b);
+}
+
+// Which dimension of a head sits in lane i of its first (half 0) or second (half 1) vector.
+std::int64_t head_dim_at(const model::ModelConfig& c, int half, std::int64_t i) {
+  if (c.rope_style == model::RopeStyle::AdjacentPairs) return 2 * i + half;
+  return i + half * (c.head_dim / 2);
+}
+
+// Row `r` of a weight tensor {cols, rows} as fp32.
+void weight_row(const model::TensorView& t, std::uint64_t r, float* out) {
+  const std::size_t row_bytes = numerics::tensor_bytes(t.type, t.row_length());
+  numerics::dequantize_row(t.type, t.data.data() + r * row_bytes, out,
+                           static_cast<std::int64_t>(t.row_length()));
+}
+
+// Everything one compilation shares.
+struct Lowering {
+  const model::ModelConfig& c;
+  const model::Model* m;
+  const ChipConfig& chip;
+  Program& program;
+  Floorplan fp;
+  MemAllocator alloc;
+  Scheduler scheduler;
+  Emitter emitter;
+  VectorBuilder vb;
+  MxmPlacer placer;
+  std::uint32_t lanes;
+  std::int64_t context;
+  std::uint32_t blocks;  // 80-position blocks of the window
+
+  Lowering(const model::ModelConfig& config, const model::Model* model, const ChipConfig& chip_config,
+           Program& p, std::int64_t ctx)
+      : c(config), m(model), chip(chip_config), program(p), fp(chip_config), alloc(chip_config, fp),
+        scheduler(chip_config, fp, p), emitter(scheduler), vb(emitter, alloc),
+        placer(chip_config, fp, alloc), lanes(static_cast<std::uint32_t>(chip_config.fp32_lanes())),
+        context(ctx), blocks(ceil_div(ctx, chip_config.fp32_lanes())) {}
+
+  std::uint32_t vectors(std::int64_t n) const { return ceil_div(n, lanes); }
+
+  // A constant fp32 tensor in the weight pool, padded with zeros to whole vectors.
+  VTensor constant(const std::string& name, const std::vector<float>& values) {
+    const std::uint32_t n = vectors(static_cast<std::int64_t>(values.size()));
+    VTensor t{name, alloc.allocate(name, n, std::min<int>(4, n), Pool::Weights)};
+    if (!m) return t;
+    for (int s = 0; s < t.place.stripes(); ++s) {
+      MemorySegment seg{t.place.slices[s], t.place.addr,
+                        std::vector<std::uint8_t>(std::size_t{t.place.stripe_vectors(s)} * chip.vector_bytes, 0)};
+      for (std::uint32_t v = s, k = 0; v < n; v += t.place.stripes(), ++k)
+        for (std::uint32_t l = 0; l < lanes; ++l) {
+          const std::size_t e = std::size_t{v} * lanes + l;
+          if (e < values.size()) std::memcpy(&seg.bytes[(std::size_t{k} * lanes + l) * 4], &values[e], 4);
+        }
+      program.memory.push_back(std::move(seg));
+    }
+    return t;
+  }
+
+  // A table seen as a tensor, so that allocations can keep clear of its slice.
+  static VTensor as_tensor(const TableRef& t) {
+    return {"table", Placed{{t.slice}, t.addr, static_cast<std::uint32_t>(t.rows * t.row_vectors)}};
+  }
+
+  std::vector<float> vector_of(const model::TensorView* t) {
+    std::vector<float> v(t ? t->element_count() : 0);
+    if (t && m) weight_row(*t, 0, v.data());
+    return v;
+  }
+
+  // A per-head vector (bias, head norm) rearranged into the two-vectors-per-head layout.
+  std::vector<float> head_layout(const std::vector<float>& v, std::int64_t heads) {
+    std::vector<float> out(std::size_t(heads) * 2 * lanes, 0.0f);
+    if (v.empty()) return out;
+    const std::int64_t per = static_cast<std::int64_t>(v.size()) / heads;  // head_dim
+    for (std::int64_t h = 0; h < heads; ++h)
+      for (int half = 0; half < 2; ++half)
+        for (std::int64_t i = 0; i < c.head_dim / 2; ++i)
+          out[(2 * h + half) * lanes + i] = v[h * per + head_dim_at(c, half, i)];
+    return out;
+  }
+
+  // Places a projection and packs its weights (when there are weights).
+  MxmWeights projection(const std::string& name, const model::TensorView* t, std::uint32_t rows,
+                        std::uint32_t cols,
+                        const std::function<void(std::uint32_t, float*, std::vector<float>&)>& row) {
+    MxmWeights w = placer.place(name, rows, cols, ElementType::F16);
+    if (m && t) {
+      std::vector<float> scratch(t->row_length());
+      pack_mxm_weights(w, chip, [&](std::uint32_t r, float* out) { row(r, out, scratch); },
+                       program.memory);
+    }
+    return w;
+  }
+
+  // Rows of a q/k/v projection in the two-vectors-per-head layout.
+  MxmWeights head_projection(const std::string& name, const model::TensorView* t, std::int64_t heads) {
+    const std::uint32_t rows = static_cast<std::uint32_t>(heads * 2 * lanes);
+    return projection(name, t, rows, static_cast<std::uint32_t>(c.n_embd),
+                      [&, t](std::uint32_t r, float* out, std::vector<float>&) {
+                        const std::int64_t v = r / lanes, i = r % lanes;
+                        if (i >= c.head_dim / 2) return;
+                        const std::int64_t h = v / 2;
+                        weight_row(*t, h * c.head_dim + head_dim_at(c, static_cast<int>(v % 2), i), out);
+                      });
+  }
+
+  // A projection with natural rows, whose input columns may come in the head layout.
+  MxmWeights plain_projection(const std::string& name, const model::TensorView* t,
+                              std::int64_t rows, std::int64_t cols, bool head_layout_input) {
+    const std::uint32_t layout_cols =
+        head_layout_input ? static_cast<std::uint32_t>(c.n_head * 2 * lanes) : static_cast<std::uint32_t>(cols);
+    return projection(name, t, static_cast<std::uint32_t>(rows), layout_cols,
+                      [&, t, rows, head_layout_input](std::uint32_t r, float* out, std::vector<float>& tmp) {
+                        if (r >= rows) return;
+                        if (!head_layout_input) return weight_row(*t, r, out);
+                        weight_row(*t, r, tmp.data());
+                        for (std::int64_t h = 0; h < c.n_head; ++h)
+                          for (int half = 0; half < 2; ++half)
+                            for (std::int64_t i = 0; i < c.head_dim / 2; ++i)
+                              out[(2 * h + half) * lanes + i] = tmp[h * c.head_dim + head_dim_at(c, half, i)];
+                      });
+  }
+
+  VTensor rms_norm(const VTensor& x, const VTensor& weight, std::int64_t n, const std::string& name) {
+    const VTensor sq = vb.binary(Opcode::Mul, x, x, name + ".sq");
+    const VTensor sum = vb.reduce_lanes(Opcode::Add, vb.reduce_vectors(Opcode::Add, sq, name + ".sumv"),
+                                        name + ".sum");
+    const VTensor mean = vb.unary(Opcode::MulImm, sum, static_cast<float>(1.0 / n), name + ".mean");
+    const VTensor shifted = vb.unary(Opcode::AddImm, mean, static_cast<float>(c.rms_eps), name + ".eps");
+    const VTensor scale = vb.unary(Opcode::Rsqrt, shifted, 0.0f, name + ".rsqrt");
+    return vb.binary(Opcode::Mul, vb.binary(Opcode::Mul, x, scale, name + ".scaled"), weight, name);
+  }
+
+  // RMSNorm of every head (two vectors each) of t, with per-dimension weights w (two vectors).
+  VTensor head_norm(const VTensor& t, std::int64_t heads, const VTensor& w, const std::string& name) {
+    VTensor out = vb.alloc(name, t.vectors(), 4, {&t});
+    for (std::int64_t h = 0; h < heads; ++h) {
+      const std::string hn = fmt::format("{}.{}", name, h);
+      VTensor sq = vb.alloc(hn + ".sq", 1, 1, {&t});
+      vb.map(Opcode::Mul, {{{t.at(2 * h), t.at(2 * h)}, sq.at(0)}}, 0, 0.0f, hn);
+      VTensor sq2 = vb.alloc(hn + ".sq2", 1, 1, {&t, &sq});
+      vb.map(Opcode::MulAdd, {{{t.at(2 * h + 1), t.at(2 * h + 1), sq.at(0)}, sq2.at(0)}}, 0, 0.0f, hn);
+      const VTensor sum = vb.reduce_lanes(Opcode::Add, sq2, hn + ".sum");
+      const VTensor mean = vb.unary(Opcode::MulImm, sum, static_cast<float>(1.0 / c.head_dim), hn + ".mean");
+      const VTensor eps = vb.unary(Opcode::AddImm, mean, static_cast<float>(c.rms_eps), hn + ".eps");
+      const VTensor scale = vb.unary(Opcode::Rsqrt, eps, 0.0f, hn + ".rsqrt");
+      for (int half = 0; half < 2; ++half) {
+        VTensor scaled = vb.alloc(hn + ".scaled", 1, 1, {&t, &scale});
+        vb.map(Opcode::Mul, {{{t.at(2 * h + half), scale.at(0)}, scaled.at(0)}}, 0, 0.0f, hn);
+        vb.map(Opcode::Mul, {{{scaled.at(0), w.at(half)}, out.at(2 * h + half)}}, 0, 0.0f, hn);
+      }
+    }
+    return out;
+  }
+
+  // RoPE on every head of t (two vectors each): a' = a cos - b sin, b' = a sin + b cos.
+  VTensor rope(const VTensor& t, std::int64_t heads, const VTensor& cos, const VTensor& sin,
+               const std::string& name) {
+    VTensor out = vb.alloc(name, t.vectors(), 4, {&t});
+    std::vector<VectorStep> ac, bs, as, bc;
+    VTensor t_ac = vb.alloc(name + ".ac", heads, 4, {&t});
+    VTensor t_bs = vb.alloc(name + ".bs", heads, 4, {&t});
+    VTensor t_as = vb.alloc(name + ".as", heads, 4, {&t});
+    VTensor t_bc = vb.alloc(name + ".bc", heads, 4, {&t});
+    for (std::int64_t h = 0; h < heads; ++h) {
+      const std::uint32_t hv = static_cast<std::uint32_t>(h);
+      ac.push_back({{t.at(2 * hv), cos.at(0)}, t_ac.at(hv)});
+      bs.push_back({{t.at(2 * hv + 1), sin.at(0)}, t_bs.at(hv)});
+      as.push_back({{t.at(2 * hv), sin.at(0)}, t_as.at(hv)});
+      bc.push_back({{t.at(2 * hv + 1), cos.at(0)}, t_bc.at(hv)});
+    }
+    vb.map(Opcode::Mul, ac, 0, 0.0f, name);
+    vb.map(Opcode::Mul, bs, 0, 0.0f, name);
+    vb.map(Opcode::Mul, as, 0, 0.0f, name);
+    vb.map(Opcode::Mul, bc, 0, 0.0f, name);
+    std::vector<VectorStep> first, second;
+    for (std::uint32_t h = 0; h < heads; ++h) {
+      first.push_back({{t_ac.at(h), t_bs.at(h)}, out.at(2 * h)});
+      second.push_back({{t_as.at(h), t_bc.at(h)}, out.at(2 * h + 1)});
+    }
+    vb.map(Opcode::Sub, first, 0, 0.0f, name);
+    vb.map(Opcode::Add, second, 0, 0.0f, name);
+    return out;
+  }
+};
+
+}  // namespace
+
+DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Model* model,
+                             const SystemConfig& system, const DecodeOptions& options)
+    : config_(config), chip_(system.chip) {
+  if (options.weights != compiler::WeightPrecision::Fp16)
+    fail("the model lowering builds fp16-weight programs so far; int8 weights are accepted by "
+         "--gemm and by the SRAM placement report");
+  const model::ModelConfig& c = config;
+  if (c.head_dim % 2 != 0 || c.head_dim / 2 > chip_.fp32_lanes())
+    fail("head_dim {} does not fit the two-vectors-per-head layout (at most {})", c.head_dim,
+         2 * chip_.fp32_lanes());
+  context_ = options.context > 0 ? options.context : std::min(c.n_ctx_train, kDefaultContext);
+  program_.system = system.name;
+  program_.description = fmt::format("decode {} context {}", c.name, context_);
+
+  Lowering L(c, model, chip_, program_, context_);
+  VectorBuilder& vb = L.vb;
+  const std::uint32_t lanes = L.lanes;
+  const std::int64_t group = c.n_head / c.n_head_kv;
+  const std::uint32_t hd = static_cast<std::uint32_t>(c.head_dim);
+  const std::uint32_t half = hd / 2;
+  vb.zeros();  // constants before any temporary, so that no release frees them
+
+  // ---- Host buffers (inputs written before every step).
+  auto input = [&](const std::string& name, std::uint32_t n, ElementType type, std::uint32_t elements) {
+    VTensor t = vb.alloc("in." + name, n, 1);
+    program_.buffers.push_back({name, true, t.place.slices[0], t.place.addr, n, type, elements});
+    return t;
+  };
+  const VTensor token = input("token", 1, ElementType::I32, 1);
+  const VTensor pos_row = input("position", 1, ElementType::I32, 1);
+  const VTensor pos_block = input("position.block", 1, ElementType::I32, 1);
+  const VTensor onehot = input("position.lane", 1, ElementType::F32, lanes);
+  const VTensor rope_cos = input("rope.cos", 1, ElementType::F32, lanes);
+  const VTensor rope_sin = input("rope.sin", 1, ElementType::F32, lanes);
+  const VTensor mask = input("mask", L.blocks, ElementType::F32, L.blocks * lanes);
+
+  // ---- Weights and tables.
+  const std::uint32_t nv = L.vectors(c.n_embd);
+  const std::uint32_t row_vectors = ceil_div(c.n_embd, chip_.vector_bytes / 2);  // fp16 row
+  const std::uint32_t slice_vectors = chip_.banks_per_slice * chip_.vectors_per_bank;
+  const std::int64_t rows_per_part = slice_vectors / row_vectors;
+  struct EmbeddingPart {
+    TableRef table;
+  };
+  std::vector<EmbeddingPart> parts;
+  for (std::int64_t lo = 0; lo < c.n_vocab; lo += rows_per_part) {
+    const std::int64_t rows = std::min(rows_per_part, c.n_vocab - lo);
+    const Placed p = L.alloc.allocate(fmt::format("token_embd.{}", lo), static_cast<std::uint32_t>(rows * row_vectors), 1, Pool::Weights);
+    parts.push_back({{p.slices[0], p.addr, static_cast<std::int32_t>(row_vectors),
+                      static_cast<std::int32_t>(lo), static_cast<std::int32_t>(rows)}});
+    if (model) {
+      MemorySegment seg{p.slices[0], p.addr, std::vector<std::uint8_t>(std::size_t(rows) * row_vectors * chip_.vector_bytes, 0)};
+      std::vector<float> row(c.n_embd);
+      for (std::int64_t r = 0; r < rows; ++r) {
+        weight_row(*model->token_embd, lo + r, row.data());
+        for (std::int64_t e = 0; e < c.n_embd; ++e) {
+          const std::uint16_t h = numerics::fp32_to_fp16(row[e]);
+          std::memcpy(&seg.bytes[std::size_t(r) * row_vectors * chip_.vector_bytes + 2 * e], &h, 2);
+        }
+      }
+      program_.memory.push_back(std::move(seg));
+    }
+  }
+
+  struct LayerPlan {
+    VTensor attn_norm, ffn_norm, bq, bk, bv, q_norm, k_norm;
+    MxmWeights wq, wk, wv, wo, gate, up, down;
+    std::vector<TableRef> keys, values;  // [kv head]
+  };
+  std::vector<LayerPlan> layers(c.n_layer);
+  for (std::int64_t l = 0; l < c.n_layer; ++l) {
+    const model::LayerWeights* w = model ? &model->layers[l] : nullptr;
+    LayerPlan& lp = layers[l];
+    const std::string b = fmt::format("blk.{}.", l);
+    lp.attn_norm = L.constant(b + "attn_norm", w ? L.vector_of(w->attn_norm) : std::vector<float>(c.n_embd));
+    lp.ffn_norm = L.constant(b + "ffn_norm", w ? L.vector_of(w->ffn_norm) : std::vector<float>(c.n_embd));
+    if (c.qkv_bias) {
+      lp.bq = L.constant(b + "bq", L.head_layout(L.vector_of(w ? w->bq : nullptr), c.n_head));
+      lp.bk = L.constant(b + "bk", L.head_layout(L.vector_of(w ? w->bk : nullptr), c.n_head_kv));
+      lp.bv = L.constant(b + "bv", L.head_layout(L.vector_of(w ? w->bv : nullptr), c.n_head_kv));
+    }
+    if (c.qk_norm) {
+      lp.q_norm = L.constant(b + "q_norm", L.head_layout(L.vector_of(w ? w->q_norm : nullptr), 1));
+      lp.k_norm = L.constant(b + "k_norm", L.head_layout(L.vector_of(w ? w->k_norm : nullptr), 1));
+    }
+    lp.wq = L.head_projection(b + "attn_q", w ? w->wq : nullptr, c.n_head);
+    lp.wk = L.head_projection(b + "attn_k", w ? w->wk : nullptr, c.n_head_kv);
+    lp.wv = L.head_projection(b + "attn_v", w ? w->wv : nullptr, c.n_head_kv);
+    lp.wo = L.plain_projection(b + "attn_output", w ? w->wo : nullptr, c.n_embd, c.q_dim(), true);
+    lp.gate = L.plain_projection(b + "ffn_gate", w ? w->ffn_gate : nullptr, c.n_ff, c.n_embd, false);
+    lp.up = L.plain_projection(b + "ffn_up", w ? w->ffn_up : nullptr, c.n_ff, c.n_embd, false);
+    lp.down = L.plain_projection(b + "ffn_down", w ? w->ffn_down : nullptr, c.n_embd, c.n_ff, false);
+    for (std::int64_t g = 0; g < c.n_head_kv; ++g) {
+      const Placed k = L.alloc.allocate(fmt::format("{}k.{}", b, g), L.blocks * hd, 1, Pool::Activations);
+      const Placed v = L.alloc.allocate(fmt::format("{}v.{}", b, g), static_cast<std::uint32_t>(2 * context_), 1, Pool::Activations);
+      lp.keys.push_back({k.slices[0], k.addr, static_cast<std::int32_t>(hd), 0, static_cast<std::int32_t>(L.blocks)});
+      lp.values.push_back({v.slices[0], v.addr, 2, 0, static_cast<std::int32_t>(context_)});
+    }
+  }
+  const VTensor out_norm = L.constant("output_norm", model ? L.vector_of(model->output_norm) : std::vector<float>(c.n_embd));
+  const MxmWeights head = L.plain_projection("output", model ? model->output : nullptr, c.n_vocab, c.n_embd, false);
+  if (L.alloc.overflowed())
+    fail("{} does not fit one {} chip: it needs {:.1f} MiB of SRAM for a {}-token context, the "
+         "chip has {:.1f} MiB ('lockstep compile' says how many chips)",
+         c.name, system.name, L.alloc.requested_bytes() / 1048576.0, context_,
+         L.alloc.capacity_bytes() / 1048576.0);
+
+  // ---- Embedding: gather each part's row (zeros outside its range), widen, add the parts.
+  VTensor x;
+  for (std::size_t pi = 0; pi < parts.size(); ++pi) {
+    VTensor row16 = vb.alloc(fmt::format("embd.{}", pi), row_vectors, 1, {&token});
+    L.emitter.gather(token.at(0), parts[pi].table, row16.at(0), row_vectors, "token embedding");
+    VTensor row32 = vb.from_fp16(row16, nv, fmt::format("embd32.{}", pi));
+    x = pi == 0 ? row32 : vb.binary(Opcode::Add, x, row32, fmt::format("embd.sum.{}", pi));
+  }
+
+  const float score_scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(c.head_dim)));
+  for (std::int64_t l = 0; l < c.n_layer; ++l) {
+    const LayerPlan& lp = layers[l];
+    const std::string b = fmt::format("blk.{}.", l);
+    VTensor x_next = vb.alloc(b + "out", nv, 4, {&x});
+    const MemAllocator::Mark mark = L.alloc.mark();
+
+    const VTensor h = L.rms_norm(x, lp.attn_norm, c.n_embd, b + "attn_norm");
+    const VTensor h16 = vb.to_fp16(h, b + "attn_in16");
+    VTensor q = matvec(vb, lp.wq, h16, b + "q");
+    VTensor k = matvec(vb, lp.wk, h16, b + "k");
+    VTensor v = matvec(vb, lp.wv, h16, b + "v");
+    if (c.qkv_bias) {
+      q = vb.binary(Opcode::Add, q, lp.bq, b + "q.bias");
+      k = vb.binary(Opcode::Add, k, lp.bk, b + "k.bias");
+      v = vb.binary(Opcode::Add, v, lp.bv, b + "v.bias");
+    }
+    if (c.qk_norm) {
+      q = L.head_norm(q, c.n_head, lp.q_norm, b + "q_norm");
+      k = L.head_norm(k, c.n_head_kv, lp.k_norm, b + "k_norm");
+    }
+    q = L.rope(q, c.n_head, rope_cos, rope_sin, b + "q.rope");
+    k = L.rope(k, c.n_head_kv, rope_cos, rope_sin, b + "k.rope");
+
+    // Append this position's key (one lane of hd vectors) and value (two vectors) per kv head.
+    for (std::int64_t g = 0; g < c.n_head_kv; ++g) {
+      const std::string gn = fmt::format("{}kv.{}", b, g);
+      VTensor kd = vb.alloc(gn + ".kd", hd, 1, {&k});
+      for (std::uint32_t d = 0; d < hd; ++d)
+        vb.map(Opcode::Distribute, {{{k.at(2 * g + d / half)}, kd.at(d)}}, static_cast<std::int32_t>(d % half), 0.0f, gn);
+      const VTensor key_table = Lowering::as_tensor(lp.keys[g]);
+      const VTensor value_table = Lowering::as_tensor(lp.values[g]);
+      VTensor old = vb.alloc(gn + ".old", hd, 1, {&kd, &pos_block, &key_table});
+      L.emitter.gather(pos_block.at(0), lp.keys[g], old.at(0), hd, gn + " key column");
+      VTensor fresh = vb.alloc(gn + ".new", hd, 1, {&kd, &old, &onehot, &pos_block, &key_table});
+      std::vector<VectorStep> select;
+      for (std::uint32_t d = 0; d < hd; ++d) select.push_back({{onehot.at(0), kd.at(d), old.at(d)}, fresh.at(d)});
+      vb.map(Opcode::Select, select, 0, 0.0f, gn);
+      L.emitter.scatter(pos_block.at(0), fresh.at(0), lp.keys[g], hd, gn + " key store");
+      for (int hf = 0; hf < 2; ++hf) {
+        TableRef vt = lp.values[g];
+        vt.addr += hf;
+        VecRef src = v.at(static_cast<std::uint32_t>(2 * g + hf));
+        if (src.slice == pos_row.place.slices[0] || src.slice == vt.slice) {
+          VTensor moved = vb.alloc(gn + ".v", 1, 1, {&pos_row, &v, &value_table});
+          vb.map(Opcode::Move, {{{src}, moved.at(0)}}, 0, 0.0f, gn);
+          src = moved.at(0);
+        }
+        L.emitter.scatter(pos_row.at(0), src, vt, 1, gn + " value store");
+      }
+    }
+
+    // Attention per query head: scores over the window, softmax, weighted sum of values.
+    VTensor attn = vb.alloc(b + "attn", static_cast<std::uint32_t>(2 * c.n_head), 4);
+    for (std::int64_t hq = 0; hq < c.n_head; ++hq) {
+      const std::int64_t g = hq / group;
+      const std::string hn = fmt::format("{}head.{}", b, hq);
+      VTensor qd = vb.alloc(hn + ".qd", hd, 1, {&q});
+      for (std::uint32_t d = 0; d < hd; ++d)
+        vb.map(Opcode::Distribute, {{{q.at(static_cast<std::uint32_t>(2 * hq) + d / half)}, qd.at(d)}},
+               static_cast<std::int32_t>(d % half), 0.0f, hn);
+      const TableRef& kt = lp.keys[g];
+      const VTensor key_table = Lowering::as_tensor(kt);
+      const VTensor value_table = Lowering::as_tensor(lp.values[g]);
+      VTensor acc;
+      for (std::uint32_t d = 0; d < hd; ++d) {
+        VTensor next = vb.alloc(fmt::format("{}.s{}", hn, d), L.blocks, 1, {&qd, &acc, &key_table});
+        std::vector<VectorStep> steps;
+        for (std::uint32_t blk = 0; blk < L.blocks; ++blk) {
+          const VecRef key{kt.slice, kt.addr + blk * hd + d, 1};
+          if (d == 0) steps.push_back({{qd.at(d), key}, next.at(blk)});
+          else steps.push_back({{qd.at(d), key, acc.at(blk)}, next.at(blk)});
+        }
+        vb.map(d == 0 ? Opcode::Mul : Opcode::MulAdd, steps, 0, 0.0f, hn + " scores");
+        acc = next;
+      }
+      const VTensor scaled = vb.unary(Opcode::MulImm, acc, score_scale, hn + ".scaled");
+      const VTensor masked = vb.binary(Opcode::Add, scaled, mask, hn + ".masked");
+      const VTensor mx = vb.reduce_lanes(Opcode::Max, vb.reduce_vectors(Opcode::Max, masked, hn + ".maxv"), hn + ".max");
+      const VTensor shifted = vb.binary(Opcode::Sub, masked, mx, hn + ".shifted");
+      const VTensor e = vb.unary(Opcode::Exp, shifted, 0.0f, hn + ".exp");
+      const VTensor sum = vb.reduce_lanes(Opcode::Add, vb.reduce_vectors(Opcode::Add, e, hn + ".sumv"), hn + ".sum");
+      const VTensor inv = vb.binary(Opcode::Div, vb.ones(), sum, hn + ".inv");
+      const VTensor p = vb.binary(Opcode::Mul, e, inv, hn + ".p");
+      // Four partial sums per half (positions j mod 4), added in a fixed order at the end.
+      const TableRef& vt = lp.values[g];
+      VTensor partial[2][4];
+      for (std::int64_t j = 0; j < context_; ++j) {
+        const std::uint32_t ju = static_cast<std::uint32_t>(j);
+        const VTensor pj = vb.distribute(p, ju / lanes, static_cast<int>(ju % lanes), hn + ".pj");
+        for (int hf = 0; hf < 2; ++hf) {
+          const VecRef value{vt.slice, vt.addr + 2 * ju + hf, 1};
+          VTensor& acc_r = partial[hf][j % 4];
+          VTensor next = vb.alloc(hn + ".pv", 1, 1, {&pj, &acc_r, &value_table});
+          if (j < 4) vb.map(Opcode::Mul, {{{pj.at(0), value}, next.at(0)}}, 0, 0.0f, hn + " pv");
+          else vb.map(Opcode::MulAdd, {{{pj.at(0), value, acc_r.at(0)}, next.at(0)}}, 0, 0.0f, hn + " pv");
+          acc_r = next;
+        }
+      }
+      for (int hf = 0; hf < 2; ++hf) {
+        VTensor s = partial[hf][0];
+        for (int r = 1; r < 4 && r < context_; ++r) s = vb.binary(Opcode::Add, s, partial[hf][r], hn + ".pvsum");
+        vb.map(Opcode::Move, {{{s.at(0)}, attn.at(static_cast<std::uint32_t>(2 * hq + hf))}}, 0, 0.0f, hn);
+      }
+    }
+
+    const VTensor o = matvec(vb, lp.wo, vb.to_fp16(attn, b + "attn16"), b + "attn_out");
+    const VTensor x_mid = vb.binary(Opcode::Add, x, o, b + "resid");
+    const VTensor h2 = L.rms_norm(x_mid, lp.ffn_norm, c.n_embd, b + "ffn_norm");
+    const VTensor h2_16 = vb.to_fp16(h2, b + "ffn_in16");
+    const VTensor gate = matvec(vb, lp.gate, h2_16, b + "gate");
+    const VTensor up = matvec(vb, lp.up, h2_16, b + "up");
+    // silu(g) * u = g / (1 + exp(-g)) * u, in the reference's order.
+    const VTensor neg = vb.unary(Opcode::MulImm, gate, -1.0f, b + "neg");
+    const VTensor ex = vb.unary(Opcode::Exp, neg, 0.0f, b + "expneg");
+    const VTensor den = vb.unary(Opcode::AddImm, ex, 1.0f, b + "den");
+    const VTensor silu = vb.binary(Opcode::Div, gate, den, b + "silu");
+    const VTensor act = vb.binary(Opcode::Mul, silu, up, b + "act");
+    const VTensor down = matvec(vb, lp.down, vb.to_fp16(act, b + "act16"), b + "down");
+    vb.binary_into(Opcode::Add, x_mid, down, x_next);
+    L.alloc.release(mark);
+    x = x_next;
+  }
+
+  const VTensor hn = L.rms_norm(x, out_norm, c.n_embd, "output_norm");
+  const VTensor logits = matvec(vb, head, vb.to_fp16(hn, "head_in16"), "logits");
+  for (int s = 0; s < logits.place.stripes(); ++s)
+    program_.buffers.push_back({fmt::format("logits.{}", s), false, logits.place.slices[s],
+                                logits.place.addr, logits.place.stripe_vectors(s), ElementType::F32,
+                                logits.place.stripe_vectors(s) * lanes});
+  program_.predicted_cycles = L.scheduler.end_cycle();
+  sram_bytes_ = L.alloc.used_bytes();
+}
+
+std::vector<std::pair<HostBuffer, std::vector<std::uint8_t>>> DecodeProgram::inputs(
+    std::int32_t token, std::int64_t pos) const {
+  if (pos < 0 || pos >= context_)
+    fail("position {} is outside the compiled context of {} tokens", pos, context_);
+  if (token < 0 || token >= config_.n_vocab)
+    fail("token {} is outside the vocabulary of {} tokens", token, config_.n_vocab);
+  const int lanes = chip_.fp32_lanes();
+  std::vector<std::pair<HostBuffer, std::vector<std::uint8_t>>> out;
+  for (const HostBuffer& b : program_.buffers) {
+    if (!b.is_input) continue;
+    std::vector<std::uint8_t> bytes(std::size_t{b.vectors} * chip_.vector_bytes, 0);
+    auto put_i32 = [&](std::int32_t v) { std::memcpy(bytes.data(), &v, 4); };
+    auto put_f32 = [&](std::size_t lane, float v) { std::memcpy(&bytes[4 * lane], &v, 4); };
+    if (b.name == "token") put_i32(token);
+    else if (b.name == "position") put_i32(static_cast<std::int32_t>(pos));
+    else if (b.name == "position.block") put_i32(static_cast<std::int32_t>(pos / lanes));
+    else if (b.name == "position.lane") put_f32(static_cast<std::size_t>(pos % lanes), 1.0f);
+    else if (b.name == "rope.cos" || b.name == "rope.sin") {
+      // As reference::apply_rope computes them: theta in double, rounded to float once.
+      const std::int64_t d = config_.head_dim;
+      const double position = static_cast<double>(pos) / config_.rope_linear_scale;
+      for (std::int64_t i = 0; i < d / 2; ++i) {
+        double theta = position * std::pow(config_.rope_theta, -2.0 * i / d);
+        if (!config_.rope_freq_factors.empty()) theta /= config_.rope_freq_factors[i];
+        put_f32(static_cast<std::size_t>(i),
+                static_cast<float>(b.name == "rope.cos" ? std::cos(theta) : std::sin(theta)));
+      }
+    } else if (b.name == "mask") {
+      for (std::int64_t j = 0; j < std::int64_t{b.vectors} * lanes; ++j)
+        put_f32(static_cast<std::size_t>(j), j <= pos ? 0.0f : -INFINITY);
+    } else {
+      fail("internal error: no input named {}", b.name);
+    }
+    out.push_back({b, std::move(bytes)});
+  }
+  return out;
+}
+
+std::vector<float> DecodeProgram::logits(
+    const std::function<std::vector<std::uint8_t>(const HostBuffer&)>& read) const {
+  std::vector<float> out(config_.n_vocab, 0.0f);
+  const int lanes = chip_.fp32_lanes();
+  int stripes = 0;
+  for (const HostBuffer& b : program_.buffers)
+    if (!b.is_input) ++stripes;
+  for (const HostBuffer& b : program_.buffers) {
+    if (b.is_input) continue;
+    const int s = std::stoi(b.name.substr(b.name.find('.') + 1));
+    const std::vector<std::uint8_t> bytes = read(b);
+    for (std::uint32_t k = 0; k < b.vectors; ++k) {
+      const std::int64_t v = std::int64_t{k} * stripes + s;
+      for (int l = 0; l < lanes; ++l) {
+        const std::int64_t e = v * lanes + l;
+        if (e < config_.n_vocab) std::memcpy(&out[e], &bytes[(std::size_t{k} * lanes + l) * 4], 4);
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace lockstep::lpu

@@ -1,0 +1,61 @@
+// Weight matrices in the MXM's layout, and the matrix-vector product that streams them.
+//
+// A matrix of `rows` outputs x `cols` inputs (both as laid out: rows a multiple of 80 so that
+// outputs fill whole fp32 vectors, cols cut into K chunks of 160 fp16 or 320 int8) is cut into
+// blocks of 320 rows x one chunk. Block (j, c) lives on 16 MEM slices that feed its plane: row r
+// of the block in slices[r % 16] at addr + r / 16, so one LoadWeights reads 16 rows per cycle.
+// Blocks go to the four planes in turn, so consecutive blocks stream and compute in parallel.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "lpu/vector_builder.h"
+#include "lpu/program.h"
+
+namespace lockstep::lpu {
+
+struct MxmBlock {
+  int plane = 0;
+  std::vector<int> slices;   // mxm_load_streams slices
+  std::uint32_t addr = 0;
+  std::uint32_t rows = 0;    // rows installed (<= 320)
+};
+
+struct MxmWeights {
+  std::string name;
+  ElementType type = ElementType::F16;
+  std::uint32_t rows = 0;     // laid-out output rows (multiple of 80)
+  std::uint32_t cols = 0;     // laid-out input columns (chunks * elements per vector)
+  std::uint32_t chunks = 0;
+  std::uint32_t blocks = 0;
+  std::vector<MxmBlock> placed;  // [block * chunks + chunk]
+};
+
+class MxmPlacer {
+ public:
+  MxmPlacer(const ChipConfig& chip, const Floorplan& floorplan, MemAllocator& allocator);
+  // Places a rows x cols matrix (laid-out sizes; rows rounded up to whole vectors).
+  MxmWeights place(const std::string& name, std::uint32_t rows, std::uint32_t cols, ElementType type);
+
+ private:
+  const ChipConfig& chip_;
+  const Floorplan& fp_;
+  MemAllocator& alloc_;
+  int next_plane_ = 0;
+  std::vector<std::vector<int>> plane_slices_;  // [plane] -> its 16 feeding slices
+};
+
+// Appends the memory segments holding `w`, whose laid-out row r is produced by
+// row(r, out[cols]) as fp32 (rounded to fp16 here).
+void pack_mxm_weights(const MxmWeights& w, const ChipConfig& chip,
+                      const std::function<void(std::uint32_t row, float* out)>& row,
+                      std::vector<MemorySegment>& memory);
+
+// y = W x for one row: x is `chunks` fp16 vectors, y gets rows / 80 fp32 vectors (a tensor of
+// 4 * blocks vectors striped over 4 slices, so that each Emit writes 4 slices at once).
+VTensor matvec(VectorBuilder& vb, const MxmWeights& w, const VTensor& x, const std::string& name);
+
+}  // namespace lockstep::lpu
