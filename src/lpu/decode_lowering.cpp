@@ -54,12 +54,14 @@ struct Lowering {
   std::int64_t context;
   std::uint32_t blocks;  // 80-position blocks of the window
 
+  ElementType type;  // matmul weights and inputs: F16 or I8
+
   Lowering(const model::ModelConfig& config, const model::Model* model, const ChipConfig& chip_config,
-           Program& p, std::int64_t ctx)
+           Program& p, std::int64_t ctx, ElementType weight_type)
       : c(config), m(model), chip(chip_config), program(p), fp(chip_config), alloc(chip_config, fp),
         scheduler(chip_config, fp, p), emitter(scheduler), vb(emitter, alloc),
         placer(chip_config, fp, alloc), lanes(static_cast<std::uint32_t>(chip_config.fp32_lanes())),
-        context(ctx), blocks(ceil_div(ctx, chip_config.fp32_lanes())) {}
+        context(ctx), blocks(ceil_div(ctx, chip_config.fp32_lanes())), type(weight_type) {}
 
   std::uint32_t vectors(std::int64_t n) const { return ceil_div(n, lanes); }
 
@@ -108,7 +110,7 @@ struct Lowering {
   MxmWeights projection(const std::string& name, const model::TensorView* t, std::uint32_t rows,
                         std::uint32_t cols,
                         const std::function<void(std::uint32_t, float*, std::vector<float>&)>& row) {
-    MxmWeights w = placer.place(name, rows, cols, ElementType::F16);
+    MxmWeights w = placer.place(name, rows, cols, type);
     if (m && t) {
       std::vector<float> scratch(t->row_length());
       pack_mxm_weights(w, chip, [&](std::uint32_t r, float* out) { row(r, out, scratch); },
@@ -214,9 +216,6 @@ struct Lowering {
 DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Model* model,
                              const SystemConfig& system, const DecodeOptions& options)
     : config_(config), chip_(system.chip) {
-  if (options.weights != compiler::WeightPrecision::Fp16)
-    fail("the model lowering builds fp16-weight programs so far; int8 weights are accepted by "
-         "--gemm and by the SRAM placement report");
   const model::ModelConfig& c = config;
   if (c.head_dim % 2 != 0 || c.head_dim / 2 > chip_.fp32_lanes())
     fail("head_dim {} does not fit the two-vectors-per-head layout (at most {})", c.head_dim,
@@ -225,8 +224,13 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
   program_.system = system.name;
   program_.description = fmt::format("decode {} context {}", c.name, context_);
 
-  Lowering L(c, model, chip_, program_, context_);
+  const ElementType weight_type =
+      options.weights == compiler::WeightPrecision::Int8 ? ElementType::I8 : ElementType::F16;
+  Lowering L(c, model, chip_, program_, context_, weight_type);
   VectorBuilder& vb = L.vb;
+  auto mxm_input = [&](const VTensor& t, const std::string& name) {
+    return prepare_mxm_input(vb, t, weight_type, name);
+  };
   const std::uint32_t lanes = L.lanes;
   const std::int64_t group = c.n_head / c.n_head_kv;
   const std::uint32_t hd = static_cast<std::uint32_t>(c.head_dim);
@@ -335,10 +339,10 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
     const MemAllocator::Mark mark = L.alloc.mark();
 
     const VTensor h = L.rms_norm(x, lp.attn_norm, c.n_embd, b + "attn_norm");
-    const VTensor h16 = vb.to_fp16(h, b + "attn_in16");
-    VTensor q = matvec(vb, lp.wq, h16, b + "q");
-    VTensor k = matvec(vb, lp.wk, h16, b + "k");
-    VTensor v = matvec(vb, lp.wv, h16, b + "v");
+    const MxmInput hin = mxm_input(h, b + "attn_in");
+    VTensor q = project(vb, lp.wq, hin, b + "q");
+    VTensor k = project(vb, lp.wk, hin, b + "k");
+    VTensor v = project(vb, lp.wv, hin, b + "v");
     if (c.qkv_bias) {
       q = vb.binary(Opcode::Add, q, lp.bq, b + "q.bias");
       k = vb.binary(Opcode::Add, k, lp.bk, b + "k.bias");
@@ -433,26 +437,26 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
       }
     }
 
-    const VTensor o = matvec(vb, lp.wo, vb.to_fp16(attn, b + "attn16"), b + "attn_out");
+    const VTensor o = project(vb, lp.wo, mxm_input(attn, b + "attn_mx"), b + "attn_out");
     const VTensor x_mid = vb.binary(Opcode::Add, x, o, b + "resid");
     const VTensor h2 = L.rms_norm(x_mid, lp.ffn_norm, c.n_embd, b + "ffn_norm");
-    const VTensor h2_16 = vb.to_fp16(h2, b + "ffn_in16");
-    const VTensor gate = matvec(vb, lp.gate, h2_16, b + "gate");
-    const VTensor up = matvec(vb, lp.up, h2_16, b + "up");
+    const MxmInput h2in = mxm_input(h2, b + "ffn_in");
+    const VTensor gate = project(vb, lp.gate, h2in, b + "gate");
+    const VTensor up = project(vb, lp.up, h2in, b + "up");
     // silu(g) * u = g / (1 + exp(-g)) * u, in the reference's order.
     const VTensor neg = vb.unary(Opcode::MulImm, gate, -1.0f, b + "neg");
     const VTensor ex = vb.unary(Opcode::Exp, neg, 0.0f, b + "expneg");
     const VTensor den = vb.unary(Opcode::AddImm, ex, 1.0f, b + "den");
     const VTensor silu = vb.binary(Opcode::Div, gate, den, b + "silu");
     const VTensor act = vb.binary(Opcode::Mul, silu, up, b + "act");
-    const VTensor down = matvec(vb, lp.down, vb.to_fp16(act, b + "act16"), b + "down");
+    const VTensor down = project(vb, lp.down, mxm_input(act, b + "act_mx"), b + "down");
     vb.binary_into(Opcode::Add, x_mid, down, x_next);
     L.alloc.release(mark);
     x = x_next;
   }
 
   const VTensor hn = L.rms_norm(x, out_norm, c.n_embd, "output_norm");
-  const VTensor logits = matvec(vb, head, vb.to_fp16(hn, "head_in16"), "logits");
+  const VTensor logits = project(vb, head, mxm_input(hn, "head_in"), "logits");
   for (int s = 0; s < logits.place.stripes(); ++s)
     program_.buffers.push_back({fmt::format("logits.{}", s), false, logits.place.slices[s],
                                 logits.place.addr, logits.place.stripe_vectors(s), ElementType::F32,

@@ -1,6 +1,7 @@
 #include "lpu/mxm_weights.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <fmt/format.h>
 
@@ -37,6 +38,10 @@ MxmWeights MxmPlacer::place(const std::string& name, std::uint32_t rows, std::ui
   w.chunks = (cols + per_vector - 1) / per_vector;
   w.cols = w.chunks * per_vector;
   w.blocks = (w.rows + block_rows - 1) / block_rows;
+  if (type == ElementType::I8) {
+    const std::uint32_t n = w.rows / lanes;
+    w.row_scale = {name + ".scale", alloc_.allocate(name + ".scale", n, std::min<std::uint32_t>(4, n), Pool::Weights)};
+  }
   for (std::uint32_t j = 0; j < w.blocks; ++j) {
     const std::uint32_t r = std::min(block_rows, w.rows - j * block_rows);
     for (std::uint32_t c = 0; c < w.chunks; ++c) {
@@ -52,9 +57,11 @@ MxmWeights MxmPlacer::place(const std::string& name, std::uint32_t rows, std::ui
 void pack_mxm_weights(const MxmWeights& w, const ChipConfig& chip,
                       const std::function<void(std::uint32_t row, float* out)>& row,
                       std::vector<MemorySegment>& memory) {
-  if (w.type != ElementType::F16) fail("packing {} weights: only fp16 is implemented", w.name);
+  const bool int8 = w.type == ElementType::I8;
   const std::uint32_t vb = chip.vector_bytes;
-  const std::uint32_t per_vector = vb / 2;
+  const std::uint32_t per_vector = int8 ? vb : vb / 2;
+  const std::uint32_t lanes = chip.fp32_lanes();
+  std::vector<float> scales(w.rows, 0.0f);
   const std::uint32_t block_rows = chip.mxm_plane_rows;
   const std::size_t width = chip.mxm_load_streams;
   std::vector<float> full(w.cols);
@@ -67,19 +74,71 @@ void pack_mxm_weights(const MxmWeights& w, const ChipConfig& chip,
   for (std::uint32_t r = 0; r < w.rows; ++r) {
     std::fill(full.begin(), full.end(), 0.0f);
     row(r, full.data());
+    float absmax = 0.0f;
+    for (float f : full) absmax = std::max(absmax, std::fabs(f));
+    scales[r] = absmax / 127.0f;
+    const float inverse = absmax > 0 ? 127.0f / absmax : 0.0f;
     const std::uint32_t j = r / block_rows, within = r % block_rows;
     for (std::uint32_t c = 0; c < w.chunks; ++c) {
       auto& dst = bytes[j * w.chunks + c][within % width];
       std::uint8_t* v = &dst[std::size_t{within / width} * vb];
       for (std::uint32_t e = 0; e < per_vector; ++e) {
-        const std::uint16_t h = numerics::fp32_to_fp16(full[c * per_vector + e]);
-        std::memcpy(v + 2 * e, &h, 2);
+        const float f = full[c * per_vector + e];
+        if (int8) {
+          const float q = std::clamp(std::nearbyint(f * inverse), -127.0f, 127.0f);
+          v[e] = static_cast<std::uint8_t>(static_cast<std::int8_t>(q));
+        } else {
+          const std::uint16_t h = numerics::fp32_to_fp16(f);
+          std::memcpy(v + 2 * e, &h, 2);
+        }
       }
+    }
+  }
+  if (int8) {
+    const Placed& p = w.row_scale.place;
+    for (int s = 0; s < p.stripes(); ++s) {
+      MemorySegment seg{p.slices[s], p.addr, std::vector<std::uint8_t>(std::size_t{p.stripe_vectors(s)} * vb, 0)};
+      for (std::uint32_t v = s, k = 0; v < p.vectors; v += p.stripes(), ++k)
+        std::memcpy(&seg.bytes[std::size_t{k} * vb], &scales[std::size_t{v} * lanes], lanes * 4);
+      memory.push_back(std::move(seg));
     }
   }
   for (std::size_t b = 0; b < w.placed.size(); ++b)
     for (std::size_t s = 0; s < width; ++s)
       memory.push_back({w.placed[b].slices[s], w.placed[b].addr, std::move(bytes[b][s])});
+}
+
+MxmInput prepare_mxm_input(VectorBuilder& vb, const VTensor& x, ElementType type,
+                           const std::string& name) {
+  if (type == ElementType::F16) return {type, vb.to_fp16(x, name + ".f16"), {}};
+  // int8: scale = max |x| / 127 (a tiny floor keeps an all-zero row finite), q = x / scale.
+  const VTensor ax = vb.unary(Opcode::Abs, x, 0.0f, name + ".abs");
+  const VTensor mx = vb.reduce_lanes(Opcode::Max, vb.reduce_vectors(Opcode::Max, ax, name + ".maxv"), name + ".max");
+  const VTensor floor = vb.unary(Opcode::AddImm, mx, 1e-30f, name + ".floor");
+  const VTensor scale = vb.unary(Opcode::MulImm, floor, 1.0f / 127.0f, name + ".scale");
+  const VTensor inverse = vb.binary(Opcode::Div, vb.ones(), scale, name + ".inv");
+  const VTensor scaled = vb.binary(Opcode::Mul, x, inverse, name + ".scaled");
+  const std::uint32_t chunks = (scaled.vectors() + 3) / 4;
+  VTensor q = vb.alloc(name + ".i8", chunks, 4, {&scaled});
+  std::vector<VectorStep> steps;
+  for (std::uint32_t c = 0; c < chunks; ++c) {
+    VectorStep s{{}, q.at(c)};
+    for (std::uint32_t k = 0; k < 4; ++k)
+      s.in.push_back(4 * c + k < scaled.vectors() ? scaled.at(4 * c + k) : vb.zeros().at(0));
+    steps.push_back(s);
+  }
+  vb.map(Opcode::ConvertF32ToI8, steps, 0, 0.0f, name);
+  return {type, q, scale};
+}
+
+VTensor project(VectorBuilder& vb, const MxmWeights& w, const MxmInput& x, const std::string& name) {
+  if (x.type != w.type)
+    fail("internal compiler error: {} weights are not of its input's type", w.name);
+  const VTensor y = matvec(vb, w, x.chunks, name + (w.type == ElementType::I8 ? ".i32" : ""));
+  if (w.type != ElementType::I8) return y;
+  const VTensor f = vb.unary(Opcode::ConvertI32ToF32, y, 0.0f, name + ".f32");
+  const VTensor rows = vb.binary(Opcode::Mul, f, w.row_scale, name + ".rows");
+  return vb.binary(Opcode::Mul, rows, x.scale, name);
 }
 
 VTensor matvec(VectorBuilder& vb, const MxmWeights& w, const VTensor& x, const std::string& name) {

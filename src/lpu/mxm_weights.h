@@ -32,6 +32,15 @@ struct MxmWeights {
   std::uint32_t chunks = 0;
   std::uint32_t blocks = 0;
   std::vector<MxmBlock> placed;  // [block * chunks + chunk]
+  VTensor row_scale;             // int8: [rows / 80] fp32 vectors, lane = row's scale
+};
+
+// The input of one or more projections, converted once for the MXM: fp16 chunks, or int8
+// chunks with their dynamic scale (absmax / 127 in every lane of one fp32 vector).
+struct MxmInput {
+  ElementType type = ElementType::F16;
+  VTensor chunks;
+  VTensor scale;  // int8 only
 };
 
 class MxmPlacer {
@@ -49,10 +58,19 @@ class MxmPlacer {
 };
 
 // Appends the memory segments holding `w`, whose laid-out row r is produced by
-// row(r, out[cols]) as fp32 (rounded to fp16 here).
+// row(r, out[cols]) as fp32: rounded to fp16, or quantised to int8 with one scale per row
+// (absmax / 127, round half to even) whose vectors go to w.row_scale.
 void pack_mxm_weights(const MxmWeights& w, const ChipConfig& chip,
                       const std::function<void(std::uint32_t row, float* out)>& row,
                       std::vector<MemorySegment>& memory);
+
+// Converts fp32 vectors for the MXM (TruePoint: fp16 by rounding, int8 by a dynamic per-row
+// absmax scale).
+MxmInput prepare_mxm_input(VectorBuilder& vb, const VTensor& x, ElementType type,
+                           const std::string& name);
+
+// y = W x as fp32 vectors: the MXM product, rescaled by the row and input scales for int8.
+VTensor project(VectorBuilder& vb, const MxmWeights& w, const MxmInput& x, const std::string& name);
 
 // y = W x for one row: x is `chunks` fp16 vectors, y gets rows / 80 fp32 vectors (a tensor of
 // 4 * blocks vectors striped over 4 slices, so that each Emit writes 4 slices at once).
