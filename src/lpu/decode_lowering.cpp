@@ -461,7 +461,7 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
     program_.buffers.push_back({fmt::format("logits.{}", s), false, logits.place.slices[s],
                                 logits.place.addr, logits.place.stripe_vectors(s), ElementType::F32,
                                 logits.place.stripe_vectors(s) * lanes});
-  program_.predicted_cycles = L.scheduler.end_cycle();
+  program_.predicted_cycles = L.scheduler.finish();
   sram_bytes_ = L.alloc.used_bytes();
 }
 

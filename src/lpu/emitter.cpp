@@ -25,15 +25,6 @@ Emitter::Emitter(Scheduler& scheduler)
   }
 }
 
-int Emitter::pick_vxm() const {
-  int best = fp_.vxm_queue(0);
-  for (int alu = 1; alu < s_.chip().vxm_alus; ++alu) {
-    const int q = fp_.vxm_queue(alu);
-    if (s_.reservations().queue_free(q) < s_.reservations().queue_free(best)) best = q;
-  }
-  return best;
-}
-
 int Emitter::read_stage(Group& g, const VecRef& src, int consumer, int slot,
                         std::int64_t consumer_offset, int consumer_position) {
   Stage st;
@@ -75,7 +66,9 @@ std::uint64_t Emitter::unit_op(Opcode op, const std::vector<VecRef>& in, VecRef 
   g.repeat = repeat;
   g.what = what.empty() ? std::string(info.mnemonic) : what;
   Stage unit;
-  unit.queue = info.unit == Unit::Sxm ? fp_.sxm_queue(sxm_side) : pick_vxm();
+  unit.queue = info.unit == Unit::Sxm ? fp_.sxm_queue(sxm_side) : fp_.vxm_queue(0);
+  if (info.unit == Unit::Vxm)
+    for (int alu = 0; alu < s_.chip().vxm_alus; ++alu) unit.alternatives.push_back(fp_.vxm_queue(alu));
   unit.instruction = make(op);
   unit.instruction.imm = imm;
   unit.instruction.fimm = fimm;

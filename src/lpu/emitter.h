@@ -80,7 +80,6 @@ class Emitter {
   const Floorplan& fp_;
   std::vector<PlaneState> planes_;
 
-  int pick_vxm() const;
   int read_stage(Group& g, const VecRef& src, int consumer, int slot, std::int64_t consumer_offset,
                  int consumer_position);
   void write_stage(Group& g, const VecRef& dst, int producer, int out_slot,

@@ -120,7 +120,7 @@ GemmProgram::GemmProgram(const SystemConfig& system, const GemmShape& shape)
       }
     }
   }
-  program_.predicted_cycles = scheduler.end_cycle();
+  program_.predicted_cycles = scheduler.finish();
 }
 
 std::uint64_t GemmProgram::macs() const {

@@ -51,13 +51,29 @@ Reservations::Reservations(const ChipConfig& chip, const Floorplan& floorplan)
       visible_(static_cast<std::size_t>(floorplan.mem_slices()) * slice_vectors_, 0),
       last_read_(visible_.size(), -1) {
   for (int i = 0; i < floorplan.mem_slices() * chip.banks_per_slice; ++i) bank_busy_.emplace_back(1);
+  for (const QueueInfo& q : floorplan.queues()) {
+    in_order_.push_back(q.unit == Unit::MxmLoad || q.unit == Unit::MxmCompute || q.unit == Unit::MxmEmit);
+    queue_busy_.emplace_back(1);
+  }
   for (int i = 0; i < 2 * chip.streams_per_direction; ++i) stream_busy_.emplace_back(floorplan.positions());
+}
+
+bool Reservations::queue_span_free(int q, std::uint64_t first, std::uint64_t last) const {
+  if (in_order_[q]) return first >= queue_free_[q];
+  for (std::uint64_t c = first; c <= last; ++c)
+    if (queue_busy_[q].test(static_cast<std::int64_t>(c), 0)) return false;
+  return true;
 }
 
 void Reservations::occupy_queue(int q, std::uint64_t first, std::uint32_t repeat,
                                 std::uint16_t stride) {
-  if (first < queue_free_[q]) fail("internal compiler error: queue {} booked out of order", q);
-  queue_free_[q] = first + std::uint64_t{repeat - 1} * stride + 1;
+  const std::uint64_t last = first + std::uint64_t{repeat - 1} * stride;
+  if (!queue_span_free(q, first, last))
+    fail("internal compiler error: queue {} booked twice at cycle {}", q, first);
+  if (in_order_[q]) queue_free_[q] = last + 1;
+  else
+    for (std::uint64_t c = first; c <= last; ++c) queue_busy_[q].set(static_cast<std::int64_t>(c), 0);
+  queue_free_[q] = std::max(queue_free_[q], last + 1);
 }
 
 bool Reservations::bank_free(int slice, std::uint32_t addr, std::uint64_t cycle) const {

@@ -39,8 +39,14 @@ class Reservations {
  public:
   Reservations(const ChipConfig& chip, const Floorplan& floorplan);
 
-  // Queues: the first cycle at which queue q may issue its next instruction.
+  // Queues. MXM queues are booked in program order (a watermark: the first cycle the queue may
+  // issue next), because the MXM's internal state follows that order. Every other queue keeps a
+  // map of busy cycles, so a later group may fill an earlier gap; its instructions are sorted by
+  // cycle when the schedule is finished. An instruction holds its queue from its first issue to
+  // its last.
   std::uint64_t queue_free(int q) const { return queue_free_[q]; }
+  bool in_order(int q) const { return in_order_[q]; }
+  bool queue_span_free(int q, std::uint64_t first, std::uint64_t last) const;
   void occupy_queue(int q, std::uint64_t first, std::uint32_t repeat, std::uint16_t stride);
 
   // Banks: one access (read at issue, or write commit) per bank per cycle.
@@ -74,6 +80,8 @@ class Reservations {
   const ChipConfig& chip_;
   int slice_vectors_;
   std::vector<std::uint64_t> queue_free_;           // [queue]
+  std::vector<bool> in_order_;                      // [queue] booked by watermark
+  std::vector<ChunkedBits> queue_busy_;             // [queue] busy cycles (not in_order)
   std::vector<ChunkedBits> bank_busy_;              // [slice * banks + bank], slot 0
   std::vector<ChunkedBits> stream_busy_;            // [direction * streams + index], slot = position
   std::vector<std::uint64_t> visible_;              // [slice * slice_vectors + addr]

@@ -74,7 +74,8 @@ std::uint64_t Scheduler::lower_bound(const Group& g) const {
   std::uint64_t lb = g.not_before;
   for (const Stage& s : g.stages) {
     lb = std::max(lb, at_least(-s.offset));
-    lb = std::max(lb, at_least(static_cast<std::int64_t>(book_.queue_free(s.queue)) - s.offset));
+    if (book_.in_order(s.queue))
+      lb = std::max(lb, at_least(static_cast<std::int64_t>(book_.queue_free(s.queue)) - s.offset));
     const int slice = floorplan_.queues()[s.queue].index;
     const std::int64_t delay = delay_of(s.instruction.opcode);
     const int width = s.instruction.width;
@@ -154,6 +155,26 @@ bool Scheduler::banks_free(const Group& g, std::uint64_t t) const {
                       });
   }
   return ok;
+}
+
+bool Scheduler::queues_free(Group& g, std::uint64_t t) const {
+  for (Stage& s : g.stages) {
+    const std::uint64_t first = t + s.offset;
+    const std::uint64_t last = first + std::uint64_t{g.repeat - 1} * g.stride;
+    if (s.alternatives.empty()) {
+      if (!book_.queue_span_free(s.queue, first, last)) return false;
+      continue;
+    }
+    bool found = false;
+    for (int q : s.alternatives)
+      if (book_.queue_span_free(q, first, last)) {
+        s.queue = q;
+        found = true;
+        break;
+      }
+    if (!found) return false;
+  }
+  return true;
 }
 
 bool Scheduler::pick_streams(const Group& g, std::uint64_t t, std::vector<int>& base) const {
@@ -255,10 +276,17 @@ std::uint64_t Scheduler::place(Group& g) {
   for (std::uint64_t tries = 0;; ++tries, ++t) {
     if (tries > kMaxSearch)
       fail("the scheduler found no free slot for {} within {} cycles", g.what, kMaxSearch);
-    if (banks_free(g, t) && pick_streams(g, t, base)) break;
+    if (queues_free(g, t) && banks_free(g, t) && pick_streams(g, t, base)) break;
   }
   commit(g, t, base);
   return t;
+}
+
+std::uint64_t Scheduler::finish() {
+  for (auto& queue : program_.queues)
+    std::stable_sort(queue.begin(), queue.end(),
+                     [](const Instruction& a, const Instruction& b) { return a.cycle < b.cycle; });
+  return end_cycle();
 }
 
 std::uint64_t Scheduler::end_cycle() const {

@@ -32,6 +32,7 @@ struct MemAccess {
 
 struct Stage {
   int queue = -1;
+  std::vector<int> alternatives;  // if set: any of these queues (same position), first free wins
   std::int64_t offset = 0;       // issue of iteration 0 = T + offset
   Instruction instruction;       // opcode and operands; cycle, repeat and streams are filled in
   MemAccess mem;
@@ -73,6 +74,8 @@ class Scheduler {
 
   // Program length so far, as program.h defines it.
   std::uint64_t end_cycle() const;
+  // Sorts every queue by issue cycle (groups may fill earlier gaps) and returns end_cycle().
+  std::uint64_t finish();
 
  private:
   const ChipConfig& chip_;
@@ -82,6 +85,7 @@ class Scheduler {
 
   std::uint64_t lower_bound(const Group& g) const;
   bool banks_free(const Group& g, std::uint64_t t) const;
+  bool queues_free(Group& g, std::uint64_t t) const;
   bool pick_streams(const Group& g, std::uint64_t t, std::vector<int>& base) const;
   void commit(Group& g, std::uint64_t t, const std::vector<int>& base);
   void check_links(const Group& g) const;
