@@ -1,18 +1,24 @@
 // Writes the seed corpora of the fuzzers (run at build time by fuzz/CMakeLists.txt; nothing
-// binary is committed): seed_corpus OUT_DIR fills OUT_DIR/gguf_fuzz and
-// OUT_DIR/safetensors_fuzz with small valid files made by lockstep's own writers:
+// binary is committed): seed_corpus OUT_DIR fills OUT_DIR/gguf_fuzz, OUT_DIR/safetensors_fuzz
+// and OUT_DIR/program_fuzz with small valid files made by lockstep's own writers:
 //   - GGUF: micro models of every architecture (llama SentencePiece, llama3 with rope_freqs,
 //     qwen2 with biases, qwen3 with q/k norms) in several tensor types, one with q4_K / q6_K
 //     rows, and a metadata-only file with every value type;
-//   - safetensors: F32 / F16 / BF16 / integer tensors, metadata, and an empty file.
+//   - safetensors: F32 / F16 / BF16 / integer tensors, metadata, and an empty file;
+//   - LPU programs: random valid programs (tests/support/random_program.h), each as binary and
+//     as assembly, and an empty one.
 // The files are a few kilobytes so that libFuzzer's default input length stays small.
 #include <filesystem>
 #include <fmt/format.h>
+#include <fstream>
 
 #include "model/catalog.h"
 #include "model/gguf_writer.h"
 #include "model/safetensors_builder.h"
 #include "model/synthetic_model.h"
+#include "lpu/program_asm.h"
+#include "lpu/program_binary.h"
+#include "support/random_program.h"
 
 namespace {
 
@@ -84,6 +90,19 @@ void write_safetensors_seeds(const fs::path& dir) {
   testing::write_file((dir / "empty.safetensors").string(), testing::build_safetensors({}));
 }
 
+void write_program_seeds(const fs::path& dir) {
+  const lpu::ChipConfig chip;
+  const lpu::Floorplan floorplan(chip);
+  for (std::uint64_t seed = 1; seed <= 4; ++seed) {
+    lpu::Program p = seed < 4 ? testing::random_valid_program(seed, chip, floorplan)
+                              : lpu::Program{};
+    p.queues.resize(floorplan.queue_count());
+    lpu::save_program(p, (dir / fmt::format("program-{}.lpuprog", seed)).string());
+    std::ofstream((dir / fmt::format("program-{}.s", seed)).string())
+        << lpu::write_program_asm(p, floorplan);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -93,12 +112,13 @@ int main(int argc, char** argv) {
   }
   try {
     const fs::path out(argv[1]);
-    for (const char* name : {"gguf_fuzz", "safetensors_fuzz"}) {
+    for (const char* name : {"gguf_fuzz", "safetensors_fuzz", "program_fuzz"}) {
       fs::remove_all(out / name);
       fs::create_directories(out / name);
     }
     write_gguf_seeds(out / "gguf_fuzz");
     write_safetensors_seeds(out / "safetensors_fuzz");
+    write_program_seeds(out / "program_fuzz");
   } catch (const std::exception& e) {
     fmt::print(stderr, "seed_corpus: {}\n", e.what());
     return 1;
