@@ -25,13 +25,16 @@ ModelFootprint model_footprint(const model::ModelConfig& c, const ChipConfig& ch
     if (int8) v += ceil_div(rows, lanes);
     return v;
   };
-  const std::uint64_t d = c.n_embd, q = c.q_dim(), kv = c.kv_dim(), ff = c.n_ff;
-  const std::uint64_t layer = matrix(q, d) + 2 * matrix(kv, d) + matrix(d, q) + 2 * matrix(ff, d) +
-                              matrix(d, ff);
+  const std::uint64_t d = c.n_embd, ff = c.n_ff;
+  // q, k and v rows, and wo's columns, are laid out two vectors (160 lanes) per head, whatever
+  // head_dim is (decode_lowering.h).
+  const std::uint64_t q_rows = c.n_head * 2 * lanes, kv_rows = c.n_head_kv * 2 * lanes;
+  const std::uint64_t layer = matrix(q_rows, d) + 2 * matrix(kv_rows, d) + matrix(d, q_rows) +
+                              2 * matrix(ff, d) + matrix(d, ff);
   const std::uint64_t head = matrix(c.n_vocab, d);
   const std::uint64_t norms =
       (2 * c.n_layer + 1) * ceil_div(d, lanes) +
-      (c.qkv_bias ? c.n_layer * (ceil_div(q, lanes) + 2 * ceil_div(kv, lanes)) : 0) +
+      (c.qkv_bias ? c.n_layer * (q_rows + 2 * kv_rows) / lanes : 0) +
       (c.qk_norm ? 2 * c.n_layer * 2 : 0);
   const std::uint64_t embedding = c.n_vocab * ceil_div(d, vb / 2);  // fp16 rows
   // KV cache: keys dimension-major (per kv head and dimension, 80 positions per vector), values
@@ -41,7 +44,7 @@ ModelFootprint model_footprint(const model::ModelConfig& c, const ChipConfig& ch
   const std::uint64_t values = c.n_layer * c.n_head_kv * ctx * 2;
   // Activations of one decode step: generous bound of 64 residual-width rows plus the logits.
   const std::uint64_t activations =
-      64 * ceil_div(std::max({d, q, ff}), lanes) + ceil_div(c.n_vocab, lanes) * 2;
+      64 * ceil_div(std::max({d, q_rows, ff}), lanes) + ceil_div(c.n_vocab, lanes) * 2;
 
   ModelFootprint f;
   auto add = [&](std::string what, std::uint64_t vectors) {

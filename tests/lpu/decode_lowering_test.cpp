@@ -4,6 +4,9 @@
 
 #include <chrono>
 
+#include "lpu/floorplan.h"
+#include "lpu/program_check.h"
+
 #include "model/model_loader.h"
 
 namespace lockstep::lpu {
@@ -26,6 +29,8 @@ TEST(DecodeLoweringTest, CompilesTheEmbeddedModel) {
               (unsigned long long)d.program().instruction_count(),
               (unsigned long long)d.program().iteration_count(), d.sram_bytes() / 1048576.0, secs);
   EXPECT_GT(d.program().predicted_cycles, 0u);
+    check_program(d.program(), default_system().chip, Floorplan(default_system().chip));
+    EXPECT_EQ(d.program().predicted_cycles, program_end_cycle(d.program(), default_system().chip));
   }
 }
 

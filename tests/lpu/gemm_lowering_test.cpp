@@ -4,6 +4,9 @@
 
 #include <chrono>
 
+#include "lpu/floorplan.h"
+#include "lpu/program_check.h"
+
 namespace lockstep::lpu {
 namespace {
 
@@ -26,6 +29,8 @@ TEST(GemmLoweringTest, PredictsCyclesForALargeInt8Gemm) {
                 (unsigned long long)g.program().instruction_count(),
                 (unsigned long long)g.program().iteration_count(), secs);
     EXPECT_GT(g.program().predicted_cycles, 0u);
+    check_program(g.program(), default_system().chip, Floorplan(default_system().chip));
+    EXPECT_EQ(g.program().predicted_cycles, program_end_cycle(g.program(), default_system().chip));
   }
 }
 

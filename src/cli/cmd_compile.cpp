@@ -1,0 +1,169 @@
+// lockstep compile [MODEL | --model-preset NAME | --gemm M,K,N] --system lpu-v1: lowers work
+// onto the simulated LPU and says what it costs: SRAM placement, chips needed, instructions per
+// unit, predicted cycles and microseconds, utilisation of MXM, VXM, MEM and streams.
+#include <fmt/core.h>
+
+#include <chrono>
+#include <fstream>
+
+#include "cli/command_registry.h"
+#include "cli/lpu_options.h"
+#include "cli/model_argument.h"
+#include "cli/units.h"
+#include "compiler/precision.h"
+#include "core/error.h"
+#include "lpu/decode_lowering.h"
+#include "lpu/floorplan.h"
+#include "lpu/gemm_lowering.h"
+#include "lpu/model_footprint.h"
+#include "lpu/program_asm.h"
+#include "lpu/program_binary.h"
+#include "lpu/program_stats.h"
+#include "model/catalog.h"
+
+namespace lockstep::cli {
+namespace {
+
+struct CompileArgs {
+  std::string model;
+  std::string preset;
+  LpuOptions lpu;
+  std::string weights = "int8";
+  std::int64_t context = 0;
+  std::string output;
+  std::string emit = "summary";
+  std::int64_t prefill = 128;
+};
+
+void print_units(const lpu::Program& program, const lpu::SystemConfig& system) {
+  const lpu::Floorplan fp(system.chip);
+  const lpu::ProgramStats s = lpu::program_stats(program, fp);
+  fmt::print("program        {} instructions ({} with repeats) in {} queues\n",
+             program.instruction_count(), program.iteration_count(), fp.queue_count());
+  fmt::print("per unit       MEM {}  VXM {}  SXM {}  MXM load {}  MXM compute {}  MXM emit {}"
+             " (iterations)\n",
+             s.iterations[0], s.iterations[1], s.iterations[2], s.iterations[3], s.iterations[4],
+             s.iterations[5]);
+  fmt::print("time           {}\n", cycles_and_time(s.cycles, system.chip.clock_hz));
+  fmt::print("utilisation    MXM {:.1f}%  VXM {:.1f}%  MEM bank ports {:.1f}%  streams {:.1f}%\n",
+             100 * s.mxm_utilisation(system.chip, fp), 100 * s.vxm_utilisation(system.chip),
+             100 * s.mem_utilisation(system.chip, fp),
+             100 * s.stream_utilisation(system.chip, fp));
+}
+
+void write_output(const CompileArgs& a, const lpu::Program& program,
+                  const lpu::SystemConfig& system) {
+  if (a.emit == "asm" && a.output.empty()) {
+    fmt::print("{}", lpu::write_program_asm(program, lpu::Floorplan(system.chip)));
+    return;
+  }
+  if (a.output.empty()) return;
+  const bool as_asm = a.emit == "asm" || a.output.ends_with(".asm") || a.output.ends_with(".s");
+  if (as_asm) {
+    std::ofstream out(a.output, std::ios::binary);
+    out << lpu::write_program_asm(program, lpu::Floorplan(system.chip));
+    if (!out) fail("cannot write {}", a.output);
+  } else {
+    lpu::save_program(program, a.output);
+  }
+  std::fprintf(stderr, "wrote %s (%s)\n", a.output.c_str(), as_asm ? "assembly" : "binary");
+}
+
+void compile_gemm(const CompileArgs& a, const lpu::SystemConfig& system) {
+  const lpu::GemmShape shape = parse_gemm(a.lpu);
+  const lpu::GemmProgram gemm(system, shape);
+  const lpu::Program& program = gemm.program();
+  const bool int8 = shape.type == lpu::ElementType::I8;
+  if (a.emit != "asm" || !a.output.empty()) {
+    fmt::print("{} on {} ({:.0f} MHz)\n", program.description, system.name,
+               system.chip.clock_hz / 1e6);
+    print_units(program, system);
+    const double seconds = program.predicted_cycles / system.chip.clock_hz;
+    const double ops = 2.0 * gemm.macs() / seconds;
+    const double peak = int8 ? system.chip.published_peak_int8_ops : system.chip.published_peak_fp16_flops;
+    fmt::print("throughput     {}", si(ops, int8 ? "OP/s" : "FLOP/s"));
+    if (peak > 0) fmt::print(" = {:.1f}% of the published peak {}", 100 * ops / peak,
+                             si(peak, int8 ? "OP/s" : "FLOP/s"));
+    fmt::print("\n");
+  }
+  write_output(a, program, system);
+}
+
+void compile_model(const CompileArgs& a, const lpu::SystemConfig& system) {
+  model::ModelConfig config;
+  std::string label;
+  std::shared_ptr<const model::Model> model;  // weights, when compiled from a file
+  if (!a.preset.empty()) {
+    if (!a.model.empty()) fail("give MODEL or --model-preset, not both");
+    config = model::load_catalog_shape(a.preset);
+    label = a.preset + " (catalog shape, timing only)";
+  } else {
+    model = open_model(a.model, /*quiet=*/true);
+    config = model->config;
+    label = model->source;
+  }
+  const auto weights = compiler::parse_weight_precision(a.weights);
+  const std::int64_t ctx = a.context > 0 ? a.context : std::min<std::int64_t>(config.n_ctx_train, 4096);
+  const lpu::ModelFootprint f = lpu::model_footprint(config, system.chip, weights, ctx);
+  fmt::print("{} on {} ({} weights, context {} tokens)\n", label, system.name,
+             compiler::weight_precision_name(weights), ctx);
+  fmt::print("\nSRAM placement (whole 320-byte vectors)\n");
+  for (const auto& line : f.lines) fmt::print("  {:<34} {:>12}\n", line.what, si(double(line.bytes), "B"));
+  fmt::print("  {:<34} {:>12}\n", "total", si(double(f.total_bytes), "B"));
+  fmt::print("  {:<34} {:>12}\n", fmt::format("one {} chip", system.name), si(double(f.chip_bytes), "B"));
+  if (f.chips_needed > 1) {
+    fmt::print("\nthe model does not fit one chip: it needs at least {} chips ({:.1f} chips of "
+               "SRAM); multi-chip partitioning is not built yet, so no program is scheduled\n",
+               f.chips_needed, f.fraction_of_chip());
+    return;
+  }
+  fmt::print("\nfits one chip ({:.1f}% of its SRAM)\n\n", 100 * f.fraction_of_chip());
+  const auto start = std::chrono::steady_clock::now();
+  const lpu::DecodeProgram decode(config, model.get(), system, {weights, ctx});
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const lpu::Program& program = decode.program();
+  fmt::print("decode step (one token, attention over the {}-token window), scheduled in {:.2f} s\n",
+             ctx, seconds);
+  print_units(program, system);
+  const double step = program.predicted_cycles / system.chip.clock_hz;
+  fmt::print("tokens/s       {:.0f} per user (every step takes the same cycles)\n", 1.0 / step);
+  fmt::print("prefill        {} tokens: {} (the prompt streams one step per token)\n", a.prefill,
+             cycles_and_time(program.predicted_cycles * a.prefill, system.chip.clock_hz));
+  fmt::print("SRAM placed    {}\n", si(double(decode.sram_bytes()), "B"));
+  write_output(a, program, system);
+}
+
+void run_compile(const CompileArgs& a) {
+  if (a.emit != "summary" && a.emit != "asm" && a.emit != "binary")
+    fail("--emit '{}' must be summary, asm or binary", a.emit);
+  const lpu::SystemConfig system = load_lpu_system(a.lpu);
+  if (!a.lpu.gemm.empty()) {
+    if (!a.model.empty() || !a.preset.empty()) fail("give --gemm or a model, not both");
+    compile_gemm(a, system);
+  } else {
+    compile_model(a, system);
+  }
+}
+
+void add_compile(CLI::App& app) {
+  auto args = std::make_shared<CompileArgs>();
+  auto* cmd = app.add_subcommand(
+      "compile", "Lower a model or a matrix multiply onto the simulated LPU and predict its cycles");
+  add_model_argument(*cmd, args->model);
+  cmd->add_option("--model-preset", args->preset, "a catalog shape instead of a file (no weights)");
+  add_lpu_options(*cmd, args->lpu);
+  cmd->add_option("--weights", args->weights, "matmul weight precision: int8 or fp16")
+      ->capture_default_str();
+  cmd->add_option("--ctx", args->context, "context length the KV cache holds, tokens");
+  cmd->add_option("--prefill", args->prefill, "prompt length for the prefill figure, tokens")
+      ->capture_default_str();
+  cmd->add_option("-o,--output", args->output, "write the program (.asm: assembly; else binary)");
+  cmd->add_option("--emit", args->emit, "summary, asm (to stdout without -o) or binary")
+      ->capture_default_str();
+  cmd->callback([args] { run_compile(*args); });
+}
+
+LOCKSTEP_COMMAND(80, add_compile);
+
+}  // namespace
+}  // namespace lockstep::cli

@@ -1,0 +1,31 @@
+// Options shared by the commands that target the simulated LPU (compile, simulate): the system
+// preset with its overrides, and a GEMM shape.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <string>
+#include <vector>
+
+#include "lpu/gemm_lowering.h"
+#include "lpu/system_config.h"
+
+namespace lockstep::cli {
+
+struct LpuOptions {
+  std::string system = "lpu-v1";
+  std::vector<std::string> overrides;  // "chip.clock_hz=1e9"
+  std::string gemm;                    // "M,K,N"
+  std::string dtype = "int8";
+};
+
+void add_lpu_options(CLI::App& command, LpuOptions& options);
+
+lpu::SystemConfig load_lpu_system(const LpuOptions& options);
+
+// Parses --gemm and --dtype; throws lockstep::Error with the offending text.
+lpu::GemmShape parse_gemm(const LpuOptions& options);
+
+// "12,345 cycles = 13.7 us"
+std::string cycles_and_time(std::uint64_t cycles, double clock_hz);
+
+}  // namespace lockstep::cli
