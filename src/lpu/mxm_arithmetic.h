@@ -44,14 +44,14 @@ class MxmArray {
   void prepare();
 
   ElementType type_ = ElementType::I8;
-  int rows_ = 0;            // output rows (lpu-v1: 320); 0 = nothing installed
+  int rows_ = 0;  // output rows (lpu-v1: 320); 0 = nothing installed
   int installed_rows_ = 0;
   int vector_bytes_ = 0;
-  int depth_ = 0;           // K: vector_bytes (I8) or vector_bytes / 2 (F16)
+  int depth_ = 0;                  // K: vector_bytes (I8) or vector_bytes / 2 (F16)
   std::vector<std::uint8_t> raw_;  // [installed_rows][vector_bytes] as installed
   bool prepared_ = false;
-  std::vector<std::int32_t> i8_;   // [depth][rows] widened int8 weights, once prepared
-  std::vector<float> f16_;         // [depth][rows] widened fp16 weights, once prepared
+  std::vector<std::int32_t> i8_;  // [depth][rows] widened int8 weights, once prepared
+  std::vector<float> f16_;        // [depth][rows] widened fp16 weights, once prepared
 };
 
 }  // namespace lockstep::lpu

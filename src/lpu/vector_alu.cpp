@@ -92,8 +92,7 @@ void execute_vector_op(Opcode opcode, std::span<const std::uint8_t* const> in, s
       return map3(in[0], in[1], in[2], out, lanes,
                   [](float s, float a, float b) { return s != 0.0f ? a : b; });
     case Opcode::Equal:
-      return map2(in[0], in[1], out, lanes,
-                  [](float a, float b) { return a == b ? 1.0f : 0.0f; });
+      return map2(in[0], in[1], out, lanes, [](float a, float b) { return a == b ? 1.0f : 0.0f; });
     case Opcode::AddImm: return map1(in[0], out, lanes, [fimm](float a) { return a + fimm; });
     case Opcode::MulImm: return map1(in[0], out, lanes, [fimm](float a) { return a * fimm; });
     case Opcode::Abs:
@@ -103,8 +102,7 @@ void execute_vector_op(Opcode opcode, std::span<const std::uint8_t* const> in, s
       }
       return;
     case Opcode::Exp: return map1(in[0], out, lanes, [](float a) { return std::exp(a); });
-    case Opcode::Rsqrt:
-      return map1(in[0], out, lanes, [](float a) { return 1.0f / std::sqrt(a); });
+    case Opcode::Rsqrt: return map1(in[0], out, lanes, [](float a) { return 1.0f / std::sqrt(a); });
     case Opcode::Move: std::memcpy(out, in[0], vector_bytes); return;
     case Opcode::ConvertF32ToF16:
       for (int l = 0; l < lanes; ++l) {

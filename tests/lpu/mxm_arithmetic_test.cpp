@@ -31,9 +31,11 @@ TEST(MxmArithmeticTest, I8MatrixVectorProductAndAccumulation) {
   std::vector<std::uint8_t> buffer(rows * kBytes);
   for (int r = 0; r < rows; ++r)
     for (int k = 0; k < kBytes; ++k)
-      buffer[r * kBytes + k] = static_cast<std::uint8_t>(static_cast<std::int8_t>((r * 7 + k * 3) % 255 - 127));
+      buffer[r * kBytes + k] =
+          static_cast<std::uint8_t>(static_cast<std::int8_t>((r * 7 + k * 3) % 255 - 127));
   std::vector<std::uint8_t> x(kBytes);
-  for (int k = 0; k < kBytes; ++k) x[k] = static_cast<std::uint8_t>(static_cast<std::int8_t>((k * 13) % 256 - 128));
+  for (int k = 0; k < kBytes; ++k)
+    x[k] = static_cast<std::uint8_t>(static_cast<std::int8_t>((k * 13) % 256 - 128));
   const int installed = 300;
   MxmArray array;
   array.install(ElementType::I8, buffer.data(), rows, installed, kBytes);
@@ -42,7 +44,8 @@ TEST(MxmArithmeticTest, I8MatrixVectorProductAndAccumulation) {
   std::vector<std::int32_t> expected(rows, 0);
   for (int r = 0; r < installed; ++r)
     for (int k = 0; k < kBytes; ++k)
-      expected[r] += static_cast<std::int8_t>(buffer[r * kBytes + k]) * static_cast<std::int8_t>(x[k]);
+      expected[r] +=
+          static_cast<std::int8_t>(buffer[r * kBytes + k]) * static_cast<std::int8_t>(x[k]);
   EXPECT_EQ(as_i32(acc), expected);  // rows 300..319 are zero
   array.compute(x.data(), true, acc.data());
   for (auto& e : expected) e *= 2;
@@ -59,8 +62,8 @@ TEST(MxmArithmeticTest, F16SumsInIndexOrderWithoutWidening) {
   const std::uint16_t big = numerics::fp32_to_fp16(65504.0f);
   const std::uint16_t one = numerics::fp32_to_fp16(1.0f);
   for (int k = 0; k < kBytes / 2; ++k) {
-    std::memcpy(buffer.data() + 2 * k, k == 0 ? &big : &one, 2);       // row 0
-    std::memcpy(buffer.data() + kBytes + 2 * k, &one, 2);              // row 1: all ones
+    std::memcpy(buffer.data() + 2 * k, k == 0 ? &big : &one, 2);  // row 0
+    std::memcpy(buffer.data() + kBytes + 2 * k, &one, 2);         // row 1: all ones
     std::memcpy(x.data() + 2 * k, k == 0 ? &big : &one, 2);
   }
   MxmArray array;

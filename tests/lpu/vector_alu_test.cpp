@@ -124,8 +124,8 @@ TEST(VectorAluTest, SelectEqualMaxMinEdgeCases) {
   const F32Vector max = run(Opcode::Max, {&p, &q});
   const F32Vector min = run(Opcode::Min, {&p, &q});
   const F32Vector eq = run(Opcode::Equal, {&p, &q});
-  EXPECT_TRUE(std::isnan(max.get(0)));  // NaN in in0 propagates
-  EXPECT_EQ(max.get(1), 1.0f);          // NaN in in1 yields in0
+  EXPECT_TRUE(std::isnan(max.get(0)));     // NaN in in0 propagates
+  EXPECT_EQ(max.get(1), 1.0f);             // NaN in in1 yields in0
   EXPECT_FALSE(std::signbit(max.get(2)));  // tie: in0 wins
   EXPECT_TRUE(std::isnan(min.get(0)));
   EXPECT_EQ(min.get(1), 1.0f);
@@ -197,7 +197,8 @@ TEST(VectorAluTest, ConvertF32ToI8RoundsHalfToEvenAndSaturatesSymmetrically) {
 
 TEST(VectorAluTest, ConvertI32ToF32RoundsToNearestEven) {
   F32Vector in;
-  const std::int32_t values[] = {0, -7, 16777217, 16777219, std::numeric_limits<std::int32_t>::min()};
+  const std::int32_t values[] = {0, -7, 16777217, 16777219,
+                                 std::numeric_limits<std::int32_t>::min()};
   for (int l = 0; l < 5; ++l) std::memcpy(in.bytes.data() + 4 * l, &values[l], 4);
   const F32Vector out = run(Opcode::ConvertI32ToF32, {&in});
   EXPECT_EQ(out.get(0), 0.0f);
