@@ -555,6 +555,64 @@ TEST_P(MachineRuleTest, AccumulateNeedsAComputedRow) {
                     "at cycle 71, but the row holds no result of this run"});
 }
 
+TEST_P(MachineRuleTest, ComputeNeedsInstalledWeights) {
+  ProgramBuilder b = matvec_program(floorplan_, {});
+  auto& abc = b.program().queues[floorplan_.mxm_queue(0, Unit::MxmCompute)];
+  abc.erase(abc.begin());  // no install
+  expect_violation(b.program(), GetParam(),
+                   {"mxm.w0.abc instruction 0 iteration 0 computes at cycle 71, but no weights "
+                    "are installed"});
+}
+
+// An f16 install of no rows (all zero) after the i8 one; accumulating its f32 results into the
+// i32 row is refused. The second input comes from mem.w16 at 45, for the compute at 76.
+TEST_P(MachineRuleTest, AccumulateKeepsTheElementType) {
+  ProgramBuilder b = matvec_program(floorplan_, {.emit = 100});
+  b.add("mxm.w0.abc", install_weights(72, 0, ElementType::F16));
+  b.add("mem.w16", mem_read(45, 1, 1, west(16), 1));
+  b.add("mxm.w0.abc", mxm_compute(76, 1, 0, west(16), true));
+  expect_violation(b.program(), GetParam(),
+                   {"mxm.w0.abc instruction 3 iteration 0 accumulates f32 results into "
+                    "accumulator row 0 at cycle 76, but the row holds i32 results"});
+}
+
+// Two commits in one cycle: a scatter (delay 4) issued at 8 and a write (delay 2) issued at 10
+// both land on bank 0 of mem.w2 at 12.
+TEST_P(MachineRuleTest, TwoCommitsInOneCycleCollide) {
+  ProgramBuilder b(floorplan_);
+  b.add("mem.w0", mem_read(4, 1, 0, west(3), 44));
+  b.add("mem.e0", mem_read(2, 1, 0, west(5), 44));
+  b.add("mem.e0", mem_read(4, 1, 1, west(6), 44));
+  b.add("mem.w2", mem_scatter(8, 1, 300, west(3), west(5), 10, 4, 2));
+  b.add("mem.w2", mem_write(10, 1, 0, west(6)));
+  expect_violation(b.program(), GetParam(),
+                   {"bank 0 of mem.w2 serves two accesses in cycle 12: the write commit of "
+                    "mem.w2 instruction 1 iteration 0 and the write commit of mem.w2 "
+                    "instruction 0 iteration 0"});
+}
+
+// Static rules the simulator checks before the first cycle.
+TEST_P(MachineRuleTest, OperandsNameStreams) {
+  ProgramBuilder b = add_program(floorplan_);
+  b.program().queues[floorplan_.vxm_queue(0)][0].in[1] = kNoStream;
+  expect_violation(b.program(), GetParam(), {"vxm.0 instruction 0 (cycle 3) has no input stream"});
+
+  ProgramBuilder unused = add_program(floorplan_);
+  unused.program().queues[floorplan_.vxm_queue(0)][0].in[2] = west(9);
+  expect_violation(unused.program(), GetParam(),
+                   {"vxm.0 instruction 0 (cycle 3) names input 2 (stream w9), which 'add' does "
+                    "not read"});
+}
+
+TEST_P(MachineRuleTest, GatherRowsShareOneBank) {
+  ProgramBuilder b(floorplan_);
+  b.add("mem.w0", mem_read(0, 1, 0, west(3), 44));
+  b.add("mem.w2", mem_gather(4, 1, kPerBank - 2, west(3), west(4), 43, 10, 4, 1));
+  expect_violation(b.program(), GetParam(),
+                   {"mem.w2 instruction 0 (cycle 4) may touch rows 4094..4097, which straddle "
+                    "two banks"});
+}
+
 INSTANTIATE_TEST_SUITE_P(BothModes, MachineRuleTest,
                          ::testing::Values(SimulationMode::Timing, SimulationMode::Functional),
                          [](const auto& info) {
