@@ -77,13 +77,10 @@ void ChromeTraceWriter::event(const std::string& json) {
 
 void ChromeTraceWriter::begin_run(const ChipConfig& chip, const Floorplan& floorplan,
                                   const Program& program) {
-  close();
+  if (started_) fail("a trace writer records one run; this one has recorded a run already");
+  started_ = true;
   clock_hz_ = chip.clock_hz > 0 ? chip.clock_hz : 1e9;
   floorplan_ = &floorplan;
-  events_ = 0;
-  truncated_ = false;
-  first_ = true;
-  last_cycle_ = 0;
   *out_ << "{\"displayTimeUnit\":\"ns\",\"otherData\":{\"system\":" << json_string(program.system)
         << ",\"description\":" << json_string(program.description)
         << ",\"clock_hz\":" << fmt::format("{}", clock_hz_) << "},\"traceEvents\":[\n";
@@ -98,6 +95,8 @@ void ChromeTraceWriter::begin_run(const ChipConfig& chip, const Floorplan& floor
                       pid, pid));
   }
   for (int q = 0; q < floorplan.queue_count(); ++q) {
+    // Only queues with work get a track, so the timeline shows what the program uses.
+    if (q >= static_cast<int>(program.queues.size()) || program.queues[q].empty()) continue;
     const QueueInfo& info = floorplan.queues()[q];
     const int pid = process_of(info.unit);
     if (!admit()) return;

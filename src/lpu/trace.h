@@ -1,8 +1,9 @@
 // A timeline of a simulated run that a person can open in Perfetto (ui.perfetto.dev) or
 // chrome://tracing: the Chrome trace-event JSON format ({"traceEvents": [...]}).
 //
-// Layout: one process per unit kind (MEM, VXM, SXM, MXM), one thread per instruction queue named
-// by its queue name ("mem.w12", "mxm.e1.lw"), ordered by position on the chip. Each instruction
+// Layout: one process per unit kind (MEM, VXM, SXM, MXM), one thread per instruction queue that
+// has instructions, named by its queue name ("mem.w12", "mxm.e1.lw"), ordered by position on the
+// chip. Each instruction
 // is one complete event ("ph": "X") spanning its Repeat (from its first issue to one cycle after
 // its last), named by its mnemonic, with args: cycle, repeat, stride, delay, streams. Two counter
 // tracks ("ph": "C") give the streams in use per direction: the number of distinct eastward and
@@ -26,7 +27,8 @@ namespace lockstep::lpu {
 
 inline constexpr int kStreamSampleCycles = 64;
 
-// What the simulator reports while it runs. Calls come in nondecreasing cycle order.
+// What the simulator reports while it runs. Calls come in nondecreasing cycle order. A
+// ChromeTraceWriter records one run (one JSON document); a second begin_run is an Error.
 class TraceSink {
  public:
   virtual ~TraceSink() = default;
@@ -70,7 +72,8 @@ class ChromeTraceWriter : public TraceSink {
   std::uint64_t max_events_;
   std::uint64_t events_ = 0;
   bool truncated_ = false;
-  bool open_ = false;  // "traceEvents" array started
+  bool started_ = false;  // begin_run was called (one run per writer)
+  bool open_ = false;     // "traceEvents" array started and not yet closed
   bool first_ = true;  // no event written yet (no comma)
   double clock_hz_ = 1e9;
   const Floorplan* floorplan_ = nullptr;

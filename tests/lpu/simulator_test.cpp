@@ -389,6 +389,8 @@ TEST(SimulatorTest, TraceStopsAtItsEventLimit) {
     ChromeTraceWriter trace(json, 12);
     chip.run(add_program(chip.floorplan()).program(), SimulationMode::Timing, &trace);
     EXPECT_EQ(trace.events_written(), 12u);
+    EXPECT_THROW(chip.run(add_program(chip.floorplan()).program(), SimulationMode::Timing, &trace),
+                 Error);  // one run per writer
   }
   const auto doc = nlohmann::json::parse(json.str());
   ASSERT_EQ(doc.at("traceEvents").size(), 12u);
