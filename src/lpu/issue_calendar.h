@@ -4,7 +4,9 @@
 //
 // Near issues (< 64 cycles ahead) sit in a calendar of 64 buckets, each a bitset of ranks, with
 // a mask of non-empty buckets; far issues wait in a min-heap until they come within range.
-// Scheduling and draining cost a few bit operations per iteration.
+// A rank that issues every cycle (a Repeat with stride 1) is held in a "steady" bitset instead,
+// drained every cycle with no scheduling at all until it is released. Scheduling and draining
+// cost a few bit operations per iteration.
 #pragma once
 
 #include <bit>
@@ -19,7 +21,9 @@ namespace lockstep::lpu {
 class IssueCalendar {
  public:
   explicit IssueCalendar(int ranks)
-      : words_((ranks + 63) / 64), buckets_(static_cast<std::size_t>(kWindow) * words_, 0) {}
+      : words_((ranks + 63) / 64),
+        buckets_(static_cast<std::size_t>(kWindow) * words_, 0),
+        steady_(words_, 0) {}
 
   std::int64_t now() const { return now_; }
 
@@ -38,14 +42,25 @@ class IssueCalendar {
     }
   }
 
-  // Calls f(rank) for every rank due now, in increasing rank. f may schedule (later cycles).
+  // `rank` issues at every cycle after now() until released; it must not also be scheduled.
+  void hold(int rank) {
+    steady_[rank >> 6] |= std::uint64_t{1} << (rank & 63);
+    ++steady_count_;
+  }
+  void release(int rank) {
+    steady_[rank >> 6] &= ~(std::uint64_t{1} << (rank & 63));
+    --steady_count_;
+  }
+
+  // Calls f(rank) for every rank due now (scheduled or held), in increasing rank. f may
+  // schedule later cycles, hold or release.
   template <typename F>
   void drain(F&& f) {
     const int bucket = static_cast<int>(static_cast<std::uint64_t>(now_) & (kWindow - 1));
     nonempty_ &= ~(std::uint64_t{1} << bucket);
     std::uint64_t* words = buckets_.data() + static_cast<std::size_t>(bucket) * words_;
     for (int w = 0; w < words_; ++w) {
-      std::uint64_t bits = words[w];
+      std::uint64_t bits = words[w] | steady_[w];
       words[w] = 0;
       while (bits != 0) {
         const int rank = (w << 6) + std::countr_zero(bits);
@@ -57,7 +72,9 @@ class IssueCalendar {
 
   // Moves now() to the next cycle with an issue due; false when nothing is scheduled.
   bool advance() {
-    if (nonempty_ != 0) {
+    if (steady_count_ > 0) {
+      ++now_;
+    } else if (nonempty_ != 0) {
       // Next non-empty bucket after now's, in ring order.
       const int here = static_cast<int>(static_cast<std::uint64_t>(now_) & (kWindow - 1));
       const std::uint64_t rotated = std::rotr(nonempty_, here + 1);
@@ -84,6 +101,8 @@ class IssueCalendar {
   std::int64_t now_ = 0;
   std::uint64_t nonempty_ = 0;          // bit b: bucket b holds a rank
   std::vector<std::uint64_t> buckets_;  // [kWindow][words_] rank bitsets
+  std::vector<std::uint64_t> steady_;   // [words_] ranks issuing every cycle
+  int steady_count_ = 0;
   std::priority_queue<std::pair<std::int64_t, int>, std::vector<std::pair<std::int64_t, int>>,
                       std::greater<>>
       far_;

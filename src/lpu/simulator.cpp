@@ -187,8 +187,12 @@ class Execution {
     }
     execute<kFunctional, kTraced>(d, di, iteration, cycle);
     if (++cursor.iteration < d.repeat) {
-      calendar_.schedule(rank, cycle + d.stride);
+      if (d.stride != 1)
+        calendar_.schedule(rank, cycle + d.stride);
+      else if (cursor.iteration == 1)
+        calendar_.hold(rank);  // issues every cycle until its last iteration
     } else {
+      if (d.stride == 1 && d.repeat > 1) calendar_.release(rank);
       cursor.iteration = 0;
       if (++cursor.instruction < cursor.end)
         calendar_.schedule(rank, instructions_[cursor.instruction].cycle);
