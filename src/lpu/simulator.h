@@ -16,6 +16,7 @@
 //     the check is the same in both modes;
 //   - InstallWeights at cycle c: every buffer row below its row count (addr) was loaded after
 //     the previous install's cycle, and its latest load is ready (LoadWeights issue + delay <= c);
+//     a load issued in the install's own cycle lands after it and counts for the next install;
 //   - Compute at cycle t: the plane has an installed array, ready (install + delay <= t);
 //     accumulating (imm 1) needs the row to hold a result of the same element type;
 //   - Emit at cycle t: the row holds a Compute result of this run, and its latest Compute is
