@@ -55,7 +55,8 @@ enum class Opcode : std::uint8_t {
   Abs, Exp, Rsqrt, Move,         // out = f(in0)
   ConvertF32ToF16,               // out.f16[l] = in0.f32[l], out.f16[80 + l] = in1.f32[l] (RNE)
   ConvertF16ToF32,               // out.f32[l] = in0.f16[imm * 80 + l], imm 0 (low) or 1 (high)
-  ConvertF32ToI8,                // out.i8[80 * k + l] = sat(round_even(in_k.f32[l])), k < 4
+  ConvertF32ToI8,                // out.i8[80 * k + l] = sat(round_even(in_k.f32[l])), k < 4;
+                                 //   sat: symmetric [-127, 127]; NaN -> 0 (vector_alu.h)
   ConvertI32ToF32,               // out.f32[l] = (float) in0.i32[l]
   // SXM (one queue per hemisphere, beside the MXM). f32 lanes.
   Rotate,      // out.f32[l] = in0.f32[(l + imm) mod 80]
@@ -63,8 +64,9 @@ enum class Opcode : std::uint8_t {
   // MXM, per plane: a 320-row weight buffer, an installed array, accumulator rows.
   LoadWeights,     // buffer rows [addr + i * width, + width) <- streams in0 .. in0 + width - 1
   InstallWeights,  // array <- buffer; imm = ElementType (I8: 320 x 320, F16: 320 rows x 160)
-  Compute,         // acc[addr + i * addr_step] (= if imm, += if imm else) array x in0,
+  Compute,         // acc[addr + i * addr_step] (= if imm == 0, += if imm == 1) array x in0,
                    //   i8 x i8 -> i32 (K = 320), f16 x f16 -> f32 (K = 160), k in index order
+                   //   (exact order and rounding: mxm_arithmetic.h)
   Emit,            // out streams out .. out + 3 <- acc[addr + i * addr_step] (320 x 4 bytes)
 };
 inline constexpr int kOpcodeCount = static_cast<int>(Opcode::Emit) + 1;
