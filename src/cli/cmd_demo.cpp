@@ -6,6 +6,9 @@
 #include "cli/command_registry.h"
 #include "cli/generation_options.h"
 #include "cli/model_argument.h"
+#include "cli/target_option.h"
+#include "lpu/system_config.h"
+#include "runtime/lpu_backend.h"
 #include "tokenizer/streaming_decoder.h"
 
 namespace lockstep::cli {
@@ -38,6 +41,22 @@ void demo(DemoArgs& a) {
     fmt::print("{}\n", decoder.finish());
     fmt::print("  [{}]\n", describe_generation(stats));
   }
+
+  fmt::print("\nThe same model compiled for a simulated Groq-class chip (lpu-v1), every token run\n"
+             "on the cycle-exact simulator:\n");
+  auto lpu = runtime::make_lpu_backend(model, lpu::load_system("lpu-v1"),
+                                       choose_context(0, model->config.n_ctx_train));
+  auto tokens = model->tokenizer->encode(prompts[0], true, false);
+  fmt::print("\n> {}", prompts[0]);
+  std::fflush(stdout);
+  tokenizer::StreamingDecoder decoder(*model->tokenizer);
+  auto stats = runtime::generate(*lpu, tokens, a.options, [&](std::int32_t id) {
+    fmt::print("{}", decoder.push(id));
+    std::fflush(stdout);
+    return true;
+  });
+  fmt::print("{}\n", decoder.finish());
+  fmt::print("  [{}]\n  [simulator wall clock: {}]\n", describe_simulated(*lpu), describe_generation(stats));
 }
 
 void add_demo_command(CLI::App& app) {

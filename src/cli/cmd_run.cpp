@@ -7,6 +7,7 @@
 #include "cli/command_registry.h"
 #include "cli/generation_options.h"
 #include "cli/model_argument.h"
+#include "cli/target_option.h"
 #include "core/error.h"
 #include "tokenizer/chat_template.h"
 #include "tokenizer/streaming_decoder.h"
@@ -27,6 +28,7 @@ struct RunArgs {
   std::int64_t n = 128;
   std::int64_t ctx = 0;
   runtime::GenerationOptions options;
+  TargetOptions target;
 };
 
 std::string read_text_file(const std::string& path) {
@@ -64,7 +66,8 @@ void run(RunArgs& a) {
     tokens = tok.encode(prompt, /*add_special=*/true, a.parse_special);
   }
 
-  auto backend = runtime::make_reference_backend(model, choose_context(a.ctx, model->config.n_ctx_train));
+  runtime::LpuBackend* lpu = nullptr;
+  auto backend = make_backend(a.target, model, choose_context(a.ctx, model->config.n_ctx_train), &lpu);
   a.options.max_new_tokens = a.n;
   a.options.stop_at_end_of_generation = !a.ignore_eos;
 
@@ -79,6 +82,7 @@ void run(RunArgs& a) {
   fmt::print("{}\n", decoder.finish());
   std::fflush(stdout);
   if (!a.quiet) fmt::print(stderr, "\n{}\n", describe_generation(stats));
+  if (!a.quiet && lpu) fmt::print(stderr, "{} (wall clock above: the simulator)\n", describe_simulated(*lpu));
 }
 
 void add_run_command(CLI::App& app) {
@@ -98,6 +102,7 @@ void add_run_command(CLI::App& app) {
                 "turn special-token text such as <|im_start|> in the prompt into its token");
   cmd->add_flag("-q,--quiet", args->quiet, "print only the generated text");
   add_sampling_options(*cmd, args->options.sampling);
+  add_target_options(*cmd, args->target);
   cmd->callback([args] { run(*args); });
 }
 

@@ -327,10 +327,12 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
   for (std::size_t pi = 0; pi < parts.size(); ++pi) {
     VTensor row16 = vb.alloc(fmt::format("embd.{}", pi), row_vectors, 1, {&token});
     L.emitter.gather(token.at(0), parts[pi].table, row16.at(0), row_vectors, "token embedding");
+    probes_[fmt::format("embd16.{}", pi)] = row16.place;
     VTensor row32 = vb.from_fp16(row16, nv, fmt::format("embd32.{}", pi));
     x = pi == 0 ? row32 : vb.binary(Opcode::Add, x, row32, fmt::format("embd.sum.{}", pi));
   }
 
+  probes_["embd"] = x.place;
   const float score_scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(c.head_dim)));
   for (std::int64_t l = 0; l < c.n_layer; ++l) {
     const LayerPlan& lp = layers[l];
@@ -339,6 +341,7 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
     const MemAllocator::Mark mark = L.alloc.mark();
 
     const VTensor h = L.rms_norm(x, lp.attn_norm, c.n_embd, b + "attn_norm");
+    probes_[b + "attn_norm"] = h.place;
     const MxmInput hin = mxm_input(h, b + "attn_in");
     VTensor q = project(vb, lp.wq, hin, b + "q");
     VTensor k = project(vb, lp.wk, hin, b + "k");
@@ -352,6 +355,9 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
       q = L.head_norm(q, c.n_head, lp.q_norm, b + "q_norm");
       k = L.head_norm(k, c.n_head_kv, lp.k_norm, b + "k_norm");
     }
+    probes_[b + "q"] = q.place;
+    probes_[b + "k"] = k.place;
+    probes_[b + "v"] = v.place;
     q = L.rope(q, c.n_head, rope_cos, rope_sin, b + "q.rope");
     k = L.rope(k, c.n_head_kv, rope_cos, rope_sin, b + "k.rope");
 
@@ -437,6 +443,7 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
       }
     }
 
+    probes_[b + "attn"] = attn.place;
     const VTensor o = project(vb, lp.wo, mxm_input(attn, b + "attn_mx"), b + "attn_out");
     const VTensor x_mid = vb.binary(Opcode::Add, x, o, b + "resid");
     const VTensor h2 = L.rms_norm(x_mid, lp.ffn_norm, c.n_embd, b + "ffn_norm");
@@ -451,11 +458,13 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
     const VTensor act = vb.binary(Opcode::Mul, silu, up, b + "act");
     const VTensor down = project(vb, lp.down, mxm_input(act, b + "act_mx"), b + "down");
     vb.binary_into(Opcode::Add, x_mid, down, x_next);
-    L.alloc.release(mark);
+    probes_[b + "out"] = x_next.place;
+    if (!options.keep_temporaries) L.alloc.release(mark);
     x = x_next;
   }
 
   const VTensor hn = L.rms_norm(x, out_norm, c.n_embd, "output_norm");
+  probes_["output_norm"] = hn.place;
   const VTensor logits = project(vb, head, mxm_input(hn, "head_in"), "logits");
   for (int s = 0; s < logits.place.stripes(); ++s)
     program_.buffers.push_back({fmt::format("logits.{}", s), false, logits.place.slices[s],
@@ -501,6 +510,11 @@ std::vector<std::pair<HostBuffer, std::vector<std::uint8_t>>> DecodeProgram::inp
     out.push_back({b, std::move(bytes)});
   }
   return out;
+}
+
+const Placed* DecodeProgram::probe(const std::string& name) const {
+  auto it = probes_.find(name);
+  return it == probes_.end() ? nullptr : &it->second;
 }
 
 std::vector<float> DecodeProgram::logits(

@@ -13,11 +13,13 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "compiler/precision.h"
+#include "lpu/mem_allocator.h"
 #include "lpu/program.h"
 #include "lpu/system_config.h"
 #include "model/model.h"
@@ -27,6 +29,7 @@ namespace lockstep::lpu {
 struct DecodeOptions {
   compiler::WeightPrecision weights = compiler::WeightPrecision::Fp16;
   std::int64_t context = 0;  // positions the KV cache holds (0: the model's, at most 4096)
+  bool keep_temporaries = false;  // debugging: never reuse a layer's MEM, so probes stay readable
 };
 
 class DecodeProgram {
@@ -43,6 +46,11 @@ class DecodeProgram {
   // The bytes of every input buffer for one step: token id at position pos (< context()).
   std::vector<std::pair<HostBuffer, std::vector<std::uint8_t>>> inputs(std::int32_t token,
                                                                        std::int64_t pos) const;
+  // Where a named intermediate tensor lives ("embd", "blk.0.q", "blk.0.attn", "blk.0.out",
+  // "output_norm"; fp32 vectors), for debugging; temporaries of a layer are overwritten by the
+  // next unless options.keep_temporaries. Null if there is no such probe.
+  const Placed* probe(const std::string& name) const;
+
   // The logits [n_vocab] fp32 from the output buffers of a run.
   std::vector<float> logits(
       const std::function<std::vector<std::uint8_t>(const HostBuffer&)>& read) const;
@@ -53,6 +61,7 @@ class DecodeProgram {
   Program program_;
   std::int64_t context_ = 0;
   std::uint64_t sram_bytes_ = 0;
+  std::map<std::string, Placed> probes_;
 };
 
 }  // namespace lockstep::lpu

@@ -113,7 +113,9 @@ std::uint64_t Emitter::gather(VecRef index, const TableRef& table, VecRef out,
               table.addr + static_cast<std::uint32_t>(table.rows * table.row_vectors)};
   g.stages.push_back(unit);
   const int position = fp_.mem_position(table.slice);
-  g.bundles.push_back({read_stage(g, index, 0, 0, 0, position)});
+  VecRef one_index = index;
+  one_index.step = 0;  // every iteration reads the same index vector
+  g.bundles.push_back({read_stage(g, one_index, 0, 0, 0, position)});
   write_stage(g, out, 0, 0, 0, position, Opcode::Gather);
   return s_.place(g);
 }
@@ -137,7 +139,9 @@ std::uint64_t Emitter::scatter(VecRef index, VecRef data, const TableRef& table,
               table.addr + static_cast<std::uint32_t>(table.rows * table.row_vectors)};
   g.stages.push_back(unit);
   const int position = fp_.mem_position(table.slice);
-  g.bundles.push_back({read_stage(g, index, 0, 0, 0, position)});
+  VecRef one_index = index;
+  one_index.step = 0;  // every iteration reads the same index vector
+  g.bundles.push_back({read_stage(g, one_index, 0, 0, 0, position)});
   g.bundles.push_back({read_stage(g, data, 0, 1, 0, position)});
   return s_.place(g);
 }

@@ -43,7 +43,8 @@ class Emitter {
                         std::int32_t imm = 0, float fimm = 0.0f,
                         Hemisphere sxm_side = Hemisphere::West, const std::string& what = "");
 
-  // out[i] = table[row(index) * row_vectors + i], i < repeat (= row_vectors usually).
+  // out[i] = table[row(index) * row_vectors + i], i < repeat (= row_vectors usually); every
+  // iteration reads the same index vector.
   std::uint64_t gather(VecRef index, const TableRef& table, VecRef out, std::uint32_t repeat,
                        const std::string& what);
   // table[row(index) * row_vectors + i] = data[i].

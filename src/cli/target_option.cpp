@@ -1,0 +1,39 @@
+#include "cli/target_option.h"
+
+#include <fmt/format.h>
+
+#include "core/error.h"
+#include "lpu/system_config.h"
+
+namespace lockstep::cli {
+
+void add_target_options(CLI::App& command, TargetOptions& o) {
+  command.add_option("--target", o.target, "execution target: ref (FP32 reference) or lpu-sim")
+      ->capture_default_str();
+  command.add_option("--chip", o.system, "lpu-sim: hardware preset (configs/systems) or .yaml file")
+      ->capture_default_str();
+  command.add_option("--set", o.overrides, "lpu-sim: override a preset value, key=value");
+}
+
+std::unique_ptr<runtime::Backend> make_backend(const TargetOptions& o,
+                                               std::shared_ptr<const model::Model> model,
+                                               std::int64_t n_ctx, runtime::LpuBackend** lpu) {
+  *lpu = nullptr;
+  if (o.target == "ref") return runtime::make_reference_backend(std::move(model), n_ctx);
+  if (o.target != "lpu-sim") fail("--target '{}' must be ref or lpu-sim", o.target);
+  std::vector<lpu::SystemOverride> overrides;
+  for (const auto& text : o.overrides) overrides.push_back(lpu::parse_system_override(text));
+  auto backend = runtime::make_lpu_backend(std::move(model), lpu::load_system(o.system, overrides), n_ctx);
+  *lpu = backend.get();
+  return backend;
+}
+
+std::string describe_simulated(const runtime::LpuBackend& lpu) {
+  const double us = lpu.seconds_per_step() * 1e6;
+  return fmt::format("simulated on {}: {:.1f} us per token ({} cycles at {:.0f} MHz) = {:.0f} "
+                     "tokens/s per user, the same for every token",
+                     lpu.system().name, us, lpu.cycles_per_step(),
+                     lpu.system().chip.clock_hz / 1e6, 1e6 / us);
+}
+
+}  // namespace lockstep::cli
