@@ -83,9 +83,37 @@ struct Lowering {
     return t;
   }
 
-  // A table seen as a tensor, so that allocations can keep clear of its slice.
-  static VTensor as_tensor(const TableRef& t) {
-    return {"table", Placed{{t.slice}, t.addr, static_cast<std::uint32_t>(t.rows * t.row_vectors)}};
+  // A table of `rows` rows of `row_vectors` vectors, cut into parts that each sit in one bank
+  // of one slice (part k holds rows [row_lo, row_lo + rows)).
+  std::vector<TableRef> table(const std::string& name, std::int64_t rows, std::int32_t row_vectors,
+                              Pool pool) {
+    const std::int64_t per_part = chip.vectors_per_bank / row_vectors;
+    if (per_part < 1) fail("a row of {} ({} vectors) does not fit one MEM bank", name, row_vectors);
+    std::vector<TableRef> parts;
+    for (std::int64_t lo = 0; lo < rows; lo += per_part) {
+      const std::int64_t n = std::min(per_part, rows - lo);
+      const Placed p = alloc.allocate_table(fmt::format("{}.{}", name, lo),
+                                            static_cast<std::uint32_t>(n * row_vectors), pool);
+      parts.push_back({p.slices[0], p.addr, row_vectors, static_cast<std::int32_t>(lo),
+                       static_cast<std::int32_t>(n)});
+    }
+    return parts;
+  }
+
+  // Vector i of row `row` of a table.
+  static VecRef table_vector(const std::vector<TableRef>& parts, std::int64_t row, std::int64_t i) {
+    for (const TableRef& t : parts)
+      if (row >= t.row_lo && row < t.row_lo + t.rows)
+        return {t.slice, static_cast<std::uint32_t>(t.addr + (row - t.row_lo) * t.row_vectors + i), 1};
+    fail("internal compiler error: row {} is in no part of its table", row);
+  }
+
+  // The slices of a table seen as a tensor, so that allocations can keep clear of them.
+  static VTensor as_tensor(const std::vector<TableRef>& parts) {
+    Placed p;
+    for (const TableRef& t : parts) p.slices.push_back(t.slice);
+    p.vectors = static_cast<std::uint32_t>(p.slices.size());
+    return {"table", p};
   }
 
   std::vector<float> vector_of(const model::TensorView* t) {
@@ -254,22 +282,15 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
   // ---- Weights and tables.
   const std::uint32_t nv = L.vectors(c.n_embd);
   const std::uint32_t row_vectors = ceil_div(c.n_embd, chip_.vector_bytes / 2);  // fp16 row
-  const std::uint32_t slice_vectors = chip_.banks_per_slice * chip_.vectors_per_bank;
-  const std::int64_t rows_per_part = slice_vectors / row_vectors;
-  struct EmbeddingPart {
-    TableRef table;
-  };
-  std::vector<EmbeddingPart> parts;
-  for (std::int64_t lo = 0; lo < c.n_vocab; lo += rows_per_part) {
-    const std::int64_t rows = std::min(rows_per_part, c.n_vocab - lo);
-    const Placed p = L.alloc.allocate(fmt::format("token_embd.{}", lo), static_cast<std::uint32_t>(rows * row_vectors), 1, Pool::Weights);
-    parts.push_back({{p.slices[0], p.addr, static_cast<std::int32_t>(row_vectors),
-                      static_cast<std::int32_t>(lo), static_cast<std::int32_t>(rows)}});
-    if (model) {
-      MemorySegment seg{p.slices[0], p.addr, std::vector<std::uint8_t>(std::size_t(rows) * row_vectors * chip_.vector_bytes, 0)};
+  const std::vector<TableRef> embedding =
+      L.table("token_embd", c.n_vocab, static_cast<std::int32_t>(row_vectors), Pool::Weights);
+  if (model)
+    for (const TableRef& part : embedding) {
+      MemorySegment seg{part.slice, part.addr,
+                        std::vector<std::uint8_t>(std::size_t(part.rows) * row_vectors * chip_.vector_bytes, 0)};
       std::vector<float> row(c.n_embd);
-      for (std::int64_t r = 0; r < rows; ++r) {
-        weight_row(*model->token_embd, lo + r, row.data());
+      for (std::int64_t r = 0; r < part.rows; ++r) {
+        weight_row(*model->token_embd, part.row_lo + r, row.data());
         for (std::int64_t e = 0; e < c.n_embd; ++e) {
           const std::uint16_t h = numerics::fp32_to_fp16(row[e]);
           std::memcpy(&seg.bytes[std::size_t(r) * row_vectors * chip_.vector_bytes + 2 * e], &h, 2);
@@ -277,12 +298,11 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
       }
       program_.memory.push_back(std::move(seg));
     }
-  }
 
   struct LayerPlan {
     VTensor attn_norm, ffn_norm, bq, bk, bv, q_norm, k_norm;
     MxmWeights wq, wk, wv, wo, gate, up, down;
-    std::vector<TableRef> keys, values;  // [kv head]
+    std::vector<std::vector<TableRef>> keys, values;  // [kv head] -> parts
   };
   std::vector<LayerPlan> layers(c.n_layer);
   for (std::int64_t l = 0; l < c.n_layer; ++l) {
@@ -308,10 +328,8 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
     lp.up = L.plain_projection(b + "ffn_up", w ? w->ffn_up : nullptr, c.n_ff, c.n_embd, false);
     lp.down = L.plain_projection(b + "ffn_down", w ? w->ffn_down : nullptr, c.n_embd, c.n_ff, false);
     for (std::int64_t g = 0; g < c.n_head_kv; ++g) {
-      const Placed k = L.alloc.allocate(fmt::format("{}k.{}", b, g), L.blocks * hd, 1, Pool::Activations);
-      const Placed v = L.alloc.allocate(fmt::format("{}v.{}", b, g), static_cast<std::uint32_t>(2 * context_), 1, Pool::Activations);
-      lp.keys.push_back({k.slices[0], k.addr, static_cast<std::int32_t>(hd), 0, static_cast<std::int32_t>(L.blocks)});
-      lp.values.push_back({v.slices[0], v.addr, 2, 0, static_cast<std::int32_t>(context_)});
+      lp.keys.push_back(L.table(fmt::format("{}k.{}", b, g), L.blocks, static_cast<std::int32_t>(hd), Pool::Activations));
+      lp.values.push_back(L.table(fmt::format("{}v.{}", b, g), context_, 2, Pool::Activations));
     }
   }
   const VTensor out_norm = L.constant("output_norm", model ? L.vector_of(model->output_norm) : std::vector<float>(c.n_embd));
@@ -324,9 +342,10 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
 
   // ---- Embedding: gather each part's row (zeros outside its range), widen, add the parts.
   VTensor x;
-  for (std::size_t pi = 0; pi < parts.size(); ++pi) {
-    VTensor row16 = vb.alloc(fmt::format("embd.{}", pi), row_vectors, 1, {&token});
-    L.emitter.gather(token.at(0), parts[pi].table, row16.at(0), row_vectors, "token embedding");
+  const VTensor embedding_table = Lowering::as_tensor(embedding);
+  for (std::size_t pi = 0; pi < embedding.size(); ++pi) {
+    VTensor row16 = vb.alloc(fmt::format("embd.{}", pi), row_vectors, 1, {&token, &embedding_table});
+    L.emitter.gather(token.at(0), embedding[pi], row16.at(0), row_vectors, "token embedding");
     probes_[fmt::format("embd16.{}", pi)] = row16.place;
     VTensor row32 = vb.from_fp16(row16, nv, fmt::format("embd32.{}", pi));
     x = pi == 0 ? row32 : vb.binary(Opcode::Add, x, row32, fmt::format("embd.sum.{}", pi));
@@ -369,23 +388,33 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
         vb.map(Opcode::Distribute, {{{k.at(2 * g + d / half)}, kd.at(d)}}, static_cast<std::int32_t>(d % half), 0.0f, gn);
       const VTensor key_table = Lowering::as_tensor(lp.keys[g]);
       const VTensor value_table = Lowering::as_tensor(lp.values[g]);
-      VTensor old = vb.alloc(gn + ".old", hd, 1, {&kd, &pos_block, &key_table});
-      L.emitter.gather(pos_block.at(0), lp.keys[g], old.at(0), hd, gn + " key column");
+      // The block column of every part (zeros from parts that do not hold the block), summed.
+      VTensor old;
+      for (std::size_t part = 0; part < lp.keys[g].size(); ++part) {
+        VTensor got = vb.alloc(gn + ".old", hd, 1, {&kd, &pos_block, &key_table, &old});
+        L.emitter.gather(pos_block.at(0), lp.keys[g][part], got.at(0), hd, gn + " key column");
+        old = part == 0 ? got : vb.binary(Opcode::Add, old, got, gn + ".old.sum");
+      }
       VTensor fresh = vb.alloc(gn + ".new", hd, 1, {&kd, &old, &onehot, &pos_block, &key_table});
       std::vector<VectorStep> select;
       for (std::uint32_t d = 0; d < hd; ++d) select.push_back({{onehot.at(0), kd.at(d), old.at(d)}, fresh.at(d)});
       vb.map(Opcode::Select, select, 0, 0.0f, gn);
-      L.emitter.scatter(pos_block.at(0), fresh.at(0), lp.keys[g], hd, gn + " key store");
+      for (const TableRef& part : lp.keys[g])
+        L.emitter.scatter(pos_block.at(0), fresh.at(0), part, hd, gn + " key store");
       for (int hf = 0; hf < 2; ++hf) {
-        TableRef vt = lp.values[g];
-        vt.addr += hf;
         VecRef src = v.at(static_cast<std::uint32_t>(2 * g + hf));
-        if (src.slice == pos_row.place.slices[0] || src.slice == vt.slice) {
+        const bool clash = src.slice == pos_row.place.slices[0] ||
+                           std::any_of(lp.values[g].begin(), lp.values[g].end(),
+                                       [&](const TableRef& t) { return t.slice == src.slice; });
+        if (clash) {
           VTensor moved = vb.alloc(gn + ".v", 1, 1, {&pos_row, &v, &value_table});
           vb.map(Opcode::Move, {{{src}, moved.at(0)}}, 0, 0.0f, gn);
           src = moved.at(0);
         }
-        L.emitter.scatter(pos_row.at(0), src, vt, 1, gn + " value store");
+        for (TableRef part : lp.values[g]) {
+          part.addr += hf;
+          L.emitter.scatter(pos_row.at(0), src, part, 1, gn + " value store");
+        }
       }
     }
 
@@ -398,7 +427,7 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
       for (std::uint32_t d = 0; d < hd; ++d)
         vb.map(Opcode::Distribute, {{{q.at(static_cast<std::uint32_t>(2 * hq) + d / half)}, qd.at(d)}},
                static_cast<std::int32_t>(d % half), 0.0f, hn);
-      const TableRef& kt = lp.keys[g];
+      const std::vector<TableRef>& kt = lp.keys[g];
       const VTensor key_table = Lowering::as_tensor(kt);
       const VTensor value_table = Lowering::as_tensor(lp.values[g]);
       VTensor acc;
@@ -406,7 +435,7 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
         VTensor next = vb.alloc(fmt::format("{}.s{}", hn, d), L.blocks, 1, {&qd, &acc, &key_table});
         std::vector<VectorStep> steps;
         for (std::uint32_t blk = 0; blk < L.blocks; ++blk) {
-          const VecRef key{kt.slice, kt.addr + blk * hd + d, 1};
+          const VecRef key = Lowering::table_vector(kt, blk, d);
           if (d == 0) steps.push_back({{qd.at(d), key}, next.at(blk)});
           else steps.push_back({{qd.at(d), key, acc.at(blk)}, next.at(blk)});
         }
@@ -422,13 +451,13 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
       const VTensor inv = vb.binary(Opcode::Div, vb.ones(), sum, hn + ".inv");
       const VTensor p = vb.binary(Opcode::Mul, e, inv, hn + ".p");
       // Four partial sums per half (positions j mod 4), added in a fixed order at the end.
-      const TableRef& vt = lp.values[g];
+      const std::vector<TableRef>& vt = lp.values[g];
       VTensor partial[2][4];
       for (std::int64_t j = 0; j < context_; ++j) {
         const std::uint32_t ju = static_cast<std::uint32_t>(j);
         const VTensor pj = vb.distribute(p, ju / lanes, static_cast<int>(ju % lanes), hn + ".pj");
         for (int hf = 0; hf < 2; ++hf) {
-          const VecRef value{vt.slice, vt.addr + 2 * ju + hf, 1};
+          const VecRef value = Lowering::table_vector(vt, j, hf);
           VTensor& acc_r = partial[hf][j % 4];
           VTensor next = vb.alloc(hn + ".pv", 1, 1, {&pj, &acc_r, &value_table});
           if (j < 4) vb.map(Opcode::Mul, {{{pj.at(0), value}, next.at(0)}}, 0, 0.0f, hn + " pv");

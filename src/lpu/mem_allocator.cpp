@@ -51,6 +51,30 @@ Placed MemAllocator::allocate_on(const std::string& what, std::uint32_t vectors,
   return p;
 }
 
+Placed MemAllocator::allocate_table(const std::string& what, std::uint32_t vectors, Pool pool,
+                                    const std::vector<int>& avoid) {
+  const std::uint32_t bank = static_cast<std::uint32_t>(chip_.vectors_per_bank);
+  if (vectors > bank)
+    fail("internal compiler error: table {} of {} vectors exceeds a bank", what, vectors);
+  // Choose the slice as allocate() would, then move to the next bank if the table would cross.
+  const auto& slices = pool_slices(pool);
+  std::size_t& next = next_group_[static_cast<int>(pool)];
+  for (std::size_t tries = 0; tries < slices.size(); ++tries) {
+    const int s = slices[(next + tries) % slices.size()];
+    if (std::find(avoid.begin(), avoid.end(), s) != avoid.end()) continue;
+    std::uint32_t start = top_[s];
+    if (start / bank != (start + vectors - 1) / bank) start = (start / bank + 1) * bank;
+    if (std::uint64_t{start} + vectors > slice_vectors_) continue;
+    next = (next + tries + 1) % slices.size();
+    top_[s] = start + vectors;
+    used_bytes_ += std::uint64_t{vectors} * chip_.vector_bytes;
+    pool_used_[static_cast<int>(pool)] += std::uint64_t{vectors} * chip_.vector_bytes;
+    return Placed{{s}, start, vectors};
+  }
+  overflow_bytes_ += std::uint64_t{vectors} * chip_.vector_bytes;
+  return Placed{{slices.front()}, 0, vectors};
+}
+
 Placed MemAllocator::allocate(const std::string& what, std::uint32_t vectors, int stripes,
                               Pool pool, const std::vector<int>& avoid) {
   const auto& slices = pool_slices(pool);

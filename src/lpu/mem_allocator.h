@@ -44,6 +44,10 @@ class MemAllocator {
   // where possible. `what` names the tensor in reports.
   Placed allocate(const std::string& what, std::uint32_t vectors, int stripes, Pool pool,
                   const std::vector<int>& avoid = {});
+  // A Gather / Scatter table: one slice, never across a bank boundary (the bank a Gather uses
+  // is fixed when it issues, whatever row it reads). vectors <= vectors_per_bank.
+  Placed allocate_table(const std::string& what, std::uint32_t vectors, Pool pool,
+                        const std::vector<int>& avoid = {});
   // Places over exactly these slices (e.g. the 16 slices that feed one MXM plane).
   Placed allocate_on(const std::string& what, std::uint32_t vectors, const std::vector<int>& slices);
 
