@@ -33,7 +33,27 @@ struct CompileArgs {
   std::string output;
   std::string emit = "summary";
   std::int64_t prefill = 128;
+  std::string dump_after;
 };
+
+// --dump-after PASS: the compiler's structure after that pass (each pass's verifier has run).
+void dump_precision(compiler::WeightPrecision weights) {
+  fmt::print("after precision (TruePoint table, {} weights):\n", compiler::weight_precision_name(weights));
+  for (const auto& rule : compiler::precision_table(weights))
+    fmt::print("  {:<38} stored {:<48} computed {}\n", rule.name, rule.storage, rule.compute);
+}
+
+void dump_placement(const std::vector<lpu::Allocation>& placement, const lpu::ChipConfig& chip) {
+  fmt::print("after placement (verified: inside the slices, no overlaps): {} tensors\n", placement.size());
+  fmt::print("  {:<34} {:>8} {:>10}  slices\n", "tensor", "address", "vectors");
+  for (const auto& a : placement) {
+    std::string slices;
+    for (int s : a.place.slices) slices += fmt::format("{}{}", slices.empty() ? "" : ",", s);
+    fmt::print("  {:<34} {:>8} {:>10}  {}\n", a.name, a.place.addr, a.place.vectors, slices);
+  }
+}
+
+bool dump(const CompileArgs& a, const std::string& pass) { return a.dump_after == pass; }
 
 void print_units(const lpu::Program& program, const lpu::SystemConfig& system) {
   const lpu::Floorplan fp(system.chip);
@@ -73,6 +93,11 @@ void compile_gemm(const CompileArgs& a, const lpu::SystemConfig& system) {
   const lpu::GemmShape shape = parse_gemm(a.lpu);
   const lpu::GemmProgram gemm(system, shape);
   const lpu::Program& program = gemm.program();
+  if (dump(a, "placement")) return dump_placement(gemm.placement(), system.chip);
+  if (dump(a, "schedule")) {
+    fmt::print("{}", lpu::write_program_asm(program, lpu::Floorplan(system.chip), {false}));
+    return;
+  }
   const bool int8 = shape.type == lpu::ElementType::I8;
   if (a.emit != "asm" || !a.output.empty()) {
     fmt::print("{} on {} ({:.0f} MHz)\n", program.description, system.name,
@@ -103,6 +128,7 @@ void compile_model(const CompileArgs& a, const lpu::SystemConfig& system) {
     label = model->source;
   }
   const auto weights = compiler::parse_weight_precision(a.weights);
+  if (dump(a, "precision")) return dump_precision(weights);
   const std::int64_t ctx = a.context > 0 ? a.context : std::min<std::int64_t>(config.n_ctx_train, 4096);
   const lpu::ModelFootprint f = lpu::model_footprint(config, system.chip, weights, ctx);
   fmt::print("{} on {} ({} weights, context {} tokens)\n", label, system.name,
@@ -122,6 +148,11 @@ void compile_model(const CompileArgs& a, const lpu::SystemConfig& system) {
   const lpu::DecodeProgram decode(config, model.get(), system, {weights, ctx});
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const lpu::Program& program = decode.program();
+  if (dump(a, "placement")) return dump_placement(decode.placement(), system.chip);
+  if (dump(a, "schedule")) {
+    fmt::print("{}", lpu::write_program_asm(program, lpu::Floorplan(system.chip), {false}));
+    return;
+  }
   fmt::print("decode step (one token, attention over the {}-token window), scheduled in {:.2f} s\n",
              ctx, seconds);
   print_units(program, system);
@@ -136,6 +167,9 @@ void compile_model(const CompileArgs& a, const lpu::SystemConfig& system) {
 void run_compile(const CompileArgs& a) {
   if (a.emit != "summary" && a.emit != "asm" && a.emit != "binary")
     fail("--emit '{}' must be summary, asm or binary", a.emit);
+  if (!a.dump_after.empty() && a.dump_after != "precision" && a.dump_after != "placement" &&
+      a.dump_after != "schedule")
+    fail("--dump-after '{}' must be precision, placement or schedule", a.dump_after);
   const lpu::SystemConfig system = load_lpu_system(a.lpu);
   if (!a.lpu.gemm.empty()) {
     if (!a.model.empty() || !a.preset.empty()) fail("give --gemm or a model, not both");
@@ -155,6 +189,8 @@ void add_compile(CLI::App& app) {
   cmd->add_option("--weights", args->weights, "matmul weight precision: int8 or fp16")
       ->capture_default_str();
   cmd->add_option("--ctx", args->context, "context length the KV cache holds, tokens");
+  cmd->add_option("--dump-after", args->dump_after,
+                  "print the compiler's structure after a pass: precision, placement or schedule");
   cmd->add_option("--prefill", args->prefill, "prompt length for the prefill figure, tokens")
       ->capture_default_str();
   cmd->add_option("-o,--output", args->output, "write the program (.asm: assembly; else binary)");

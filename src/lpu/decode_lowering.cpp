@@ -10,6 +10,7 @@
 #include "lpu/floorplan.h"
 #include "lpu/mem_allocator.h"
 #include "lpu/mxm_weights.h"
+#include "lpu/program_check.h"
 #include "lpu/scheduler.h"
 #include "lpu/vector_builder.h"
 #include "numerics/dequantize.h"
@@ -340,6 +341,9 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
          c.name, system.name, L.alloc.requested_bytes() / 1048576.0, context_,
          L.alloc.capacity_bytes() / 1048576.0);
 
+  placement_ = L.alloc.log();
+  verify_placement(placement_, placement_.size(), chip_);
+
   // ---- Embedding: gather each part's row (zeros outside its range), widen, add the parts.
   VTensor x;
   const VTensor embedding_table = Lowering::as_tensor(embedding);
@@ -500,6 +504,10 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
                                 logits.place.addr, logits.place.stripe_vectors(s), ElementType::F32,
                                 logits.place.stripe_vectors(s) * lanes});
   program_.predicted_cycles = L.scheduler.finish();
+  // The scheduling pass's verifier: the structural rules, and the run length it predicts.
+  check_program(program_, chip_, L.fp);
+  if (program_end_cycle(program_, chip_) != program_.predicted_cycles)
+    fail("internal compiler error: the schedule's length disagrees with its instructions");
   sram_bytes_ = L.alloc.used_bytes();
 }
 

@@ -50,6 +50,8 @@ class DecodeProgram {
   // "output_norm"; fp32 vectors), for debugging; temporaries of a layer are overwritten by the
   // next unless options.keep_temporaries. Null if there is no such probe.
   const Placed* probe(const std::string& name) const;
+  // The placement pass's result: weights, tables and host buffers, before lowering.
+  const std::vector<Allocation>& placement() const { return placement_; }
 
   // The logits [n_vocab] fp32 from the output buffers of a run.
   std::vector<float> logits(
@@ -62,6 +64,7 @@ class DecodeProgram {
   std::int64_t context_ = 0;
   std::uint64_t sram_bytes_ = 0;
   std::map<std::string, Placed> probes_;
+  std::vector<Allocation> placement_;
 };
 
 }  // namespace lockstep::lpu

@@ -8,6 +8,7 @@
 #include "lpu/emitter.h"
 #include "lpu/floorplan.h"
 #include "lpu/mem_allocator.h"
+#include "lpu/program_check.h"
 #include "lpu/scheduler.h"
 
 namespace lockstep::lpu {
@@ -71,6 +72,8 @@ GemmProgram::GemmProgram(const SystemConfig& system, const GemmShape& shape)
          shape.k, shape.n, alloc.requested_bytes() / 1048576.0, system.name,
          alloc.capacity_bytes() / 1048576.0);
 
+  placement_ = alloc.log();
+  verify_placement(placement_, placement_.size(), chip_);
   program_.system = system.name;
   program_.description = fmt::format("gemm {}x{}x{} {}", shape.m, shape.k, shape.n,
                                      shape.type == ElementType::I8 ? "int8" : "fp16");
@@ -121,6 +124,7 @@ GemmProgram::GemmProgram(const SystemConfig& system, const GemmShape& shape)
     }
   }
   program_.predicted_cycles = scheduler.finish();
+  check_program(program_, chip_, fp);
 }
 
 std::uint64_t GemmProgram::macs() const {

@@ -14,6 +14,7 @@
 #include <span>
 #include <vector>
 
+#include "lpu/mem_allocator.h"
 #include "lpu/program.h"
 #include "lpu/system_config.h"
 
@@ -33,6 +34,7 @@ class GemmProgram {
   const Program& program() const { return program_; }
   const GemmShape& shape() const { return shape_; }
   std::uint64_t macs() const;  // m * k * n multiply-accumulates
+  const std::vector<Allocation>& placement() const { return placement_; }
 
   // Memory segments that put A ([m][k] row-major, element bytes of `type`) and W ([n][k])
   // where the program reads them.
@@ -57,6 +59,7 @@ class GemmProgram {
   std::vector<std::pair<int, std::uint32_t>> a_chunks_;  // (slice, addr): m vectors each
   std::vector<std::pair<int, std::uint32_t>> c_chunks_;  // (slice, addr): m vectors each
   std::vector<WeightBlock> w_blocks_;                    // [block * chunks + chunk]
+  std::vector<Allocation> placement_;
 };
 
 }  // namespace lockstep::lpu

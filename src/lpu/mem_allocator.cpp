@@ -1,6 +1,7 @@
 #include "lpu/mem_allocator.h"
 
 #include <algorithm>
+#include <map>
 
 #include "core/error.h"
 
@@ -48,6 +49,7 @@ Placed MemAllocator::allocate_on(const std::string& what, std::uint32_t vectors,
   for (int s : slices) top_[s] = addr + depth;
   p.addr = addr;
   used_bytes_ += bytes;
+  log_.push_back({what, p});
   return p;
 }
 
@@ -69,7 +71,8 @@ Placed MemAllocator::allocate_table(const std::string& what, std::uint32_t vecto
     top_[s] = start + vectors;
     used_bytes_ += std::uint64_t{vectors} * chip_.vector_bytes;
     pool_used_[static_cast<int>(pool)] += std::uint64_t{vectors} * chip_.vector_bytes;
-    return Placed{{s}, start, vectors};
+    log_.push_back({what, Placed{{s}, start, vectors}});
+    return log_.back().place;
   }
   overflow_bytes_ += std::uint64_t{vectors} * chip_.vector_bytes;
   return Placed{{slices.front()}, 0, vectors};
@@ -98,6 +101,29 @@ Placed MemAllocator::allocate(const std::string& what, std::uint32_t vectors, in
   Placed p = allocate_on(what, vectors, chosen);
   pool_used_[static_cast<int>(pool)] += std::uint64_t{vectors} * chip_.vector_bytes;
   return p;
+}
+
+}  // namespace lockstep::lpu
+
+namespace lockstep::lpu {
+
+void verify_placement(const std::vector<Allocation>& log, std::size_t live, const ChipConfig& chip) {
+  const std::uint64_t slice_vectors = std::uint64_t{chip.vectors_per_bank} * chip.banks_per_slice;
+  // [slice] -> (first, end) address ranges of the live allocations.
+  std::map<int, std::vector<std::pair<std::uint64_t, std::uint64_t>>> ranges;
+  for (std::size_t i = 0; i < log.size(); ++i) {
+    const Placed& p = log[i].place;
+    for (int s = 0; s < p.stripes(); ++s) {
+      const std::uint64_t first = p.addr, end = p.addr + p.stripe_vectors(s);
+      if (end > slice_vectors)
+        fail("placement of {} runs past the end of MEM slice {}", log[i].name, p.slices[s]);
+      if (i >= live) continue;
+      for (auto [a, b] : ranges[p.slices[s]])
+        if (first < b && a < end)
+          fail("placement of {} overlaps another tensor in MEM slice {}", log[i].name, p.slices[s]);
+      ranges[p.slices[s]].push_back({first, end});
+    }
+  }
 }
 
 }  // namespace lockstep::lpu

@@ -36,6 +36,12 @@ struct Placed {
 
 enum class Pool { Activations, Weights };
 
+// One placement, as `lockstep compile --dump-after placement` lists it.
+struct Allocation {
+  std::string name;
+  Placed place;
+};
+
 class MemAllocator {
  public:
   MemAllocator(const ChipConfig& chip, const Floorplan& floorplan, int activation_slices = 24);
@@ -62,6 +68,9 @@ class MemAllocator {
   Mark mark() const { return {top_}; }
   void release(const Mark& m) { top_ = m.top; }
 
+  // Every placement so far, in order (released ones included).
+  const std::vector<Allocation>& log() const { return log_; }
+
   bool overflowed() const { return overflow_bytes_ > 0; }
   std::uint64_t used_bytes() const { return used_bytes_; }          // placed, bytes
   std::uint64_t requested_bytes() const { return used_bytes_ + overflow_bytes_; }
@@ -78,6 +87,12 @@ class MemAllocator {
   std::uint64_t used_bytes_ = 0;
   std::uint64_t overflow_bytes_ = 0;
   std::uint64_t pool_used_[2] = {0, 0};
+  std::vector<Allocation> log_;
 };
+
+// The placement pass's verifier: every allocation of `log` inside its slice, and no two live at
+// once on the same addresses (an allocation made after a release may reuse what was released,
+// so only the first `live` entries are checked against each other). Throws lockstep::Error.
+void verify_placement(const std::vector<Allocation>& log, std::size_t live, const ChipConfig& chip);
 
 }  // namespace lockstep::lpu
