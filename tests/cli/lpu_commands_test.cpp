@@ -1,0 +1,63 @@
+// The LPU commands as a user runs them: compile, simulate and run --target lpu-sim.
+#include <gtest/gtest.h>
+
+#include "support/run_command.h"
+
+namespace lockstep {
+namespace {
+
+using testing::run_lockstep;
+
+TEST(LpuCommands, CompileGemmPredictsCyclesAndThroughput) {
+  auto r = run_lockstep({"compile", "--gemm", "256,640,640"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("cycles"), std::string::npos);
+  EXPECT_NE(r.out.find("of the published peak"), std::string::npos);
+}
+
+TEST(LpuCommands, SimulatedGemmIsExactAgainstTheHost) {
+  auto r = run_lockstep({"simulate", "--gemm", "64,640,320", "--functional"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("prediction     "), std::string::npos);
+  EXPECT_NE(r.out.find(": equal"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("exact"), std::string::npos) << r.out;
+}
+
+TEST(LpuCommands, CompileSaysHowManyChipsABigModelNeeds) {
+  auto r = run_lockstep({"compile", "--model-preset", "llama-3.2-1b", "--weights", "int8"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("needs at least"), std::string::npos) << r.out;
+}
+
+TEST(LpuCommands, RunOnTheSimulatedChipPrintsTheCpuText) {
+  auto cpu = run_lockstep({"run", "-p", "And God said", "-n", "24", "--seed", "3"});
+  auto lpu = run_lockstep({"run", "-p", "And God said", "-n", "24", "--seed", "3", "--target", "lpu-sim"});
+  ASSERT_EQ(cpu.exit_code, 0) << cpu.err;
+  ASSERT_EQ(lpu.exit_code, 0) << lpu.err;
+  EXPECT_EQ(cpu.out, lpu.out);
+  EXPECT_NE(lpu.err.find("us per token"), std::string::npos) << lpu.err;
+}
+
+TEST(LpuCommands, AssemblyOutputReadsBack) {
+  auto r = run_lockstep({"compile", "--gemm", "8,320,320", "--emit", "asm"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find(".predicted_cycles"), std::string::npos);
+  EXPECT_NE(r.out.find("lw"), std::string::npos);
+}
+
+TEST(LpuCommands, BadInputIsOneSentence) {
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"compile", "--gemm", "12,x,4"},
+           {"compile", "--system", "no-such-chip", "--gemm", "8,8,8"},
+           {"compile", "--gemm", "8,8,8", "--set", "chip.clock_hz=-1"},
+           {"simulate", "--model-preset", "tiny", "--functional"},
+           {"run", "-p", "x", "--target", "gpu"}}) {
+    auto r = run_lockstep(args);
+    EXPECT_NE(r.exit_code, 0) << args[0];
+    EXPECT_NE(r.err.find("error:"), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find("terminate"), std::string::npos) << r.err;
+  }
+}
+
+}  // namespace
+}  // namespace lockstep
