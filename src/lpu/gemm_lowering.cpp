@@ -51,6 +51,15 @@ GemmProgram::GemmProgram(const SystemConfig& system, const GemmShape& shape)
   const int width = chip_.mxm_load_streams;
 
   MemAllocator alloc(chip_, fp);
+  // Weights first: each block must sit on the 16 slices that feed its plane; A and C may then
+  // spill into whatever room is left.
+  for (std::int64_t j = 0; j < blocks_; ++j)
+    for (std::int64_t c = 0; c < chunks_; ++c) {
+      const int plane = static_cast<int>(j % fp.mxm_planes());
+      const auto slices = plane_slices(alloc, fp, plane, width);
+      Placed p = alloc.allocate_on(fmt::format("w.{}.{}", j, c), rows_per_block, slices);
+      w_blocks_.push_back({plane, slices, p.addr});
+    }
   for (std::int64_t c = 0; c < chunks_; ++c) {
     Placed p = alloc.allocate(fmt::format("a.{}", c), m, 1, Pool::Activations);
     a_chunks_.push_back({p.slices[0], p.addr});
@@ -60,13 +69,6 @@ GemmProgram::GemmProgram(const SystemConfig& system, const GemmShape& shape)
     Placed p = alloc.allocate(fmt::format("c.{}", q), m, 1, Pool::Activations);
     c_chunks_.push_back({p.slices[0], p.addr});
   }
-  for (std::int64_t j = 0; j < blocks_; ++j)
-    for (std::int64_t c = 0; c < chunks_; ++c) {
-      const int plane = static_cast<int>(j % fp.mxm_planes());
-      const auto slices = plane_slices(alloc, fp, plane, width);
-      Placed p = alloc.allocate_on(fmt::format("w.{}.{}", j, c), rows_per_block, slices);
-      w_blocks_.push_back({plane, slices, p.addr});
-    }
   if (alloc.overflowed())
     fail("a {}x{}x{} GEMM needs {:.1f} MiB of SRAM; one {} chip holds {:.1f} MiB", shape.m,
          shape.k, shape.n, alloc.requested_bytes() / 1048576.0, system.name,

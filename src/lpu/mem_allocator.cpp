@@ -98,6 +98,20 @@ Placed MemAllocator::allocate(const std::string& what, std::uint32_t vectors, in
       next = (g + 1) % groups;
     }
   }
+  // A full pool borrows from the other one before the chip counts as full.
+  const std::uint32_t depth = (vectors + stripes - 1) / stripes;
+  std::uint32_t top = 0;
+  for (int s : chosen) top = std::max(top, top_[s]);
+  if (std::uint64_t{top} + depth > slice_vectors_) {
+    const Pool other = pool == Pool::Activations ? Pool::Weights : Pool::Activations;
+    const auto& spare = pool_slices(other);
+    std::vector<int> roomy;
+    for (int s : spare)
+      if (std::uint64_t{top_[s]} + depth <= slice_vectors_ &&
+          std::find(avoid.begin(), avoid.end(), s) == avoid.end() && static_cast<int>(roomy.size()) < stripes)
+        roomy.push_back(s);
+    if (static_cast<int>(roomy.size()) == stripes) chosen = roomy;
+  }
   Placed p = allocate_on(what, vectors, chosen);
   pool_used_[static_cast<int>(pool)] += std::uint64_t{vectors} * chip_.vector_bytes;
   return p;

@@ -59,10 +59,15 @@ Reservations::Reservations(const ChipConfig& chip, const Floorplan& floorplan)
 }
 
 bool Reservations::queue_span_free(int q, std::uint64_t first, std::uint64_t last) const {
-  if (in_order_[q]) return first >= queue_free_[q];
-  for (std::uint64_t c = first; c <= last; ++c)
-    if (queue_busy_[q].test(static_cast<std::int64_t>(c), 0)) return false;
-  return true;
+  return last_busy(q, first, last) < 0;
+}
+
+std::int64_t Reservations::last_busy(int q, std::uint64_t first, std::uint64_t last) const {
+  if (in_order_[q])
+    return first >= queue_free_[q] ? -1 : static_cast<std::int64_t>(std::min(last, queue_free_[q] - 1));
+  for (std::uint64_t c = last + 1; c-- > first;)
+    if (queue_busy_[q].test(static_cast<std::int64_t>(c), 0)) return static_cast<std::int64_t>(c);
+  return -1;
 }
 
 void Reservations::occupy_queue(int q, std::uint64_t first, std::uint32_t repeat,

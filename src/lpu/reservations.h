@@ -47,6 +47,9 @@ class Reservations {
   std::uint64_t queue_free(int q) const { return queue_free_[q]; }
   bool in_order(int q) const { return in_order_[q]; }
   bool queue_span_free(int q, std::uint64_t first, std::uint64_t last) const;
+  // The last busy cycle of queue q in [first, last], or -1 when the span is free (an in-order
+  // queue is busy up to queue_free - 1).
+  std::int64_t last_busy(int q, std::uint64_t first, std::uint64_t last) const;
   void occupy_queue(int q, std::uint64_t first, std::uint32_t repeat, std::uint16_t stride);
 
   // Banks: one access (read at issue, or write commit) per bank per cycle.

@@ -157,24 +157,31 @@ bool Scheduler::banks_free(const Group& g, std::uint64_t t) const {
   return ok;
 }
 
-bool Scheduler::queues_free(Group& g, std::uint64_t t) const {
+bool Scheduler::queues_free(Group& g, std::uint64_t t, std::uint64_t* next) const {
+  bool ok = true;
+  *next = t + 1;
   for (Stage& s : g.stages) {
     const std::uint64_t first = t + s.offset;
     const std::uint64_t last = first + std::uint64_t{g.repeat - 1} * g.stride;
-    if (s.alternatives.empty()) {
-      if (!book_.queue_span_free(s.queue, first, last)) return false;
-      continue;
-    }
+    // A stage whose span holds busy cycle c needs an anchor above c - offset.
+    std::int64_t jump = -1;
     bool found = false;
-    for (int q : s.alternatives)
-      if (book_.queue_span_free(q, first, last)) {
+    for (int q : s.alternatives.empty() ? std::vector<int>{s.queue} : s.alternatives) {
+      const std::int64_t busy = book_.last_busy(q, first, last);
+      if (busy < 0) {
         s.queue = q;
         found = true;
         break;
       }
-    if (!found) return false;
+      const std::int64_t candidate = busy - s.offset + 1;
+      jump = jump < 0 ? candidate : std::min(jump, candidate);
+    }
+    if (!found) {
+      ok = false;
+      *next = std::max(*next, static_cast<std::uint64_t>(jump));
+    }
   }
-  return true;
+  return ok;
 }
 
 bool Scheduler::pick_streams(const Group& g, std::uint64_t t, std::vector<int>& base) const {
@@ -273,10 +280,12 @@ std::uint64_t Scheduler::place(Group& g) {
   check_links(g);
   std::uint64_t t = lower_bound(g);
   std::vector<int> base;
-  for (std::uint64_t tries = 0;; ++tries, ++t) {
+  for (std::uint64_t tries = 0;; ++tries) {
     if (tries > kMaxSearch)
-      fail("the scheduler found no free slot for {} within {} cycles", g.what, kMaxSearch);
-    if (queues_free(g, t) && banks_free(g, t) && pick_streams(g, t, base)) break;
+      fail("the scheduler found no free slot for {} within {} tries", g.what, kMaxSearch);
+    std::uint64_t next = t + 1;
+    if (queues_free(g, t, &next) && banks_free(g, t) && pick_streams(g, t, base)) break;
+    t = next;
   }
   commit(g, t, base);
   return t;

@@ -85,7 +85,9 @@ class Scheduler {
 
   std::uint64_t lower_bound(const Group& g) const;
   bool banks_free(const Group& g, std::uint64_t t) const;
-  bool queues_free(Group& g, std::uint64_t t) const;
+  // True when every stage's queue is free at anchor t; else *next is the first anchor that can
+  // possibly be (no feasible anchor below it is skipped).
+  bool queues_free(Group& g, std::uint64_t t, std::uint64_t* next) const;
   bool pick_streams(const Group& g, std::uint64_t t, std::vector<int>& base) const;
   void commit(Group& g, std::uint64_t t, const std::vector<int>& base);
   void check_links(const Group& g) const;
