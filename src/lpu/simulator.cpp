@@ -690,7 +690,15 @@ std::vector<std::uint8_t> Chip::read_accumulator(int plane_index, int row) const
 }
 
 SimulationResult Chip::run(const Program& program, SimulationMode mode, TraceSink* trace) {
-  const DecodedProgram decoded = decode_program(program, config_, floorplan_);
+  return run(decode(program), program, mode, trace);
+}
+
+DecodedProgram Chip::decode(const Program& program) const {
+  return decode_program(program, config_, floorplan_);
+}
+
+SimulationResult Chip::run(const DecodedProgram& decoded, const Program& program,
+                           SimulationMode mode, TraceSink* trace) {
   const bool functional = mode == SimulationMode::Functional;
   Execution execution(*this, decoded, program, functional, trace);
   if (trace != nullptr) trace->begin_run(config_, floorplan_, program);

@@ -86,6 +86,12 @@ class Chip {
 
   // Executes `program` (see the file comment). trace, if given, receives the timeline.
   SimulationResult run(const Program& program, SimulationMode mode, TraceSink* trace = nullptr);
+  // The static checks and decoding of run(), done once for a program that runs many times
+  // (a decode step per token); run(decoded, program, ...) then only executes. `decoded` must
+  // come from decode(program) on a chip of the same configuration.
+  DecodedProgram decode(const Program& program) const;
+  SimulationResult run(const DecodedProgram& decoded, const Program& program, SimulationMode mode,
+                       TraceSink* trace = nullptr);
 
   // Functional MXM state of a plane, for tests and debugging: one accumulator row,
   // [mxm_plane_rows] 4-byte lanes.

@@ -17,7 +17,8 @@ class SimulatedChipBackend final : public LpuBackend {
       : model_(std::move(model)),
         system_(system),
         program_(model_->config, model_.get(), system, {compiler::WeightPrecision::Fp16, n_ctx}),
-        chip_(system.chip) {
+        chip_(system.chip),
+        decoded_(chip_.decode(program_.program())) {
     chip_.load_memory(program_.program());
   }
 
@@ -34,7 +35,7 @@ class SimulatedChipBackend final : public LpuBackend {
     for (std::size_t i = 0; i < tokens.size(); ++i) {
       for (const auto& [buffer, bytes] : program_.inputs(tokens[i], pos + static_cast<std::int64_t>(i)))
         chip_.write_buffer(buffer, bytes);
-      chip_.run(program_.program(), lpu::SimulationMode::Functional);
+      chip_.run(decoded_, program_.program(), lpu::SimulationMode::Functional);
       ++steps_;
       if (!all_logits && i + 1 < tokens.size()) continue;
       const std::vector<float> out =
@@ -49,6 +50,7 @@ class SimulatedChipBackend final : public LpuBackend {
   lpu::SystemConfig system_;
   lpu::DecodeProgram program_;
   lpu::Chip chip_;
+  lpu::DecodedProgram decoded_;
   std::uint64_t steps_ = 0;
 };
 
