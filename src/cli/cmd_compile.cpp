@@ -32,7 +32,7 @@ struct CompileArgs {
   std::int64_t context = 0;
   std::string output;
   std::string emit = "summary";
-  std::int64_t prefill = 128;
+  std::int64_t prefill = 16;
   std::string dump_after;
 };
 
@@ -158,8 +158,19 @@ void compile_model(const CompileArgs& a, const lpu::SystemConfig& system) {
   print_units(program, system);
   const double step = program.predicted_cycles / system.chip.clock_hz;
   fmt::print("tokens/s       {:.0f} per user (every step takes the same cycles)\n", 1.0 / step);
-  fmt::print("prefill        {} tokens: {} (the prompt streams one step per token)\n", a.prefill,
-             cycles_and_time(program.predicted_cycles * a.prefill, system.chip.clock_hz));
+  if (a.prefill > 1) {
+    const std::int64_t rows = std::min<std::int64_t>({a.prefill, ctx, system.chip.mxm_accumulator_rows / 2});
+    lpu::DecodeOptions prefill_options{weights, ctx};
+    prefill_options.rows = rows;
+    const auto t0 = std::chrono::steady_clock::now();
+    const lpu::DecodeProgram prefill(config, model.get(), system, prefill_options);
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const std::uint64_t cycles = prefill.program().predicted_cycles;
+    fmt::print("prefill        {} tokens in one program: {} = {:.0f} tokens/s; time to first token "
+               "{:.1f} us (scheduled in {:.2f} s)\n",
+               rows, cycles_and_time(cycles, system.chip.clock_hz),
+               rows / (cycles / system.chip.clock_hz), 1e6 * cycles / system.chip.clock_hz, s);
+  }
   fmt::print("SRAM placed    {}\n", si(double(decode.sram_bytes()), "B"));
   write_output(a, program, system);
 }

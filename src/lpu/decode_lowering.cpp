@@ -177,16 +177,6 @@ struct Lowering {
                       });
   }
 
-  VTensor rms_norm(const VTensor& x, const VTensor& weight, std::int64_t n, const std::string& name) {
-    const VTensor sq = vb.binary(Opcode::Mul, x, x, name + ".sq");
-    const VTensor sum = vb.reduce_lanes(Opcode::Add, vb.reduce_vectors(Opcode::Add, sq, name + ".sumv"),
-                                        name + ".sum");
-    const VTensor mean = vb.unary(Opcode::MulImm, sum, static_cast<float>(1.0 / n), name + ".mean");
-    const VTensor shifted = vb.unary(Opcode::AddImm, mean, static_cast<float>(c.rms_eps), name + ".eps");
-    const VTensor scale = vb.unary(Opcode::Rsqrt, shifted, 0.0f, name + ".rsqrt");
-    return vb.binary(Opcode::Mul, vb.binary(Opcode::Mul, x, scale, name + ".scaled"), weight, name);
-  }
-
   // RMSNorm of every head (two vectors each) of t, with per-dimension weights w (two vectors).
   VTensor head_norm(const VTensor& t, std::int64_t heads, const VTensor& w, const std::string& name) {
     VTensor out = vb.alloc(name, t.vectors(), 4, {&t});
@@ -251,13 +241,15 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
          2 * chip_.fp32_lanes());
   context_ = options.context > 0 ? options.context : std::min(c.n_ctx_train, kDefaultContext);
   program_.system = system.name;
-  program_.description = fmt::format("decode {} context {}", c.name, context_);
+  rows_ = static_cast<std::uint32_t>(std::max<std::int64_t>(1, options.rows));
+  program_.description = rows_ == 1 ? fmt::format("decode {} context {}", c.name, context_)
+                                    : fmt::format("prefill {} tokens of {} context {}", rows_, c.name, context_);
 
   const ElementType weight_type =
       options.weights == compiler::WeightPrecision::Int8 ? ElementType::I8 : ElementType::F16;
   Lowering L(c, model, chip_, program_, context_, weight_type);
   VectorBuilder& vb = L.vb;
-  auto mxm_input = [&](const VTensor& t, const std::string& name) {
+  auto mxm_input = [&](const Rows& t, const std::string& name) {
     return prepare_mxm_input(vb, t, weight_type, name);
   };
   const std::uint32_t lanes = L.lanes;
@@ -265,20 +257,6 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
   const std::uint32_t hd = static_cast<std::uint32_t>(c.head_dim);
   const std::uint32_t half = hd / 2;
   vb.zeros();  // constants before any temporary, so that no release frees them
-
-  // ---- Host buffers (inputs written before every step).
-  auto input = [&](const std::string& name, std::uint32_t n, ElementType type, std::uint32_t elements) {
-    VTensor t = vb.alloc("in." + name, n, 1);
-    program_.buffers.push_back({name, true, t.place.slices[0], t.place.addr, n, type, elements});
-    return t;
-  };
-  const VTensor token = input("token", 1, ElementType::I32, 1);
-  const VTensor pos_row = input("position", 1, ElementType::I32, 1);
-  const VTensor pos_block = input("position.block", 1, ElementType::I32, 1);
-  const VTensor onehot = input("position.lane", 1, ElementType::F32, lanes);
-  const VTensor rope_cos = input("rope.cos", 1, ElementType::F32, lanes);
-  const VTensor rope_sin = input("rope.sin", 1, ElementType::F32, lanes);
-  const VTensor mask = input("mask", L.blocks, ElementType::F32, L.blocks * lanes);
 
   // ---- Weights and tables.
   const std::uint32_t nv = L.vectors(c.n_embd);
@@ -335,6 +313,29 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
   }
   const VTensor out_norm = L.constant("output_norm", model ? L.vector_of(model->output_norm) : std::vector<float>(c.n_embd));
   const MxmWeights head = L.plain_projection("output", model ? model->output : nullptr, c.n_vocab, c.n_embd, false);
+  // ---- Host buffers (inputs written before every run), placed after everything that persists
+  // between runs, so that decode and prefill programs of one model share the KV cache's addresses.
+  auto input = [&](const std::string& name, std::uint32_t n, ElementType type, std::uint32_t elements) {
+    VTensor t = vb.alloc("in." + name, n, 1);
+    program_.buffers.push_back({name, true, t.place.slices[0], t.place.addr, n, type, elements});
+    return t;
+  };
+  // One vector per row (token) of the chunk; the mask has `blocks` vectors per row.
+  const std::uint32_t T = rows_;
+  const VTensor token = input("token", T, ElementType::I32, T);
+  const VTensor pos_row = input("position", T, ElementType::I32, T);
+  const VTensor pos_block = input("position.block", T, ElementType::I32, T);
+  const VTensor onehot = input("position.lane", T, ElementType::F32, T * lanes);
+  const VTensor rope_cos = input("rope.cos", T, ElementType::F32, T * lanes);
+  const VTensor rope_sin = input("rope.sin", T, ElementType::F32, T * lanes);
+  const VTensor mask = input("mask", T * L.blocks, ElementType::F32, T * L.blocks * lanes);
+  auto one = [](const VTensor& t, std::uint32_t i) {  // vector i of a one-slice tensor, as a tensor
+    VTensor r = t;
+    r.place.addr += i;
+    r.place.vectors = 1;
+    return r;
+  };
+
   if (L.alloc.overflowed())
     fail("{} does not fit one {} chip: it needs {:.1f} MiB of SRAM for a {}-token context, the "
          "chip has {:.1f} MiB ('lockstep compile' says how many chips)",
@@ -343,166 +344,236 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
 
   placement_ = L.alloc.log();
   verify_placement(placement_, placement_.size(), chip_);
+  L.alloc.set_strict(true);
 
-  // ---- Embedding: gather each part's row (zeros outside its range), widen, add the parts.
-  VTensor x;
+  // Gather and Scatter need their index, data and table in three different slices (a slice
+  // serves one access per cycle); an operand that shares a slice is first copied elsewhere.
+  auto move_away = [&](VecRef src, std::uint32_t n, std::vector<int> avoid, const std::string& what) {
+    avoid.push_back(src.slice);
+    VTensor keep_clear{"avoid", Placed{avoid, 0, static_cast<std::uint32_t>(avoid.size())}};
+    const VTensor copy = vb.alloc(what + ".moved", n, 1, {&keep_clear});
+    std::vector<VectorStep> steps;
+    for (std::uint32_t i = 0; i < n; ++i) steps.push_back({{{src.slice, src.addr + i, 1}}, copy.at(i)});
+    vb.map(Opcode::Move, steps, 0, 0.0f, what);
+    return copy.at(0);
+  };
+  auto gather = [&](VecRef index, const TableRef& table, VecRef out, std::uint32_t n, const std::string& what) {
+    if (index.slice == table.slice || index.slice == out.slice)
+      index = move_away(index, 1, {table.slice, out.slice}, what);
+    L.emitter.gather(index, table, out, n, what);
+  };
+  auto scatter = [&](VecRef index, VecRef data, const TableRef& table, std::uint32_t n, const std::string& what) {
+    if (data.slice == table.slice) data = move_away(data, n, {table.slice, index.slice}, what);
+    if (index.slice == table.slice || index.slice == data.slice)
+      index = move_away(index, 1, {table.slice, data.slice}, what);
+    L.emitter.scatter(index, data, table, n, what);
+  };
+
+  // ---- Embedding: per row, gather each part's row (zeros outside its range), widen, add.
   const VTensor embedding_table = Lowering::as_tensor(embedding);
-  for (std::size_t pi = 0; pi < embedding.size(); ++pi) {
-    VTensor row16 = vb.alloc(fmt::format("embd.{}", pi), row_vectors, 1, {&token, &embedding_table});
-    L.emitter.gather(token.at(0), embedding[pi], row16.at(0), row_vectors, "token embedding");
-    probes_[fmt::format("embd16.{}", pi)] = row16.place;
-    VTensor row32 = vb.from_fp16(row16, nv, fmt::format("embd32.{}", pi));
-    x = pi == 0 ? row32 : vb.binary(Opcode::Add, x, row32, fmt::format("embd.sum.{}", pi));
+  Rows x = alloc_rows(vb, "embd", T, nv);
+  std::vector<VTensor> embedded;
+  for (std::uint32_t t = 0; t < T; ++t) {
+    VTensor sum;
+    for (std::size_t pi = 0; pi < embedding.size(); ++pi) {
+      VTensor row16 = vb.alloc(fmt::format("embd16.{}.{}", t, pi), row_vectors, 1, {&token, &embedding_table});
+      gather(token.at(t), embedding[pi], row16.at(0), row_vectors, "token embedding");
+      if (t == 0) probes_[fmt::format("embd16.{}", pi)] = row16.place;
+      VTensor row32 = vb.from_fp16(row16, nv, fmt::format("embd32.{}.{}", t, pi));
+      sum = pi == 0 ? row32 : vb.binary(Opcode::Add, sum, row32, fmt::format("embd.sum.{}", pi));
+    }
+    embedded.push_back(sum);
   }
+  map_rows(vb, Opcode::Move, {[&](std::uint32_t t, std::uint32_t v) { return embedded[t].at(v); }}, x);
+  probes_["embd"] = x.row(0).place;
 
-  probes_["embd"] = x.place;
+  // RMSNorm of every row: sum of squares per row, then one scale vector per row.
+  auto rms_norm = [&](const Rows& in, const VTensor& weight, const std::string& name) {
+    Rows sq = alloc_rows(vb, name + ".sq", T, in.width, {&in.all});
+    map_rows(vb, Opcode::Mul, {same(in), same(in)}, sq);
+    std::vector<VecRef> scales;
+    for (std::uint32_t t = 0; t < T; ++t) {
+      const std::string rn = fmt::format("{}.{}", name, t);
+      const VTensor sum = vb.reduce_lanes(Opcode::Add, vb.reduce_vectors(Opcode::Add, sq.row(t), rn + ".sumv"), rn + ".sum");
+      const VTensor mean = vb.unary(Opcode::MulImm, sum, static_cast<float>(1.0 / c.n_embd), rn + ".mean");
+      const VTensor shifted = vb.unary(Opcode::AddImm, mean, static_cast<float>(c.rms_eps), rn + ".eps");
+      scales.push_back(vb.unary(Opcode::Rsqrt, shifted, 0.0f, rn + ".rsqrt").at(0));
+    }
+    Rows scaled = alloc_rows(vb, name + ".scaled", T, in.width, {&in.all});
+    map_rows(vb, Opcode::Mul, {same(in), one_per_row(scales)}, scaled);
+    Rows out = alloc_rows(vb, name, T, in.width, {&scaled.all});
+    map_rows(vb, Opcode::Mul, {same(scaled), for_every_row(weight)}, out);
+    return out;
+  };
+  auto add_rows = [&](const Rows& a, const Rows& b, const std::string& name) {
+    Rows out = alloc_rows(vb, name, T, a.width, {&a.all, &b.all});
+    map_rows(vb, Opcode::Add, {same(a), same(b)}, out);
+    return out;
+  };
+  auto add_bias = [&](const Rows& a, const VTensor& bias, const std::string& name) {
+    Rows out = alloc_rows(vb, name, T, a.width, {&a.all});
+    map_rows(vb, Opcode::Add, {same(a), for_every_row(bias)}, out);
+    return out;
+  };
+
   const float score_scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(c.head_dim)));
   for (std::int64_t l = 0; l < c.n_layer; ++l) {
     const LayerPlan& lp = layers[l];
     const std::string b = fmt::format("blk.{}.", l);
-    VTensor x_next = vb.alloc(b + "out", nv, 4, {&x});
+    Rows x_next = alloc_rows(vb, b + "out", T, nv, {&x.all});
     const MemAllocator::Mark mark = L.alloc.mark();
 
-    const VTensor h = L.rms_norm(x, lp.attn_norm, c.n_embd, b + "attn_norm");
-    probes_[b + "attn_norm"] = h.place;
+    const Rows h = rms_norm(x, lp.attn_norm, b + "attn_norm");
+    probes_[b + "attn_norm"] = h.row(0).place;
     const MxmInput hin = mxm_input(h, b + "attn_in");
-    VTensor q = project(vb, lp.wq, hin, b + "q");
-    VTensor k = project(vb, lp.wk, hin, b + "k");
-    VTensor v = project(vb, lp.wv, hin, b + "v");
+    Rows q = project(vb, lp.wq, hin, b + "q");
+    Rows k = project(vb, lp.wk, hin, b + "k");
+    Rows v = project(vb, lp.wv, hin, b + "v");
     if (c.qkv_bias) {
-      q = vb.binary(Opcode::Add, q, lp.bq, b + "q.bias");
-      k = vb.binary(Opcode::Add, k, lp.bk, b + "k.bias");
-      v = vb.binary(Opcode::Add, v, lp.bv, b + "v.bias");
+      q = add_bias(q, lp.bq, b + "q.bias");
+      k = add_bias(k, lp.bk, b + "k.bias");
+      v = add_bias(v, lp.bv, b + "v.bias");
     }
-    if (c.qk_norm) {
-      q = L.head_norm(q, c.n_head, lp.q_norm, b + "q_norm");
-      k = L.head_norm(k, c.n_head_kv, lp.k_norm, b + "k_norm");
-    }
-    probes_[b + "q"] = q.place;
-    probes_[b + "k"] = k.place;
-    probes_[b + "v"] = v.place;
-    q = L.rope(q, c.n_head, rope_cos, rope_sin, b + "q.rope");
-    k = L.rope(k, c.n_head_kv, rope_cos, rope_sin, b + "k.rope");
+    probes_[b + "q"] = q.row(0).place;
+    probes_[b + "k"] = k.row(0).place;
+    probes_[b + "v"] = v.row(0).place;
+    Rows attn = alloc_rows(vb, b + "attn", T, static_cast<std::uint32_t>(2 * c.n_head));
+    for (std::uint32_t t = 0; t < T; ++t) {
+      // Everything of one row's attention is dead once its output is in `attn`.
+      const MemAllocator::Mark row_mark = L.alloc.mark();
+      const std::string bt = fmt::format("{}{}.", b, t);
+      VTensor qt = q.row(t), kt_row = k.row(t);
+      if (c.qk_norm) {
+        qt = L.head_norm(qt, c.n_head, lp.q_norm, bt + "q_norm");
+        kt_row = L.head_norm(kt_row, c.n_head_kv, lp.k_norm, bt + "k_norm");
+      }
+      const VTensor cos_t = one(rope_cos, t), sin_t = one(rope_sin, t);
+      const VTensor qr = L.rope(qt, c.n_head, cos_t, sin_t, bt + "q.rope");
+      const VTensor kr = L.rope(kt_row, c.n_head_kv, cos_t, sin_t, bt + "k.rope");
+      const VTensor onehot_t = one(onehot, t);
+      const VTensor pos_block_t = one(pos_block, t), pos_row_t = one(pos_row, t);
 
-    // Append this position's key (one lane of hd vectors) and value (two vectors) per kv head.
-    for (std::int64_t g = 0; g < c.n_head_kv; ++g) {
-      const std::string gn = fmt::format("{}kv.{}", b, g);
-      VTensor kd = vb.alloc(gn + ".kd", hd, 1, {&k});
-      for (std::uint32_t d = 0; d < hd; ++d)
-        vb.map(Opcode::Distribute, {{{k.at(2 * g + d / half)}, kd.at(d)}}, static_cast<std::int32_t>(d % half), 0.0f, gn);
-      const VTensor key_table = Lowering::as_tensor(lp.keys[g]);
-      const VTensor value_table = Lowering::as_tensor(lp.values[g]);
-      // The block column of every part (zeros from parts that do not hold the block), summed.
-      VTensor old;
-      for (std::size_t part = 0; part < lp.keys[g].size(); ++part) {
-        VTensor got = vb.alloc(gn + ".old", hd, 1, {&kd, &pos_block, &key_table, &old});
-        L.emitter.gather(pos_block.at(0), lp.keys[g][part], got.at(0), hd, gn + " key column");
-        old = part == 0 ? got : vb.binary(Opcode::Add, old, got, gn + ".old.sum");
-      }
-      VTensor fresh = vb.alloc(gn + ".new", hd, 1, {&kd, &old, &onehot, &pos_block, &key_table});
-      std::vector<VectorStep> select;
-      for (std::uint32_t d = 0; d < hd; ++d) select.push_back({{onehot.at(0), kd.at(d), old.at(d)}, fresh.at(d)});
-      vb.map(Opcode::Select, select, 0, 0.0f, gn);
-      for (const TableRef& part : lp.keys[g])
-        L.emitter.scatter(pos_block.at(0), fresh.at(0), part, hd, gn + " key store");
-      for (int hf = 0; hf < 2; ++hf) {
-        VecRef src = v.at(static_cast<std::uint32_t>(2 * g + hf));
-        const bool clash = src.slice == pos_row.place.slices[0] ||
-                           std::any_of(lp.values[g].begin(), lp.values[g].end(),
-                                       [&](const TableRef& t) { return t.slice == src.slice; });
-        if (clash) {
-          VTensor moved = vb.alloc(gn + ".v", 1, 1, {&pos_row, &v, &value_table});
-          vb.map(Opcode::Move, {{{src}, moved.at(0)}}, 0, 0.0f, gn);
-          src = moved.at(0);
+      // Append this position's key (one lane of hd vectors) and value (two vectors) per kv head.
+      for (std::int64_t g = 0; g < c.n_head_kv; ++g) {
+        const std::string gn = fmt::format("{}kv.{}", bt, g);
+        const VTensor key_table = Lowering::as_tensor(lp.keys[g]);
+        const VTensor value_table = Lowering::as_tensor(lp.values[g]);
+        VTensor kd = vb.alloc(gn + ".kd", hd, 1, {&kr});
+        for (std::uint32_t d = 0; d < hd; ++d)
+          vb.map(Opcode::Distribute, {{{kr.at(2 * g + d / half)}, kd.at(d)}}, static_cast<std::int32_t>(d % half), 0.0f, gn);
+        // The block column of every part (zeros from parts that do not hold the block), summed.
+        VTensor old;
+        for (std::size_t part = 0; part < lp.keys[g].size(); ++part) {
+          VTensor got = vb.alloc(gn + ".old", hd, 1, {&kd, &pos_block_t, &key_table, &old});
+          gather(pos_block_t.at(0), lp.keys[g][part], got.at(0), hd, gn + " key column");
+          old = part == 0 ? got : vb.binary(Opcode::Add, old, got, gn + ".old.sum");
         }
-        for (TableRef part : lp.values[g]) {
-          part.addr += hf;
-          L.emitter.scatter(pos_row.at(0), src, part, 1, gn + " value store");
-        }
+        VTensor fresh = vb.alloc(gn + ".new", hd, 1, {&kd, &old, &onehot_t, &pos_block_t, &key_table});
+        std::vector<VectorStep> select;
+        for (std::uint32_t d = 0; d < hd; ++d) select.push_back({{onehot_t.at(0), kd.at(d), old.at(d)}, fresh.at(d)});
+        vb.map(Opcode::Select, select, 0, 0.0f, gn);
+        for (const TableRef& part : lp.keys[g])
+          scatter(pos_block_t.at(0), fresh.at(0), part, hd, gn + " key store");
+        for (int hf = 0; hf < 2; ++hf)
+          for (TableRef part : lp.values[g]) {
+            part.addr += hf;
+            scatter(pos_row_t.at(0), v.at(t, static_cast<std::uint32_t>(2 * g + hf)), part, 1, gn + " value store");
+          }
       }
-    }
 
-    // Attention per query head: scores over the window, softmax, weighted sum of values.
-    VTensor attn = vb.alloc(b + "attn", static_cast<std::uint32_t>(2 * c.n_head), 4);
-    for (std::int64_t hq = 0; hq < c.n_head; ++hq) {
-      const std::int64_t g = hq / group;
-      const std::string hn = fmt::format("{}head.{}", b, hq);
-      VTensor qd = vb.alloc(hn + ".qd", hd, 1, {&q});
-      for (std::uint32_t d = 0; d < hd; ++d)
-        vb.map(Opcode::Distribute, {{{q.at(static_cast<std::uint32_t>(2 * hq) + d / half)}, qd.at(d)}},
-               static_cast<std::int32_t>(d % half), 0.0f, hn);
-      const std::vector<TableRef>& kt = lp.keys[g];
-      const VTensor key_table = Lowering::as_tensor(kt);
-      const VTensor value_table = Lowering::as_tensor(lp.values[g]);
-      VTensor acc;
-      for (std::uint32_t d = 0; d < hd; ++d) {
-        VTensor next = vb.alloc(fmt::format("{}.s{}", hn, d), L.blocks, 1, {&qd, &acc, &key_table});
-        std::vector<VectorStep> steps;
-        for (std::uint32_t blk = 0; blk < L.blocks; ++blk) {
-          const VecRef key = Lowering::table_vector(kt, blk, d);
-          if (d == 0) steps.push_back({{qd.at(d), key}, next.at(blk)});
-          else steps.push_back({{qd.at(d), key, acc.at(blk)}, next.at(blk)});
+      // Attention per query head: scores over the window, softmax, weighted sum of values.
+      VTensor mask_t = mask;
+      mask_t.place.addr += t * L.blocks;
+      mask_t.place.vectors = L.blocks;
+      for (std::int64_t hq = 0; hq < c.n_head; ++hq) {
+        const std::int64_t g = hq / group;
+        const std::string hn = fmt::format("{}head.{}", bt, hq);
+        VTensor qd = vb.alloc(hn + ".qd", hd, 1, {&qr});
+        for (std::uint32_t d = 0; d < hd; ++d)
+          vb.map(Opcode::Distribute, {{{qr.at(static_cast<std::uint32_t>(2 * hq) + d / half)}, qd.at(d)}},
+                 static_cast<std::int32_t>(d % half), 0.0f, hn);
+        const std::vector<TableRef>& kt = lp.keys[g];
+        const VTensor key_table = Lowering::as_tensor(kt);
+        const VTensor value_table = Lowering::as_tensor(lp.values[g]);
+        VTensor acc;
+        for (std::uint32_t d = 0; d < hd; ++d) {
+          VTensor next = vb.alloc(fmt::format("{}.s{}", hn, d), L.blocks, 1, {&qd, &acc, &key_table});
+          std::vector<VectorStep> steps;
+          for (std::uint32_t blk = 0; blk < L.blocks; ++blk) {
+            const VecRef key = Lowering::table_vector(kt, blk, d);
+            if (d == 0) steps.push_back({{qd.at(d), key}, next.at(blk)});
+            else steps.push_back({{qd.at(d), key, acc.at(blk)}, next.at(blk)});
+          }
+          vb.map(d == 0 ? Opcode::Mul : Opcode::MulAdd, steps, 0, 0.0f, hn + " scores");
+          acc = next;
         }
-        vb.map(d == 0 ? Opcode::Mul : Opcode::MulAdd, steps, 0, 0.0f, hn + " scores");
-        acc = next;
-      }
-      const VTensor scaled = vb.unary(Opcode::MulImm, acc, score_scale, hn + ".scaled");
-      const VTensor masked = vb.binary(Opcode::Add, scaled, mask, hn + ".masked");
-      const VTensor mx = vb.reduce_lanes(Opcode::Max, vb.reduce_vectors(Opcode::Max, masked, hn + ".maxv"), hn + ".max");
-      const VTensor shifted = vb.binary(Opcode::Sub, masked, mx, hn + ".shifted");
-      const VTensor e = vb.unary(Opcode::Exp, shifted, 0.0f, hn + ".exp");
-      const VTensor sum = vb.reduce_lanes(Opcode::Add, vb.reduce_vectors(Opcode::Add, e, hn + ".sumv"), hn + ".sum");
-      const VTensor inv = vb.binary(Opcode::Div, vb.ones(), sum, hn + ".inv");
-      const VTensor p = vb.binary(Opcode::Mul, e, inv, hn + ".p");
-      // Four partial sums per half (positions j mod 4), added in a fixed order at the end.
-      const std::vector<TableRef>& vt = lp.values[g];
-      VTensor partial[2][4];
-      for (std::int64_t j = 0; j < context_; ++j) {
-        const std::uint32_t ju = static_cast<std::uint32_t>(j);
-        const VTensor pj = vb.distribute(p, ju / lanes, static_cast<int>(ju % lanes), hn + ".pj");
+        const VTensor scaled = vb.unary(Opcode::MulImm, acc, score_scale, hn + ".scaled");
+        const VTensor masked = vb.binary(Opcode::Add, scaled, mask_t, hn + ".masked");
+        const VTensor mx = vb.reduce_lanes(Opcode::Max, vb.reduce_vectors(Opcode::Max, masked, hn + ".maxv"), hn + ".max");
+        const VTensor shifted = vb.binary(Opcode::Sub, masked, mx, hn + ".shifted");
+        const VTensor e = vb.unary(Opcode::Exp, shifted, 0.0f, hn + ".exp");
+        const VTensor sum = vb.reduce_lanes(Opcode::Add, vb.reduce_vectors(Opcode::Add, e, hn + ".sumv"), hn + ".sum");
+        const VTensor inv = vb.binary(Opcode::Div, vb.ones(), sum, hn + ".inv");
+        const VTensor p = vb.binary(Opcode::Mul, e, inv, hn + ".p");
+        // Four partial sums per half (positions j mod 4), added in a fixed order at the end.
+        const std::vector<TableRef>& vt = lp.values[g];
+        VTensor partial[2][4];
+        for (std::int64_t j = 0; j < context_; ++j) {
+          const std::uint32_t ju = static_cast<std::uint32_t>(j);
+          const VTensor pj = vb.distribute(p, ju / lanes, static_cast<int>(ju % lanes), hn + ".pj");
+          for (int hf = 0; hf < 2; ++hf) {
+            const VecRef value = Lowering::table_vector(vt, j, hf);
+            VTensor& acc_r = partial[hf][j % 4];
+            VTensor next = vb.alloc(hn + ".pv", 1, 1, {&pj, &acc_r, &value_table});
+            if (j < 4) vb.map(Opcode::Mul, {{{pj.at(0), value}, next.at(0)}}, 0, 0.0f, hn + " pv");
+            else vb.map(Opcode::MulAdd, {{{pj.at(0), value, acc_r.at(0)}, next.at(0)}}, 0, 0.0f, hn + " pv");
+            acc_r = next;
+          }
+        }
         for (int hf = 0; hf < 2; ++hf) {
-          const VecRef value = Lowering::table_vector(vt, j, hf);
-          VTensor& acc_r = partial[hf][j % 4];
-          VTensor next = vb.alloc(hn + ".pv", 1, 1, {&pj, &acc_r, &value_table});
-          if (j < 4) vb.map(Opcode::Mul, {{{pj.at(0), value}, next.at(0)}}, 0, 0.0f, hn + " pv");
-          else vb.map(Opcode::MulAdd, {{{pj.at(0), value, acc_r.at(0)}, next.at(0)}}, 0, 0.0f, hn + " pv");
-          acc_r = next;
+          VTensor s = partial[hf][0];
+          for (int r = 1; r < 4 && r < context_; ++r) s = vb.binary(Opcode::Add, s, partial[hf][r], hn + ".pvsum");
+          vb.map(Opcode::Move, {{{s.at(0)}, attn.at(t, static_cast<std::uint32_t>(2 * hq + hf))}}, 0, 0.0f, hn);
         }
       }
-      for (int hf = 0; hf < 2; ++hf) {
-        VTensor s = partial[hf][0];
-        for (int r = 1; r < 4 && r < context_; ++r) s = vb.binary(Opcode::Add, s, partial[hf][r], hn + ".pvsum");
-        vb.map(Opcode::Move, {{{s.at(0)}, attn.at(static_cast<std::uint32_t>(2 * hq + hf))}}, 0, 0.0f, hn);
-      }
+      if (!options.keep_temporaries) L.alloc.release(row_mark);
     }
 
-    probes_[b + "attn"] = attn.place;
-    const VTensor o = project(vb, lp.wo, mxm_input(attn, b + "attn_mx"), b + "attn_out");
-    const VTensor x_mid = vb.binary(Opcode::Add, x, o, b + "resid");
-    const VTensor h2 = L.rms_norm(x_mid, lp.ffn_norm, c.n_embd, b + "ffn_norm");
+    probes_[b + "attn"] = attn.row(0).place;
+    const Rows o = project(vb, lp.wo, mxm_input(attn, b + "attn_mx"), b + "attn_out");
+    const Rows x_mid = add_rows(x, o, b + "resid");
+    const Rows h2 = rms_norm(x_mid, lp.ffn_norm, b + "ffn_norm");
     const MxmInput h2in = mxm_input(h2, b + "ffn_in");
-    const VTensor gate = project(vb, lp.gate, h2in, b + "gate");
-    const VTensor up = project(vb, lp.up, h2in, b + "up");
+    const Rows gate = project(vb, lp.gate, h2in, b + "gate");
+    const Rows up = project(vb, lp.up, h2in, b + "up");
     // silu(g) * u = g / (1 + exp(-g)) * u, in the reference's order.
-    const VTensor neg = vb.unary(Opcode::MulImm, gate, -1.0f, b + "neg");
-    const VTensor ex = vb.unary(Opcode::Exp, neg, 0.0f, b + "expneg");
-    const VTensor den = vb.unary(Opcode::AddImm, ex, 1.0f, b + "den");
-    const VTensor silu = vb.binary(Opcode::Div, gate, den, b + "silu");
-    const VTensor act = vb.binary(Opcode::Mul, silu, up, b + "act");
-    const VTensor down = project(vb, lp.down, mxm_input(act, b + "act_mx"), b + "down");
-    vb.binary_into(Opcode::Add, x_mid, down, x_next);
-    probes_[b + "out"] = x_next.place;
+    auto unary_rows = [&](Opcode op, const Rows& a, float fimm, const std::string& name) {
+      Rows out = alloc_rows(vb, name, T, a.width, {&a.all});
+      map_rows(vb, op, {same(a)}, out, 0, fimm);
+      return out;
+    };
+    const Rows neg = unary_rows(Opcode::MulImm, gate, -1.0f, b + "neg");
+    const Rows ex = unary_rows(Opcode::Exp, neg, 0.0f, b + "expneg");
+    const Rows den = unary_rows(Opcode::AddImm, ex, 1.0f, b + "den");
+    Rows silu = alloc_rows(vb, b + "silu", T, gate.width, {&gate.all, &den.all});
+    map_rows(vb, Opcode::Div, {same(gate), same(den)}, silu);
+    Rows act = alloc_rows(vb, b + "act", T, gate.width, {&silu.all, &up.all});
+    map_rows(vb, Opcode::Mul, {same(silu), same(up)}, act);
+    const Rows down = project(vb, lp.down, mxm_input(act, b + "act_mx"), b + "down");
+    map_rows(vb, Opcode::Add, {same(x_mid), same(down)}, x_next);
+    probes_[b + "out"] = x_next.row(0).place;
     if (!options.keep_temporaries) L.alloc.release(mark);
     x = x_next;
   }
 
-  const VTensor hn = L.rms_norm(x, out_norm, c.n_embd, "output_norm");
-  probes_["output_norm"] = hn.place;
-  const VTensor logits = project(vb, head, mxm_input(hn, "head_in"), "logits");
-  for (int s = 0; s < logits.place.stripes(); ++s)
-    program_.buffers.push_back({fmt::format("logits.{}", s), false, logits.place.slices[s],
-                                logits.place.addr, logits.place.stripe_vectors(s), ElementType::F32,
-                                logits.place.stripe_vectors(s) * lanes});
+  const Rows hn = rms_norm(x, out_norm, "output_norm");
+  probes_["output_norm"] = hn.row(0).place;
+  const Rows logits = project(vb, head, mxm_input(hn, "head_in"), "logits");
+  logits_stride_ = logits.stride;
+  for (int s = 0; s < logits.all.place.stripes(); ++s)
+    program_.buffers.push_back({fmt::format("logits.{}", s), false, logits.all.place.slices[s],
+                                logits.all.place.addr, logits.all.place.stripe_vectors(s), ElementType::F32,
+                                logits.all.place.stripe_vectors(s) * lanes});
   program_.predicted_cycles = L.scheduler.finish();
   // The scheduling pass's verifier: the structural rules, and the run length it predicts.
   check_program(program_, chip_, L.fp);
@@ -512,37 +583,48 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
 }
 
 std::vector<std::pair<HostBuffer, std::vector<std::uint8_t>>> DecodeProgram::inputs(
-    std::int32_t token, std::int64_t pos) const {
-  if (pos < 0 || pos >= context_)
-    fail("position {} is outside the compiled context of {} tokens", pos, context_);
-  if (token < 0 || token >= config_.n_vocab)
-    fail("token {} is outside the vocabulary of {} tokens", token, config_.n_vocab);
+    std::span<const std::int32_t> tokens, std::int64_t pos) const {
+  if (tokens.size() != rows_)
+    fail("this program takes {} tokens per run, given {}", rows_, tokens.size());
+  if (pos < 0 || pos + static_cast<std::int64_t>(rows_) > context_)
+    fail("positions {}..{} are outside the compiled context of {} tokens", pos,
+         pos + static_cast<std::int64_t>(rows_) - 1, context_);
+  for (std::int32_t token : tokens)
+    if (token < 0 || token >= config_.n_vocab)
+      fail("token {} is outside the vocabulary of {} tokens", token, config_.n_vocab);
   const int lanes = chip_.fp32_lanes();
+  const std::size_t vb = chip_.vector_bytes;
   std::vector<std::pair<HostBuffer, std::vector<std::uint8_t>>> out;
   for (const HostBuffer& b : program_.buffers) {
     if (!b.is_input) continue;
-    std::vector<std::uint8_t> bytes(std::size_t{b.vectors} * chip_.vector_bytes, 0);
-    auto put_i32 = [&](std::int32_t v) { std::memcpy(bytes.data(), &v, 4); };
-    auto put_f32 = [&](std::size_t lane, float v) { std::memcpy(&bytes[4 * lane], &v, 4); };
-    if (b.name == "token") put_i32(token);
-    else if (b.name == "position") put_i32(static_cast<std::int32_t>(pos));
-    else if (b.name == "position.block") put_i32(static_cast<std::int32_t>(pos / lanes));
-    else if (b.name == "position.lane") put_f32(static_cast<std::size_t>(pos % lanes), 1.0f);
-    else if (b.name == "rope.cos" || b.name == "rope.sin") {
-      // As reference::apply_rope computes them: theta in double, rounded to float once.
-      const std::int64_t d = config_.head_dim;
-      const double position = static_cast<double>(pos) / config_.rope_linear_scale;
-      for (std::int64_t i = 0; i < d / 2; ++i) {
-        double theta = position * std::pow(config_.rope_theta, -2.0 * i / d);
-        if (!config_.rope_freq_factors.empty()) theta /= config_.rope_freq_factors[i];
-        put_f32(static_cast<std::size_t>(i),
-                static_cast<float>(b.name == "rope.cos" ? std::cos(theta) : std::sin(theta)));
+    std::vector<std::uint8_t> bytes(std::size_t{b.vectors} * vb, 0);
+    const std::uint32_t per_row = b.vectors / rows_;  // vectors of one row
+    for (std::uint32_t t = 0; t < rows_; ++t) {
+      std::uint8_t* row = bytes.data() + std::size_t{t} * per_row * vb;
+      const std::int64_t p = pos + t;
+      auto put_i32 = [&](std::int32_t v) { std::memcpy(row, &v, 4); };
+      auto put_f32 = [&](std::size_t lane, float v) { std::memcpy(row + 4 * lane, &v, 4); };
+      if (b.name == "token") put_i32(tokens[t]);
+      else if (b.name == "position") put_i32(static_cast<std::int32_t>(p));
+      else if (b.name == "position.block") put_i32(static_cast<std::int32_t>(p / lanes));
+      else if (b.name == "position.lane") put_f32(static_cast<std::size_t>(p % lanes), 1.0f);
+      else if (b.name == "rope.cos" || b.name == "rope.sin") {
+        // As reference::apply_rope computes them: theta in double, rounded to float once.
+        const std::int64_t d = config_.head_dim;
+        const double position = static_cast<double>(p) / config_.rope_linear_scale;
+        for (std::int64_t i = 0; i < d / 2; ++i) {
+          double theta = position * std::pow(config_.rope_theta, -2.0 * i / d);
+          if (!config_.rope_freq_factors.empty()) theta /= config_.rope_freq_factors[i];
+          put_f32(static_cast<std::size_t>(i),
+                  static_cast<float>(b.name == "rope.cos" ? std::cos(theta) : std::sin(theta)));
+        }
+      } else if (b.name == "mask") {
+        // Causal: row t sees positions up to its own.
+        for (std::int64_t j = 0; j < std::int64_t{per_row} * lanes; ++j)
+          put_f32(static_cast<std::size_t>(j), j <= p ? 0.0f : -INFINITY);
+      } else {
+        fail("internal error: no input named {}", b.name);
       }
-    } else if (b.name == "mask") {
-      for (std::int64_t j = 0; j < std::int64_t{b.vectors} * lanes; ++j)
-        put_f32(static_cast<std::size_t>(j), j <= pos ? 0.0f : -INFINITY);
-    } else {
-      fail("internal error: no input named {}", b.name);
     }
     out.push_back({b, std::move(bytes)});
   }
@@ -556,20 +638,21 @@ const Placed* DecodeProgram::probe(const std::string& name) const {
 
 std::vector<float> DecodeProgram::logits(
     const std::function<std::vector<std::uint8_t>(const HostBuffer&)>& read) const {
-  std::vector<float> out(config_.n_vocab, 0.0f);
-  const int lanes = chip_.fp32_lanes();
-  int stripes = 0;
-  for (const HostBuffer& b : program_.buffers)
-    if (!b.is_input) ++stripes;
+  const std::size_t n_vocab = static_cast<std::size_t>(config_.n_vocab);
+  std::vector<float> out(n_vocab * rows_, 0.0f);
+  const std::uint32_t lanes = static_cast<std::uint32_t>(chip_.fp32_lanes());
   for (const HostBuffer& b : program_.buffers) {
     if (b.is_input) continue;
-    const int s = std::stoi(b.name.substr(b.name.find('.') + 1));
+    const std::uint32_t s = static_cast<std::uint32_t>(std::stoi(b.name.substr(b.name.find('.') + 1)));
     const std::vector<std::uint8_t> bytes = read(b);
+    // Stripe s holds vectors u = 4k + s; vector u is row u / stride, vector u % stride of it.
     for (std::uint32_t k = 0; k < b.vectors; ++k) {
-      const std::int64_t v = std::int64_t{k} * stripes + s;
-      for (int l = 0; l < lanes; ++l) {
-        const std::int64_t e = v * lanes + l;
-        if (e < config_.n_vocab) std::memcpy(&out[e], &bytes[(std::size_t{k} * lanes + l) * 4], 4);
+      const std::uint32_t u = 4 * k + s;
+      const std::uint32_t t = u / logits_stride_, v = u % logits_stride_;
+      for (std::uint32_t l = 0; l < lanes; ++l) {
+        const std::size_t e = std::size_t{v} * lanes + l;
+        if (e < n_vocab)
+          std::memcpy(&out[t * n_vocab + e], &bytes[(std::size_t{k} * lanes + l) * 4], 4);
       }
     }
   }

@@ -1,6 +1,7 @@
-// One decode step of a transformer lowered onto one chip: a program that, run once per token,
-// takes the token id and its position from host buffers, updates the KV cache kept in MEM, and
-// leaves the logits in MEM. The program is the same for every position up to the compiled
+// One step of a transformer lowered onto one chip: a program that, run once per token (decode)
+// or once per chunk of T tokens (prefill), takes the token ids and their positions from host
+// buffers, updates the KV cache kept in MEM, and leaves the logits of every row in MEM. In a
+// prefill chunk every weight streams through the MXM once for all T rows. The program is the same for every position up to the compiled
 // context (attention covers the whole window, masked), so its cycle count is the same for every
 // token: that is the point of the machine.
 //
@@ -15,6 +16,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -30,6 +32,7 @@ struct DecodeOptions {
   compiler::WeightPrecision weights = compiler::WeightPrecision::Fp16;
   std::int64_t context = 0;  // positions the KV cache holds (0: the model's, at most 4096)
   bool keep_temporaries = false;  // debugging: never reuse a layer's MEM, so probes stay readable
+  std::int64_t rows = 1;          // tokens per run: 1 = a decode step, T > 1 = a prefill chunk
 };
 
 class DecodeProgram {
@@ -43,9 +46,15 @@ class DecodeProgram {
   std::int64_t context() const { return context_; }
   std::uint64_t sram_bytes() const { return sram_bytes_; }  // placed, bytes
 
-  // The bytes of every input buffer for one step: token id at position pos (< context()).
+  std::uint32_t rows() const { return rows_; }
+
+  // The bytes of every input buffer for one run: tokens[t] at position pos + t, t < rows().
+  std::vector<std::pair<HostBuffer, std::vector<std::uint8_t>>> inputs(
+      std::span<const std::int32_t> tokens, std::int64_t pos) const;
   std::vector<std::pair<HostBuffer, std::vector<std::uint8_t>>> inputs(std::int32_t token,
-                                                                       std::int64_t pos) const;
+                                                                       std::int64_t pos) const {
+    return inputs(std::span<const std::int32_t>(&token, 1), pos);
+  }
   // Where a named intermediate tensor lives ("embd", "blk.0.q", "blk.0.attn", "blk.0.out",
   // "output_norm"; fp32 vectors), for debugging; temporaries of a layer are overwritten by the
   // next unless options.keep_temporaries. Null if there is no such probe.
@@ -53,7 +62,7 @@ class DecodeProgram {
   // The placement pass's result: weights, tables and host buffers, before lowering.
   const std::vector<Allocation>& placement() const { return placement_; }
 
-  // The logits [n_vocab] fp32 from the output buffers of a run.
+  // The logits [rows][n_vocab] fp32 from the output buffers of a run.
   std::vector<float> logits(
       const std::function<std::vector<std::uint8_t>(const HostBuffer&)>& read) const;
 
@@ -62,6 +71,8 @@ class DecodeProgram {
   ChipConfig chip_;
   Program program_;
   std::int64_t context_ = 0;
+  std::uint32_t rows_ = 1;
+  std::uint32_t logits_stride_ = 0;  // vectors per row of the logits as laid out
   std::uint64_t sram_bytes_ = 0;
   std::map<std::string, Placed> probes_;
   std::vector<Allocation> placement_;

@@ -42,6 +42,9 @@ Placed MemAllocator::allocate_on(const std::string& what, std::uint32_t vectors,
   const std::uint32_t depth = (vectors + slices.size() - 1) / slices.size();
   const std::uint64_t bytes = std::uint64_t{vectors} * chip_.vector_bytes;
   if (std::uint64_t{addr} + depth > slice_vectors_) {
+    if (strict_)
+      fail("the working tensors of this step ({}) do not fit the chip's SRAM; try a shorter "
+           "context or prefill chunk", what);
     overflow_bytes_ += bytes;
     p.addr = 0;  // not a real placement; the compiler stops before scheduling
     return p;
@@ -74,6 +77,7 @@ Placed MemAllocator::allocate_table(const std::string& what, std::uint32_t vecto
     log_.push_back({what, Placed{{s}, start, vectors}});
     return log_.back().place;
   }
+  if (strict_) fail("table {} does not fit the chip's SRAM", what);
   overflow_bytes_ += std::uint64_t{vectors} * chip_.vector_bytes;
   return Placed{{slices.front()}, 0, vectors};
 }
@@ -122,7 +126,8 @@ Placed MemAllocator::allocate(const std::string& what, std::uint32_t vectors, in
 namespace lockstep::lpu {
 
 void verify_placement(const std::vector<Allocation>& log, std::size_t live, const ChipConfig& chip) {
-  const std::uint64_t slice_vectors = std::uint64_t{chip.vectors_per_bank} * chip.banks_per_slice;
+  const std::uint64_t slice_vectors =
+      static_cast<std::uint64_t>(chip.vectors_per_bank) * static_cast<std::uint64_t>(chip.banks_per_slice);
   // [slice] -> (first, end) address ranges of the live allocations.
   std::map<int, std::vector<std::pair<std::uint64_t, std::uint64_t>>> ranges;
   for (std::size_t i = 0; i < log.size(); ++i) {

@@ -68,6 +68,10 @@ class MemAllocator {
   Mark mark() const { return {top_}; }
   void release(const Mark& m) { top_ = m.top; }
 
+  // After set_strict(), running out of room throws instead of counting (the lowering's
+  // temporaries must fit; only the placement pass sizes a model that does not).
+  void set_strict(bool strict) { strict_ = strict; }
+
   // Every placement so far, in order (released ones included).
   const std::vector<Allocation>& log() const { return log_; }
 
@@ -88,6 +92,7 @@ class MemAllocator {
   std::uint64_t overflow_bytes_ = 0;
   std::uint64_t pool_used_[2] = {0, 0};
   std::vector<Allocation> log_;
+  bool strict_ = false;
 };
 
 // The placement pass's verifier: every allocation of `log` inside its slice, and no two live at

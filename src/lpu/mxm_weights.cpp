@@ -108,52 +108,79 @@ void pack_mxm_weights(const MxmWeights& w, const ChipConfig& chip,
       memory.push_back({w.placed[b].slices[s], w.placed[b].addr, std::move(bytes[b][s])});
 }
 
-MxmInput prepare_mxm_input(VectorBuilder& vb, const VTensor& x, ElementType type,
+MxmInput prepare_mxm_input(VectorBuilder& vb, const Rows& x, ElementType type,
                            const std::string& name) {
-  if (type == ElementType::F16) return {type, vb.to_fp16(x, name + ".f16"), {}};
-  // int8: scale = max |x| / 127 (a tiny floor keeps an all-zero row finite), q = x / scale.
-  const VTensor ax = vb.unary(Opcode::Abs, x, 0.0f, name + ".abs");
-  const VTensor mx = vb.reduce_lanes(Opcode::Max, vb.reduce_vectors(Opcode::Max, ax, name + ".maxv"), name + ".max");
-  const VTensor floor = vb.unary(Opcode::AddImm, mx, 1e-30f, name + ".floor");
-  const VTensor scale = vb.unary(Opcode::MulImm, floor, 1.0f / 127.0f, name + ".scale");
-  const VTensor inverse = vb.binary(Opcode::Div, vb.ones(), scale, name + ".inv");
-  const VTensor scaled = vb.binary(Opcode::Mul, x, inverse, name + ".scaled");
-  const std::uint32_t chunks = (scaled.vectors() + 3) / 4;
-  VTensor q = vb.alloc(name + ".i8", chunks, 4, {&scaled});
-  std::vector<VectorStep> steps;
-  for (std::uint32_t c = 0; c < chunks; ++c) {
-    VectorStep s{{}, q.at(c)};
-    for (std::uint32_t k = 0; k < 4; ++k)
-      s.in.push_back(4 * c + k < scaled.vectors() ? scaled.at(4 * c + k) : vb.zeros().at(0));
-    steps.push_back(s);
+  MxmInput in;
+  in.type = type;
+  if (type == ElementType::F16) {
+    // Chunk c of a row packs its fp32 vectors 2c (low half) and 2c + 1 (high half).
+    in.chunks = alloc_rows(vb, name + ".f16", x.rows, (x.width + 1) / 2, {&x.all});
+    map_rows(vb, Opcode::ConvertF32ToF16,
+             {[&](std::uint32_t t, std::uint32_t c) { return x.at(t, 2 * c); },
+              [&](std::uint32_t t, std::uint32_t c) {
+                return 2 * c + 1 < x.width ? x.at(t, 2 * c + 1) : vb.zeros().at(0);
+              }},
+             in.chunks);
+    return in;
   }
-  vb.map(Opcode::ConvertF32ToI8, steps, 0, 0.0f, name);
-  return {type, q, scale};
+  // int8: per row, scale = max |x| / 127 (a tiny floor keeps an all-zero row finite), q = x / scale.
+  Rows ax = alloc_rows(vb, name + ".abs", x.rows, x.width, {&x.all});
+  map_rows(vb, Opcode::Abs, {same(x)}, ax);
+  std::vector<VecRef> inverse;
+  for (std::uint32_t t = 0; t < x.rows; ++t) {
+    const std::string rn = name + "." + std::to_string(t);
+    const VTensor mx = vb.reduce_lanes(Opcode::Max, vb.reduce_vectors(Opcode::Max, ax.row(t), rn + ".maxv"), rn + ".max");
+    const VTensor floor = vb.unary(Opcode::AddImm, mx, 1e-30f, rn + ".floor");
+    const VTensor scale = vb.unary(Opcode::MulImm, floor, 1.0f / 127.0f, rn + ".scale");
+    in.scale.push_back(scale.at(0));
+    inverse.push_back(vb.binary(Opcode::Div, vb.ones(), scale, rn + ".inv").at(0));
+  }
+  Rows scaled = alloc_rows(vb, name + ".scaled", x.rows, x.width, {&x.all});
+  map_rows(vb, Opcode::Mul, {same(x), one_per_row(inverse)}, scaled);
+  in.chunks = alloc_rows(vb, name + ".i8", x.rows, (x.width + 3) / 4, {&scaled.all});
+  std::vector<RowOperand> quarters;
+  for (std::uint32_t k = 0; k < 4; ++k)
+    quarters.push_back([&, k](std::uint32_t t, std::uint32_t c) {
+      return 4 * c + k < scaled.width ? scaled.at(t, 4 * c + k) : vb.zeros().at(0);
+    });
+  map_rows(vb, Opcode::ConvertF32ToI8, quarters, in.chunks);
+  return in;
 }
 
-VTensor project(VectorBuilder& vb, const MxmWeights& w, const MxmInput& x, const std::string& name) {
+Rows project(VectorBuilder& vb, const MxmWeights& w, const MxmInput& x, const std::string& name) {
   if (x.type != w.type)
     fail("internal compiler error: {} weights are not of its input's type", w.name);
-  const VTensor y = matvec(vb, w, x.chunks, name + (w.type == ElementType::I8 ? ".i32" : ""));
+  Rows y = matvec(vb, w, x.chunks, name + (w.type == ElementType::I8 ? ".i32" : ""));
   if (w.type != ElementType::I8) return y;
-  const VTensor f = vb.unary(Opcode::ConvertI32ToF32, y, 0.0f, name + ".f32");
-  const VTensor rows = vb.binary(Opcode::Mul, f, w.row_scale, name + ".rows");
-  return vb.binary(Opcode::Mul, rows, x.scale, name);
+  Rows f = alloc_rows(vb, name + ".f32", y.rows, y.width, {&y.all});
+  map_rows(vb, Opcode::ConvertI32ToF32, {same(y)}, f);
+  Rows scaled_rows = alloc_rows(vb, name + ".rows", y.rows, y.width, {&f.all});
+  map_rows(vb, Opcode::Mul, {same(f), for_every_row(w.row_scale)}, scaled_rows);
+  Rows out = alloc_rows(vb, name, y.rows, y.width, {&scaled_rows.all});
+  map_rows(vb, Opcode::Mul, {same(scaled_rows), one_per_row(x.scale)}, out);
+  return out;
 }
 
-VTensor matvec(VectorBuilder& vb, const MxmWeights& w, const VTensor& x, const std::string& name) {
-  if (x.vectors() < w.chunks)
-    fail("internal compiler error: {} needs {} input chunks, {} has {}", w.name, w.chunks, x.name,
-         x.vectors());
+Rows matvec(VectorBuilder& vb, const MxmWeights& w, const Rows& x, const std::string& name) {
+  if (x.width < w.chunks)
+    fail("internal compiler error: {} needs {} input chunks, {} has {}", w.name, w.chunks,
+         x.all.name, x.width);
   Emitter& e = vb.emitter();
   const ChipConfig& chip = e.scheduler().chip();
   const std::uint32_t width = chip.mxm_load_streams;
-  VTensor y = vb.alloc(name, 4 * w.blocks, 4, {&x});
+  const std::uint32_t half = static_cast<std::uint32_t>(chip.mxm_accumulator_rows / 2);
+  if (x.rows > half)
+    fail("a chunk of {} rows exceeds half the MXM accumulator ({} rows)", x.rows, half);
+  Rows y;
+  y.rows = x.rows;
+  y.stride = 4 * w.blocks;
+  y.width = y.stride;
+  y.all = vb.alloc(name, x.rows * y.stride, 4, {&x.all});
   for (std::uint32_t j = 0; j < w.blocks; ++j) {
     const int plane = w.placed[j * w.chunks].plane;
-    // Consecutive blocks of one plane use different accumulator rows, so that an Emit does not
-    // hold back the next block's Compute.
-    const std::uint32_t acc_row = (j / 4) % static_cast<std::uint32_t>(chip.mxm_accumulator_rows);
+    // Consecutive blocks of one plane use the two halves of its accumulator in turn, so that an
+    // Emit does not hold back the next block's Compute.
+    const std::uint32_t acc_row = ((j / 4) % 2) * half;
     for (std::uint32_t c = 0; c < w.chunks; ++c) {
       const MxmBlock& b = w.placed[j * w.chunks + c];
       std::vector<VecRef> sources;
@@ -161,15 +188,15 @@ VTensor matvec(VectorBuilder& vb, const MxmWeights& w, const VTensor& x, const s
       const std::string what = fmt::format("{} block {} chunk {}", w.name, j, c);
       e.load_weights(plane, sources, 0, (b.rows + width - 1) / width, what);
       e.install_weights(plane, b.rows, w.type, what);
-      VecRef in = x.at(c);
-      in.step = 0;
-      e.compute(plane, in, acc_row, 1, c > 0, 1, what);
+      VecRef in = x.column(c);
+      if (x.rows == 1) in.step = 0;
+      e.compute(plane, in, acc_row, 1, c > 0, x.rows, what);
     }
     std::array<VecRef, 4> out;
-    for (int q = 0; q < 4; ++q) out[q] = y.at(4 * j + q);
-    e.emit(plane, acc_row, out, 1, fmt::format("{} emit {}", w.name, j));
+    for (int q = 0; q < 4; ++q) out[q] = y.column(4 * j + q);
+    e.emit(plane, acc_row, out, x.rows, fmt::format("{} emit {}", w.name, j));
   }
-  y.place.vectors = w.rows / chip.fp32_lanes();
+  y.width = w.rows / chip.fp32_lanes();
   return y;
 }
 

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "lpu/row_tensor.h"
 #include "lpu/vector_builder.h"
 #include "lpu/program.h"
 
@@ -35,12 +36,12 @@ struct MxmWeights {
   VTensor row_scale;             // int8: [rows / 80] fp32 vectors, lane = row's scale
 };
 
-// The input of one or more projections, converted once for the MXM: fp16 chunks, or int8
-// chunks with their dynamic scale (absmax / 127 in every lane of one fp32 vector).
+// The input of one or more projections, converted once for the MXM: per row, fp16 chunks, or
+// int8 chunks with their dynamic scale (absmax / 127 in every lane of one fp32 vector per row).
 struct MxmInput {
   ElementType type = ElementType::F16;
-  VTensor chunks;
-  VTensor scale;  // int8 only
+  Rows chunks;
+  std::vector<VecRef> scale;  // int8 only: [rows]
 };
 
 class MxmPlacer {
@@ -64,16 +65,17 @@ void pack_mxm_weights(const MxmWeights& w, const ChipConfig& chip,
                       const std::function<void(std::uint32_t row, float* out)>& row,
                       std::vector<MemorySegment>& memory);
 
-// Converts fp32 vectors for the MXM (TruePoint: fp16 by rounding, int8 by a dynamic per-row
-// absmax scale).
-MxmInput prepare_mxm_input(VectorBuilder& vb, const VTensor& x, ElementType type,
+// Converts rows of fp32 vectors for the MXM (TruePoint: fp16 by rounding, int8 by a dynamic
+// per-row absmax scale).
+MxmInput prepare_mxm_input(VectorBuilder& vb, const Rows& x, ElementType type,
                            const std::string& name);
 
-// y = W x as fp32 vectors: the MXM product, rescaled by the row and input scales for int8.
-VTensor project(VectorBuilder& vb, const MxmWeights& w, const MxmInput& x, const std::string& name);
+// y = W x for every row, as fp32 vectors: the MXM product (the weights stream in once for all
+// rows), rescaled by the row and input scales for int8.
+Rows project(VectorBuilder& vb, const MxmWeights& w, const MxmInput& x, const std::string& name);
 
-// y = W x for one row: x is `chunks` fp16 vectors, y gets rows / 80 fp32 vectors (a tensor of
-// 4 * blocks vectors striped over 4 slices, so that each Emit writes 4 slices at once).
-VTensor matvec(VectorBuilder& vb, const MxmWeights& w, const VTensor& x, const std::string& name);
+// y = W x for every row of x (chunks fp16 or int8 vectors per row): y has rows / 80 fp32 (or
+// int32) vectors per row, 4 * blocks as laid out, so that each Emit writes 4 slices at once.
+Rows matvec(VectorBuilder& vb, const MxmWeights& w, const Rows& x, const std::string& name);
 
 }  // namespace lockstep::lpu
