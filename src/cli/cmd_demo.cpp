@@ -20,43 +20,52 @@ struct DemoArgs {
   runtime::GenerationOptions options;
 };
 
+// Streams one prompt's continuation to stdout; returns the speeds and the text generated.
+std::pair<runtime::GenerationStats, std::string> stream(runtime::Backend& backend,
+                                                        const model::Model& model,
+                                                        const char* prompt,
+                                                        const runtime::GenerationOptions& options) {
+  auto tokens = model.tokenizer->encode(prompt, true, false);
+  fmt::print("\n> {}", prompt);
+  std::fflush(stdout);
+  tokenizer::StreamingDecoder decoder(*model.tokenizer);
+  std::string text;
+  auto stats = runtime::generate(backend, tokens, options, [&](std::int32_t id) {
+    const std::string piece = decoder.push(id);
+    text += piece;
+    fmt::print("{}", piece);
+    std::fflush(stdout);
+    return true;
+  });
+  const std::string tail = decoder.finish();
+  text += tail;
+  fmt::print("{}\n", tail);
+  return {stats, text};
+}
+
 void demo(DemoArgs& a) {
   fmt::print("lockstep demo: a tiny Llama-architecture model trained on the King James Bible,\n"
              "run by lockstep's FP32 reference pass on this CPU. Same seed, same text.\n\n");
   auto model = open_model(a.model);
   a.options.max_new_tokens = a.n;
+  const std::int64_t ctx = choose_context(0, model->config.n_ctx_train);
   const char* prompts[] = {"In the beginning", "And the LORD said unto Moses,",
                            "Blessed are the"};
+  std::string first_text;
   for (const char* prompt : prompts) {
-    auto backend = runtime::make_reference_backend(model, choose_context(0, model->config.n_ctx_train));
-    auto tokens = model->tokenizer->encode(prompt, true, false);
-    fmt::print("\n> {}", prompt);
-    std::fflush(stdout);
-    tokenizer::StreamingDecoder decoder(*model->tokenizer);
-    auto stats = runtime::generate(*backend, tokens, a.options, [&](std::int32_t id) {
-      fmt::print("{}", decoder.push(id));
-      std::fflush(stdout);
-      return true;
-    });
-    fmt::print("{}\n", decoder.finish());
+    auto backend = runtime::make_reference_backend(model, ctx);
+    auto [stats, text] = stream(*backend, *model, prompt, a.options);
+    if (first_text.empty()) first_text = text;
     fmt::print("  [{}]\n", describe_generation(stats));
   }
 
   fmt::print("\nThe same model compiled for a simulated Groq-class chip (lpu-v1), every token run\n"
              "on the cycle-exact simulator:\n");
-  auto lpu = runtime::make_lpu_backend(model, lpu::load_system("lpu-v1"),
-                                       choose_context(0, model->config.n_ctx_train));
-  auto tokens = model->tokenizer->encode(prompts[0], true, false);
-  fmt::print("\n> {}", prompts[0]);
-  std::fflush(stdout);
-  tokenizer::StreamingDecoder decoder(*model->tokenizer);
-  auto stats = runtime::generate(*lpu, tokens, a.options, [&](std::int32_t id) {
-    fmt::print("{}", decoder.push(id));
-    std::fflush(stdout);
-    return true;
-  });
-  fmt::print("{}\n", decoder.finish());
-  fmt::print("  [{}]\n  [simulator wall clock: {}]\n", describe_simulated(*lpu), describe_generation(stats));
+  auto lpu = runtime::make_lpu_backend(model, lpu::load_system("lpu-v1"), ctx);
+  auto [stats, text] = stream(*lpu, *model, prompts[0], a.options);
+  fmt::print("  [{}]\n  [the same text as the CPU's: {}]\n  [simulator wall clock: {}]\n",
+             describe_simulated(*lpu), text == first_text ? "yes" : "no",
+             describe_generation(stats));
 }
 
 void add_demo_command(CLI::App& app) {

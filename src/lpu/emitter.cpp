@@ -94,29 +94,34 @@ std::uint64_t Emitter::unit_op(Opcode op, const std::vector<VecRef>& in, VecRef 
   return s_.place(g);
 }
 
-std::uint64_t Emitter::gather(VecRef index, const TableRef& table, VecRef out,
-                              std::uint32_t repeat, const std::string& what) {
-  if (index.slice == table.slice || out.slice == table.slice || index.slice == out.slice)
-    fail("internal compiler error in {}: gather operands share a slice", what);
+Group Emitter::table_group(Opcode op, VecRef index, const TableRef& table, std::uint32_t repeat,
+                           const std::string& what) {
   Group g;
   g.repeat = repeat;
   g.what = what;
   Stage unit;
   unit.queue = fp_.mem_queue(table.slice);
-  unit.instruction = make(Opcode::Gather);
+  unit.instruction = make(op);
   unit.instruction.addr = table.addr;
   unit.instruction.addr_step = 1;
   unit.instruction.imm = table.row_vectors;
   unit.instruction.imm2 = table.row_lo;
   unit.instruction.imm3 = table.rows;
-  unit.mem = {MemAccess::Kind::RegionRead, 0, 0, table.addr,
+  unit.mem = {op == Opcode::Gather ? MemAccess::Kind::RegionRead : MemAccess::Kind::RegionWrite,
+              0, 0, table.addr,
               table.addr + static_cast<std::uint32_t>(table.rows * table.row_vectors)};
   g.stages.push_back(unit);
-  const int position = fp_.mem_position(table.slice);
-  VecRef one_index = index;
-  one_index.step = 0;  // every iteration reads the same index vector
-  g.bundles.push_back({read_stage(g, one_index, 0, 0, 0, position)});
-  write_stage(g, out, 0, 0, 0, position, Opcode::Gather);
+  index.step = 0;  // every iteration reads the same index vector
+  g.bundles.push_back({read_stage(g, index, 0, 0, 0, fp_.mem_position(table.slice))});
+  return g;
+}
+
+std::uint64_t Emitter::gather(VecRef index, const TableRef& table, VecRef out,
+                              std::uint32_t repeat, const std::string& what) {
+  if (index.slice == table.slice || out.slice == table.slice || index.slice == out.slice)
+    fail("internal compiler error in {}: gather operands share a slice", what);
+  Group g = table_group(Opcode::Gather, index, table, repeat, what);
+  write_stage(g, out, 0, 0, 0, fp_.mem_position(table.slice), Opcode::Gather);
   return s_.place(g);
 }
 
@@ -124,25 +129,8 @@ std::uint64_t Emitter::scatter(VecRef index, VecRef data, const TableRef& table,
                                std::uint32_t repeat, const std::string& what) {
   if (index.slice == table.slice || data.slice == table.slice || index.slice == data.slice)
     fail("internal compiler error in {}: scatter operands share a slice", what);
-  Group g;
-  g.repeat = repeat;
-  g.what = what;
-  Stage unit;
-  unit.queue = fp_.mem_queue(table.slice);
-  unit.instruction = make(Opcode::Scatter);
-  unit.instruction.addr = table.addr;
-  unit.instruction.addr_step = 1;
-  unit.instruction.imm = table.row_vectors;
-  unit.instruction.imm2 = table.row_lo;
-  unit.instruction.imm3 = table.rows;
-  unit.mem = {MemAccess::Kind::RegionWrite, 0, 0, table.addr,
-              table.addr + static_cast<std::uint32_t>(table.rows * table.row_vectors)};
-  g.stages.push_back(unit);
-  const int position = fp_.mem_position(table.slice);
-  VecRef one_index = index;
-  one_index.step = 0;  // every iteration reads the same index vector
-  g.bundles.push_back({read_stage(g, one_index, 0, 0, 0, position)});
-  g.bundles.push_back({read_stage(g, data, 0, 1, 0, position)});
+  Group g = table_group(Opcode::Scatter, index, table, repeat, what);
+  g.bundles.push_back({read_stage(g, data, 0, 1, 0, fp_.mem_position(table.slice))});
   return s_.place(g);
 }
 

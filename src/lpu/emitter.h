@@ -81,6 +81,9 @@ class Emitter {
   const Floorplan& fp_;
   std::vector<PlaneState> planes_;
 
+  // A Gather or Scatter on `table` with its index read; the caller adds the data side.
+  Group table_group(Opcode op, VecRef index, const TableRef& table, std::uint32_t repeat,
+                    const std::string& what);
   int read_stage(Group& g, const VecRef& src, int consumer, int slot, std::int64_t consumer_offset,
                  int consumer_position);
   void write_stage(Group& g, const VecRef& dst, int producer, int out_slot,

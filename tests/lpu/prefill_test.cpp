@@ -2,6 +2,8 @@
 // logits at every row match the reference's, and whose KV cache the decode program continues.
 #include <gtest/gtest.h>
 
+#include "support/lpu_chip.h"
+
 #include <cmath>
 
 #include "lpu/decode_lowering.h"
@@ -15,11 +17,6 @@
 namespace lockstep::lpu {
 namespace {
 
-SystemConfig default_system() {
-  SystemConfig s;
-  s.name = "defaults";
-  return s;
-}
 
 float max_error(const std::vector<float>& a, const std::vector<float>& b) {
   float worst = 0;
@@ -37,12 +34,12 @@ TEST(PrefillTest, ChunkLogitsAndTheDecodeThatFollowsMatchTheReference) {
 
   DecodeOptions options{compiler::WeightPrecision::Fp16, kContext};
   options.rows = static_cast<std::int64_t>(prompt.size());
-  const DecodeProgram prefill(m->config, m.get(), default_system(), options);
+  const DecodeProgram prefill(m->config, m.get(), lockstep::testing::test_system(), options);
   options.rows = 1;
-  const DecodeProgram decode(m->config, m.get(), default_system(), options);
+  const DecodeProgram decode(m->config, m.get(), lockstep::testing::test_system(), options);
   ASSERT_EQ(prefill.program().memory, decode.program().memory);
 
-  Chip chip(default_system().chip);
+  Chip chip(lockstep::testing::test_system().chip);
   chip.load_memory(prefill.program());
   for (const auto& [buffer, bytes] : prefill.inputs(prompt, 0)) chip.write_buffer(buffer, bytes);
   const SimulationResult r = chip.run(prefill.program(), SimulationMode::Functional);

@@ -5,6 +5,8 @@
 
 #include <gtest/gtest.h>
 
+#include "support/lpu_chip.h"
+
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -24,11 +26,6 @@ constexpr int kTokens = 64;
 // within this absolute error (docs/lpu.md, "Measured").
 constexpr float kLogitTolerance = 0.05f;
 
-lpu::SystemConfig default_system() {
-  lpu::SystemConfig s;
-  s.name = "defaults";
-  return s;
-}
 
 std::vector<std::int32_t> greedy(Backend& backend, const std::vector<std::int32_t>& prompt) {
   GenerationOptions options;
@@ -45,7 +42,7 @@ std::vector<std::int32_t> greedy(Backend& backend, const std::vector<std::int32_
 
 void expect_same_as_reference(std::shared_ptr<const model::Model> m) {
   auto reference = make_reference_backend(m, kContext);
-  auto lpu = make_lpu_backend(m, default_system(), kContext);
+  auto lpu = make_lpu_backend(m, lockstep::testing::test_system(), kContext);
   const std::vector<std::int32_t> prompt = {1, 7, 42, 5, 99 % static_cast<int>(m->config.n_vocab)};
   // Logits of the prompt, every position.
   const std::size_t n = prompt.size() * m->config.n_vocab;
@@ -58,7 +55,7 @@ void expect_same_as_reference(std::shared_ptr<const model::Model> m) {
               m->config.name.c_str(), worst, n, (unsigned long long)lpu->cycles_per_step());
   EXPECT_LE(worst, kLogitTolerance);
   auto reference2 = make_reference_backend(m, kContext);
-  auto lpu2 = make_lpu_backend(m, default_system(), kContext);
+  auto lpu2 = make_lpu_backend(m, lockstep::testing::test_system(), kContext);
   EXPECT_EQ(greedy(*reference2, prompt), greedy(*lpu2, prompt));
 }
 
@@ -88,7 +85,7 @@ TEST(LpuBackendTest, TablesSplitOverBanksMatchTheReference) {
   const std::string path = lockstep::testing::scratch_dir("lpu") + "/tiny.gguf";
   model::write_synthetic_model(model::load_catalog_entry("tiny"), {}, path);
   auto m = model::load_model(path);
-  lpu::SystemConfig small = default_system();
+  lpu::SystemConfig small = lockstep::testing::test_system();
   small.chip.vectors_per_bank = 256;
   constexpr std::int64_t kLongContext = 160;
   auto reference = make_reference_backend(m, kLongContext);
@@ -107,8 +104,8 @@ TEST(LpuBackendTest, TablesSplitOverBanksMatchTheReference) {
 TEST(LpuBackendTest, RunsAreBitIdentical) {
   auto m = model::load_model("");
   std::vector<float> a(m->config.n_vocab), b(m->config.n_vocab);
-  auto first = make_lpu_backend(m, default_system(), kContext);
-  auto second = make_lpu_backend(m, default_system(), kContext);
+  auto first = make_lpu_backend(m, lockstep::testing::test_system(), kContext);
+  auto second = make_lpu_backend(m, lockstep::testing::test_system(), kContext);
   const std::vector<std::int32_t> prompt = {3, 14, 15, 92};
   first->forward(prompt, 0, a, false);
   second->forward(prompt, 0, b, false);

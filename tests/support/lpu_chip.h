@@ -17,4 +17,11 @@ inline const lpu::Floorplan& test_floorplan() {
   return floorplan;
 }
 
+// A system around the test chip, for compilers that take a SystemConfig.
+inline lpu::SystemConfig test_system() {
+  lpu::SystemConfig s;
+  s.name = "defaults";
+  return s;
+}
+
 }  // namespace lockstep::testing
