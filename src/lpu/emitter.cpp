@@ -158,6 +158,20 @@ std::uint64_t Emitter::load_weights(int plane, const std::vector<VecRef>& rows,
   return t;
 }
 
+void Emitter::load_block(int plane, const std::vector<int>& slices, std::uint32_t addr,
+                         std::uint32_t rows, const std::string& what) {
+  const std::uint32_t width = static_cast<std::uint32_t>(slices.size());
+  const std::uint32_t full = rows / width, rest = rows % width;
+  std::vector<VecRef> sources;
+  for (std::uint32_t s = 0; s < width; ++s) sources.push_back({slices[s], addr, 1});
+  if (full > 0) load_weights(plane, sources, 0, full, what);
+  if (rest > 0) {
+    sources.resize(rest);
+    for (VecRef& r : sources) r.addr = addr + full;
+    load_weights(plane, sources, full * width, 1, what);
+  }
+}
+
 std::uint64_t Emitter::install_weights(int plane, std::uint32_t rows, ElementType type,
                                        const std::string& what) {
   PlaneState& ps = planes_[plane];

@@ -55,6 +55,11 @@ class Emitter {
   // i < repeat: rows[w] is the w-th of `width` MEM sources, each stepping through its slice.
   std::uint64_t load_weights(int plane, const std::vector<VecRef>& rows, std::uint32_t first_row,
                              std::uint32_t repeat, const std::string& what);
+  // Loads `rows` buffer rows of a weight block laid out row r in slices[r % width] at
+  // addr + r / width (width = slices.size()): full-width iterations, then one narrower load for
+  // the remainder, so that no load runs past the rows the block has.
+  void load_block(int plane, const std::vector<int>& slices, std::uint32_t addr, std::uint32_t rows,
+                  const std::string& what);
   std::uint64_t install_weights(int plane, std::uint32_t rows, ElementType type,
                                 const std::string& what);
   // acc[acc_row + i * acc_step] (=|+=) array x act[i], i < repeat.

@@ -106,9 +106,7 @@ GemmProgram::GemmProgram(const SystemConfig& system, const GemmShape& shape)
           const std::string what = fmt::format("gemm block {} chunk {} rows {}", j, c, r0);
           const std::uint32_t block_rows =
               static_cast<std::uint32_t>(std::min<std::int64_t>(rows_per_block, shape.n - j * rows_per_block));
-          std::vector<VecRef> sources;
-          for (int w = 0; w < width; ++w) sources.push_back({b.slices[w], b.addr, 1});
-          emit.load_weights(b.plane, sources, 0, (block_rows + width - 1) / width, what);
+          emit.load_block(b.plane, b.slices, b.addr, block_rows, what);
           emit.install_weights(b.plane, block_rows, shape.type, what);
           emit.compute(b.plane, {a_chunks_[c].first, a_chunks_[c].second + r0, 1},
                        acc_half[b.plane] * tile, 1, step > 0, rows, what);

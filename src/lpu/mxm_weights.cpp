@@ -167,7 +167,6 @@ Rows matvec(VectorBuilder& vb, const MxmWeights& w, const Rows& x, const std::st
          x.all.name, x.width);
   Emitter& e = vb.emitter();
   const ChipConfig& chip = e.scheduler().chip();
-  const std::uint32_t width = chip.mxm_load_streams;
   const std::uint32_t half = static_cast<std::uint32_t>(chip.mxm_accumulator_rows / 2);
   if (x.rows > half)
     fail("a chunk of {} rows exceeds half the MXM accumulator ({} rows)", x.rows, half);
@@ -183,10 +182,8 @@ Rows matvec(VectorBuilder& vb, const MxmWeights& w, const Rows& x, const std::st
     const std::uint32_t acc_row = ((j / 4) % 2) * half;
     for (std::uint32_t c = 0; c < w.chunks; ++c) {
       const MxmBlock& b = w.placed[j * w.chunks + c];
-      std::vector<VecRef> sources;
-      for (std::uint32_t s = 0; s < width; ++s) sources.push_back({b.slices[s], b.addr, 1});
       const std::string what = fmt::format("{} block {} chunk {}", w.name, j, c);
-      e.load_weights(plane, sources, 0, (b.rows + width - 1) / width, what);
+      e.load_block(plane, b.slices, b.addr, b.rows, what);
       e.install_weights(plane, b.rows, w.type, what);
       VecRef in = x.column(c);
       if (x.rows == 1) in.step = 0;
