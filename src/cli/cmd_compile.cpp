@@ -16,6 +16,7 @@
 #include "lpu/floorplan.h"
 #include "lpu/gemm_lowering.h"
 #include "lpu/model_footprint.h"
+#include "lpu/partition.h"
 #include "lpu/program_asm.h"
 #include "lpu/program_binary.h"
 #include "lpu/program_stats.h"
@@ -34,6 +35,8 @@ struct CompileArgs {
   std::string emit = "summary";
   std::int64_t prefill = 16;
   std::string dump_after;
+  int stages = 0;           // --stages: force pipeline stages (0 = choose)
+  int tensor_parallel = 0;  // --tensor-parallel: force the split of each layer (0 = choose)
 };
 
 // --dump-after PASS: the compiler's structure after that pass (each pass's verifier has run).
@@ -114,6 +117,41 @@ void compile_gemm(const CompileArgs& a, const lpu::SystemConfig& system) {
   write_output(a, program, system);
 }
 
+// Consecutive stages that hold the same are printed as one line.
+void print_partition(const lpu::PartitionPlan& plan, const lpu::SystemConfig& system) {
+  fmt::print("\npartition      {} stages x {}-way tensor parallel = {} chips of {} (the model does "
+             "not fit one chip)\n",
+             plan.stages, plan.tensor_parallel, plan.chips, system.name);
+  fmt::print("  {:<10} {:<22} {:>10} {:>10} {:>10} {:>10} {:>7}\n", "stages", "holds", "weights",
+             "KV cache", "other", "per chip", "of SRAM");
+  const auto& st = plan.stage_plans;
+  for (std::size_t i = 0; i < st.size();) {
+    std::size_t j = i + 1;
+    auto same = [&](const lpu::StagePlan& x, const lpu::StagePlan& y) {
+      return x.layer_count == y.layer_count && x.embedding_rows == y.embedding_rows &&
+             x.head_rows == y.head_rows && x.total_bytes() == y.total_bytes();
+    };
+    while (j < st.size() && same(st[i], st[j])) ++j;
+    const auto& s = st[i];
+    std::string holds = s.layer_count == 0 ? ""
+                        : fmt::format("{} layer{}", s.layer_count, s.layer_count == 1 ? "" : "s");
+    if (j - i == 1 && s.layer_count > 0)
+      holds = s.layer_count == 1 ? fmt::format("layer {}", s.first_layer)
+                                 : fmt::format("layers {}-{}", s.first_layer,
+                                               s.first_layer + s.layer_count - 1);
+    if (s.embedding_rows) holds += fmt::format("{}embedding", holds.empty() ? "" : " + ");
+    if (s.head_rows) holds += fmt::format("{}LM head", holds.empty() ? "" : " + ");
+    if (j - i > 1) holds += " each";
+    const std::string range = j - i == 1 ? fmt::format("{}", i) : fmt::format("{}-{}", i, j - 1);
+    fmt::print("  {:<10} {:<22} {:>10} {:>10} {:>10} {:>10} {:>6.1f}%\n", range, holds,
+               si(double(s.weight_bytes), "B"), si(double(s.kv_bytes), "B"),
+               si(double(s.other_bytes), "B"), si(double(s.total_bytes()), "B"),
+               100 * plan.fraction_of_chip(s));
+    i = j;
+  }
+  fmt::print("why            {}\n", plan.reason);
+}
+
 void compile_model(const CompileArgs& a, const lpu::SystemConfig& system) {
   model::ModelConfig config;
   std::string label;
@@ -137,10 +175,11 @@ void compile_model(const CompileArgs& a, const lpu::SystemConfig& system) {
   for (const auto& line : f.lines) fmt::print("  {:<34} {:>12}\n", line.what, si(double(line.bytes), "B"));
   fmt::print("  {:<34} {:>12}\n", "total", si(double(f.total_bytes), "B"));
   fmt::print("  {:<34} {:>12}\n", fmt::format("one {} chip", system.name), si(double(f.chip_bytes), "B"));
-  if (f.chips_needed > 1) {
-    fmt::print("\nthe model does not fit one chip: it needs at least {} chips ({:.1f} chips of "
-               "SRAM); multi-chip partitioning is not built yet, so no program is scheduled\n",
-               f.chips_needed, f.fraction_of_chip());
+  const lpu::PartitionPlan plan =
+      lpu::plan_partition(config, system.chip, weights, ctx, {a.stages, a.tensor_parallel, 0});
+  if (plan.chips > 1) {
+    print_partition(plan, system);
+    fmt::print("\nmulti-chip programs are not scheduled yet: only the partition is reported\n");
     return;
   }
   fmt::print("\nfits one chip ({:.1f}% of its SRAM)\n\n", 100 * f.fraction_of_chip());
@@ -204,6 +243,10 @@ void add_compile(CLI::App& app) {
                   "print the compiler's structure after a pass: precision, placement or schedule");
   cmd->add_option("--prefill", args->prefill, "prompt length for the prefill figure, tokens")
       ->capture_default_str();
+  cmd->add_option("--stages", args->stages,
+                  "force the pipeline stages of the multi-chip partition (default: chosen)");
+  cmd->add_option("--tensor-parallel", args->tensor_parallel,
+                  "force the chips each layer is split across: 1, 2, 4 or 8 (default: chosen)");
   cmd->add_option("-o,--output", args->output, "write the program (.asm: assembly; else binary)");
   cmd->add_option("--emit", args->emit, "summary, asm (to stdout without -o) or binary")
       ->capture_default_str();

@@ -26,7 +26,24 @@ TEST(LpuCommands, SimulatedGemmIsExactAgainstTheHost) {
 TEST(LpuCommands, CompileSaysHowManyChipsABigModelNeeds) {
   auto r = run_lockstep({"compile", "--model-preset", "llama-3.2-1b", "--weights", "int8"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_NE(r.out.find("needs at least"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("partition"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("why "), std::string::npos) << r.out;
+}
+
+TEST(LpuCommands, CompilePartitionsLlama2_70BAcrossChipsAndObeysForcedPlans) {
+  auto r = run_lockstep({"compile", "--model-preset", "llama-2-70b", "--weights", "int8"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("x 8-way tensor parallel = "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("embedding"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("LM head"), std::string::npos) << r.out;
+  auto forced = run_lockstep({"compile", "--model-preset", "llama-3.1-8b", "--stages", "8",
+                              "--tensor-parallel", "8"});
+  ASSERT_EQ(forced.exit_code, 0) << forced.err;
+  EXPECT_NE(forced.out.find("8 stages x 8-way tensor parallel = 64 chips"), std::string::npos)
+      << forced.out;
+  auto bad = run_lockstep({"compile", "--model-preset", "llama-2-70b", "--tensor-parallel", "4"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("8-way tensor parallel needs at least"), std::string::npos) << bad.err;
 }
 
 TEST(LpuCommands, RunOnTheSimulatedChipPrintsTheCpuText) {
