@@ -22,14 +22,16 @@ constexpr int kDefaultSliceAddressBits = 13;  // v1: 8192 vectors per slice
 constexpr std::int64_t kMaxDelay = 1000;      // cycles; more is a typo
 constexpr double kPeakTolerance = 0.03;       // published peaks are rounded figures
 
-// The integer fields of ChipConfig with sanity bounds; the rules in check_rules bound them
-// further.
+// The integer fields of a struct (ChipConfig, SystemTopology) with sanity bounds, in [1, max] or
+// [0, max] when zero is allowed; the rules in check_rules and check_topology bound them further.
+template <typename T>
 struct IntField {
   const char* key;
-  int ChipConfig::*member;
+  int T::*member;
   std::int64_t max;
+  bool allow_zero = false;
 };
-constexpr IntField kIntFields[] = {
+constexpr IntField<ChipConfig> kIntFields[] = {
     {"superlanes", &ChipConfig::superlanes, 256},
     {"lanes_per_superlane", &ChipConfig::lanes_per_superlane, 256},
     {"vector_bytes", &ChipConfig::vector_bytes, 65536},
@@ -44,19 +46,44 @@ constexpr IntField kIntFields[] = {
     {"vxm_alus", &ChipConfig::vxm_alus, 1024},
 };
 
-// The floating-point fields of ChipConfig: (0, max], or [0, max] when zero means "none".
+// The floating-point fields of a struct: (0, max], or [0, max] when zero means "none".
+template <typename T>
 struct NumberField {
   const char* key;
-  double ChipConfig::*member;
+  double T::*member;
   double max;
   bool allow_zero;
 };
-constexpr NumberField kNumberFields[] = {
+constexpr NumberField<ChipConfig> kNumberFields[] = {
     {"clock_hz", &ChipConfig::clock_hz, 100e9, false},
     {"process_nm", &ChipConfig::process_nm, 1000, false},
     {"power_w", &ChipConfig::power_w, 100e3, false},
     {"published_peak_int8_ops", &ChipConfig::published_peak_int8_ops, 1e21, true},
     {"published_peak_fp16_flops", &ChipConfig::published_peak_fp16_flops, 1e21, true},
+};
+
+// The fields of the optional `system:` section.
+constexpr std::int64_t kMaxChips = 1 << 20;
+constexpr IntField<SystemTopology> kTopologyIntFields[] = {
+    {"chips", &SystemTopology::chips, kMaxChips, true},
+    {"spare_chips", &SystemTopology::spare_chips, kMaxChips, true},
+    {"chips_per_node", &SystemTopology::chips_per_node, 1024},
+    {"nodes_per_rack", &SystemTopology::nodes_per_rack, 1024},
+    {"racks", &SystemTopology::racks, 1 << 16},
+    {"sync_domain_chips", &SystemTopology::sync_domain_chips, kMaxChips},
+    {"local_links", &SystemTopology::local_links, 1024, true},
+    {"global_links", &SystemTopology::global_links, 1024, true},
+    {"lanes_per_link", &SystemTopology::lanes_per_link, 1024},
+    {"link_latency_cycles", &SystemTopology::link_latency_cycles, 1 << 20},
+    {"flit_payload_bytes", &SystemTopology::flit_payload_bytes, 65536},
+    {"flit_overhead_bytes", &SystemTopology::flit_overhead_bytes, 65536, true},
+};
+constexpr NumberField<SystemTopology> kTopologyNumberFields[] = {
+    {"lane_bits_per_s", &SystemTopology::lane_bits_per_s, 1e15, false},
+    {"hop_latency_ns", &SystemTopology::hop_latency_ns, 1e9, false},
+    {"ethernet_latency_ns", &SystemTopology::ethernet_latency_ns, 1e12, true},
+    {"ethernet_jitter_median_ns", &SystemTopology::ethernet_jitter_median_ns, 1e12, true},
+    {"ethernet_jitter_sigma", &SystemTopology::ethernet_jitter_sigma, 100, true},
 };
 
 // The informational facts: no field of their own, only cross-checks.
@@ -88,10 +115,11 @@ struct ParsedSystem {
   Facts facts;
 };
 
-std::set<std::string> chip_keys() {
+template <typename T, std::size_t I, std::size_t N>
+std::set<std::string> field_keys(const IntField<T> (&ints)[I], const NumberField<T> (&numbers)[N]) {
   std::set<std::string> keys;
-  for (const auto& f : kIntFields) keys.insert(f.key);
-  for (const auto& f : kNumberFields) keys.insert(f.key);
+  for (const auto& f : ints) keys.insert(f.key);
+  for (const auto& f : numbers) keys.insert(f.key);
   return keys;
 }
 
@@ -126,6 +154,66 @@ YAML::Node value_of(const KeyReader& section, const std::string& key) {
   if (r.text(why_key).find_first_not_of(" \t\r\n") == std::string::npos)
     fail("{}: key '{}' is empty", section.file(), r.name(why_key));
   return r.node("value");
+}
+
+// Reads every field of `out` from `section` (whose keys are exactly the fields').
+template <typename T, std::size_t I, std::size_t N>
+void read_fields(const KeyReader& section, const IntField<T> (&ints)[I],
+                 const NumberField<T> (&numbers)[N], T& out) {
+  for (const auto& f : ints) {
+    const YAML::Node v = value_of(section, f.key);
+    const bool zero = f.allow_zero && v.IsScalar() && v.Scalar() == "0" && v.Tag() != "!";
+    out.*f.member = zero ? 0
+                         : static_cast<int>(read_yaml_positive_int(v, section.file(),
+                                                                   section.name(f.key), f.max));
+  }
+  for (const auto& f : numbers)
+    out.*f.member = read_yaml_number(value_of(section, f.key), section.file(), section.name(f.key),
+                                     f.max, f.allow_zero);
+}
+
+// The wiring rules of `system:` (system_config.h), with the chip it is made of.
+void check_topology(const SystemTopology& t, const ChipConfig& c, const std::string& file) {
+  const std::int64_t physical = std::int64_t{t.racks} * t.nodes_per_rack * t.chips_per_node;
+  if (std::int64_t{t.chips} + t.spare_chips != physical)
+    fail(
+        "{}: system.chips + system.spare_chips is {} + {} = {}, but system.racks x "
+        "system.nodes_per_rack x system.chips_per_node is {} x {} x {} = {}",
+        file, t.chips, t.spare_chips, std::int64_t{t.chips} + t.spare_chips, t.racks,
+        t.nodes_per_rack, t.chips_per_node, physical);
+  if (t.chips == 0) fail("{}: system.chips is 0: a system needs at least one active chip", file);
+  if (t.local_links != t.chips_per_node - 1)
+    fail(
+        "{}: system.local_links is {}, but the chips of a node are all-to-all: "
+        "system.chips_per_node - 1 = {}",
+        file, t.local_links, t.chips_per_node - 1);
+  const std::int64_t node_ports = std::int64_t{t.chips_per_node} * t.global_links;
+  if ((t.nodes_per_rack > 1 || t.racks > 1) && node_ports < t.nodes_per_rack - 1 + (t.racks > 1))
+    fail(
+        "{}: system.global_links is {}: a node's {} global ports cannot reach the other {} nodes "
+        "of its rack{}",
+        file, t.global_links, node_ports, t.nodes_per_rack - 1,
+        t.racks > 1 ? " and the other racks" : "");
+  const std::int64_t rack_ports = t.nodes_per_rack * (node_ports - (t.nodes_per_rack - 1));
+  if (t.racks > 1 && rack_ports < t.racks - 1)
+    fail(
+        "{}: system.racks is {}, but a rack has only {} global ports left after its own nodes "
+        "(system.global_links = {}) to reach the other {} racks",
+        file, t.racks, rack_ports, t.global_links, t.racks - 1);
+  if (t.sync_domain_chips % t.chips_per_rack() != 0 && t.sync_domain_chips < physical)
+    fail(
+        "{}: system.sync_domain_chips is {}, neither a whole number of racks of {} chips nor the "
+        "whole system of {}",
+        file, t.sync_domain_chips, t.chips_per_rack(), physical);
+  if (t.flit_payload_bytes != c.vector_bytes)
+    fail(
+        "{}: system.flit_payload_bytes is {} but a flit carries one vector: chip.vector_bytes = {}",
+        file, t.flit_payload_bytes, c.vector_bytes);
+  if (t.hop_latency_ns * c.clock_hz / 1e9 < t.link_latency_cycles)
+    fail(
+        "{}: system.hop_latency_ns is {} ({:.0f} cycles at chip.clock_hz), less than "
+        "system.link_latency_cycles ({}): a hop includes its link",
+        file, t.hop_latency_ns, t.hop_latency_ns * c.clock_hz / 1e9, t.link_latency_cycles);
 }
 
 // 2^bits, or the v1 default when the file does not say.
@@ -237,22 +325,59 @@ void cross_check(const ChipConfig& c, const Facts& facts, const std::string& fil
              "a quarter of the int8 rate: 2 fp16 sub-ops of K = rows / 2 per cycle");
 }
 
-// Reads every key of a preset and checks the rules; `file` names it in errors.
-ParsedSystem parse_system(const YAML::Node& root, const std::string& file) {
-  const KeyReader top(root, file, "", {"description", "chip", "delays", "informational"},
-                      {"description", "chip", "delays"});
+// The chip of a system preset that names its chip preset (`chip: lpu-v1`), with the chip.*,
+// delays.* and informational.* overrides.
+ChipConfig named_chip(const KeyReader& top, const std::vector<SystemOverride>& chip_overrides) {
+  const std::string file = top.file();
+  const std::string name = top.text("chip");
+  for (const char* key : {"delays", "informational"})
+    if (top.has(key))
+      fail(
+          "{}: key 'chip' names the chip preset '{}', so key '{}' belongs to that preset: give "
+          "'chip' as a mapping of the chip's values, or drop '{}'",
+          file, name, key, key);
+  SystemConfig chip;
+  try {
+    chip = load_system(name, chip_overrides);
+  } catch (const Error& e) {
+    fail("{}: key 'chip' is neither a mapping of the chip's values nor a usable chip preset: {}",
+         file, e.what());
+  }
+  if (chip.topology.physical_chips() != 1)
+    fail("{}: key 'chip' names '{}', a system of {} chips, not a chip preset", file, name,
+         chip.topology.physical_chips());
+  return chip.chip;
+}
+
+// The optional `system:` section (one chip when absent), checked against the chip.
+void read_topology(const KeyReader& top, SystemConfig& system) {
+  if (!top.has("system")) return;
+  const std::set<std::string> names = field_keys(kTopologyIntFields, kTopologyNumberFields);
+  const KeyReader section(top.node("system"), top.file(), "system.", names, names);
+  read_fields(section, kTopologyIntFields, kTopologyNumberFields, system.topology);
+  check_topology(system.topology, system.chip, top.file());
+}
+
+// Reads every key of a preset and checks the rules; `file` names it in errors. A chip preset
+// that the file names is loaded with `chip_overrides`.
+ParsedSystem parse_system(const YAML::Node& root, const std::string& file,
+                          const std::vector<SystemOverride>& chip_overrides) {
+  const KeyReader top(root, file, "", {"description", "chip", "delays", "informational", "system"},
+                      {"description", "chip"});
   ParsedSystem parsed;
   parsed.system.description = top.text("description");
   ChipConfig& c = parsed.system.chip;
 
-  const std::set<std::string> chip_names = chip_keys();
+  if (top.node("chip").IsScalar()) {
+    parsed.system.chip_preset = top.text("chip");
+    c = named_chip(top, chip_overrides);
+    read_topology(top, parsed.system);
+    return parsed;
+  }
+  if (!top.has("delays")) fail("{}: required key 'delays' is missing", file);
+  const std::set<std::string> chip_names = field_keys(kIntFields, kNumberFields);
   const KeyReader chip(top.node("chip"), file, "chip.", chip_names, chip_names);
-  for (const auto& f : kIntFields)
-    c.*f.member = static_cast<int>(
-        read_yaml_positive_int(value_of(chip, f.key), file, chip.name(f.key), f.max));
-  for (const auto& f : kNumberFields)
-    c.*f.member =
-        read_yaml_number(value_of(chip, f.key), file, chip.name(f.key), f.max, f.allow_zero);
+  read_fields(chip, kIntFields, kNumberFields, c);
 
   const std::set<std::string> delay_names = delay_keys();
   const KeyReader delays(top.node("delays"), file, "delays.", delay_names, delay_names);
@@ -274,6 +399,7 @@ ParsedSystem parse_system(const YAML::Node& root, const std::string& file) {
     }
   }
   check_rules(c, parsed.facts, file);
+  read_topology(top, parsed.system);
   return parsed;
 }
 
@@ -285,12 +411,14 @@ void apply_overrides(YAML::Node root, const std::vector<SystemOverride>& overrid
     const std::string section = key.substr(0, dot);
     const std::string field = dot == std::string::npos ? "" : key.substr(dot + 1);
     const YAML::Node& lookup = root;  // const: looking a key up must not insert it
-    const bool known = (section == "chip" || section == "delays" || section == "informational") &&
-                       !field.empty() && lookup[section] && lookup[section][field];
+    const bool known = (section == "chip" || section == "delays" || section == "informational" ||
+                        section == "system") &&
+                       !field.empty() && lookup[section] && lookup[section].IsMap() &&
+                       lookup[section][field];
     if (!known)
       fail(
           "{}: cannot override '{}': the file has no such value (keys look like chip.clock_hz, "
-          "delays.mxm_compute or informational.slice_address_bits)",
+          "delays.mxm_compute, informational.slice_address_bits or system.hop_latency_ns)",
           file, key);
     root[section][field]["value"] = value;
   }
@@ -300,14 +428,19 @@ SystemConfig load_system_file(const ConfigFile& file,
                               const std::vector<SystemOverride>& overrides) {
   YAML::Node root = load_yaml_file(file.path, "system preset");
   try {
-    ParsedSystem parsed = parse_system(root, file.path);
+    ParsedSystem parsed = parse_system(root, file.path, {});
     cross_check(parsed.system.chip, parsed.facts, file.path);
     if (!overrides.empty()) {
-      apply_overrides(root, overrides, file.path);
+      // A named chip preset takes the overrides of its own sections; this file takes system.*.
+      std::vector<SystemOverride> own, chip;
+      for (const auto& o : overrides)
+        (parsed.system.chip_preset.empty() || o.first.rfind("system.", 0) == 0 ? own : chip)
+            .push_back(o);
+      apply_overrides(root, own, file.path);
       std::vector<std::string> settings;
       for (const auto& [key, value] : overrides) settings.push_back(key + "=" + value);
-      parsed =
-          parse_system(root, fmt::format("{} (with {})", file.path, fmt::join(settings, ", ")));
+      parsed = parse_system(root, fmt::format("{} (with {})", file.path, fmt::join(settings, ", ")),
+                            chip);
     }
     parsed.system.name = file.name;
     parsed.system.source = file.path;

@@ -50,11 +50,50 @@ struct ChipConfig {
   int fp32_lanes() const { return vector_bytes / 4; }
 };
 
+// How the chips of a system are packaged and wired (FACTS.md "Systems"; RealScale in DIGEST.md).
+// Physical chips = racks x nodes_per_rack x chips_per_node = chips + spare_chips. The defaults
+// are one chip alone (a chip preset with no `system:` section); the link values are then unused.
+// Wiring (lpu/topology.h builds it): inside a node every chip has a local link to every other
+// (all-to-all, K_chips_per_node); each chip's global links are the node's global ports; inside a
+// rack the nodes are all-to-all over global ports, and racks are joined all-to-all (with as many
+// parallel links per rack pair as the remaining ports allow): a software-scheduled Dragonfly whose
+// groups are racks.
+struct SystemTopology {
+  int chips = 1;                     // active chips (the ones a program may be placed on)
+  int spare_chips = 0;               // cabled but held in reserve; the highest chip ids
+  int chips_per_node = 1;
+  int nodes_per_rack = 1;
+  int racks = 1;
+  int sync_domain_chips = 576;       // chips in one counter-aligned domain; larger systems join
+                                     // domains with Ethernet-like (jittery) timing
+  int local_links = 0;               // per chip, inside its node: chips_per_node - 1
+  int global_links = 0;              // per chip, to other nodes
+  int lanes_per_link = 4;
+  double lane_bits_per_s = 25e9;     // per lane, per direction
+  int link_latency_cycles = 217;     // one link, cycles @ core clock
+  double hop_latency_ns = 722;       // per further hop of a route (receive, deskew, re-send)
+  int flit_payload_bytes = 320;      // one vector per flit
+  int flit_overhead_bytes = 8;
+  double ethernet_latency_ns = 2000;       // fixed part of a hop between synchronous domains
+  double ethernet_jitter_median_ns = 500;  // log-normal jitter added to it: median, ns
+  double ethernet_jitter_sigma = 0.5;      // and sigma of the underlying normal
+
+  int physical_chips() const { return chips + spare_chips; }
+  int chips_per_rack() const { return chips_per_node * nodes_per_rack; }
+  int links_per_chip() const { return local_links + global_links; }
+  // Bytes one link carries per cycle, per direction, at `clock_hz`.
+  double link_bytes_per_cycle(double clock_hz) const {
+    return lanes_per_link * lane_bits_per_s / 8 / clock_hz;
+  }
+};
+
 struct SystemConfig {
   std::string name;         // "lpu-v1"
   std::string description;  // one line for reports
   std::string source;       // the file it was read from
+  std::string chip_preset;  // the chip preset a system preset names ("lpu-v1"); empty if inline
   ChipConfig chip;
+  SystemTopology topology;  // one chip unless the file has a `system:` section
 };
 
 // Loads a preset by name (configs/systems/<name>.yaml, found as core/config_files.h says:
@@ -65,8 +104,12 @@ struct SystemConfig {
 //
 // File format (every key required unless marked optional; any other key is an error):
 //   description: one line for reports
-//   chip:          every numeric field of ChipConfig, by its name
+//   chip:          every numeric field of ChipConfig, by its name; or the name of a chip preset
+//                  ("chip: lpu-v1"), loaded and checked as load_system does, which must be one
+//                  chip; then delays and informational belong to that preset and are not allowed
 //   delays:        the 12 functional delays, by delay_class_name (mem_read ... mxm_emit)
+//   system:        (optional; all keys required when present) every field of SystemTopology by
+//                  its name; chips, spare_chips, local_links, global_links may be 0
 //   informational: (optional; each key optional) published facts with no field of their own:
 //     die_area_mm2, transistors, sram_bytes, slice_address_bits, sram_bandwidth_bytes_per_cycle,
 //     stream_bandwidth_bytes_per_cycle, mxm_weight_install_cycles_max, instruction_queues,
@@ -85,6 +128,12 @@ struct SystemConfig {
 //     (Instruction::reach is one byte);
 //   banks_per_slice * vectors_per_bank <= 2^informational.slice_address_bits (13 if absent:
 //     the v1 chip's 8192 vectors per slice).
+// Rules for `system:`: chips + spare_chips == racks x nodes_per_rack x chips_per_node;
+//   local_links == chips_per_node - 1; with several nodes, the node's global ports
+//   (chips_per_node x global_links) reach every other node of its rack, and with several racks
+//   the rack's remaining ports reach every other rack; sync_domain_chips is a whole number of
+//   racks or covers the system; flit_payload_bytes == chip.vector_bytes; the hop latency is at
+//   least the link latency.
 // Cross-checks against the informational facts (on the file as written, not after overrides,
 // since an override is a deliberate departure from the published chip):
 //   sram_bytes == sram_bytes();  sram_bandwidth == 2 * slices * banks * vector_bytes;
@@ -96,9 +145,10 @@ struct SystemConfig {
 //     (FACTS.md MXM op model: 4 int8 or 2 fp16 sub-ops of K = 320 or 160 per cycle).
 SystemConfig load_system(const std::string& name_or_path);
 
-// One override of a preset's value: {"chip.clock_hz", "1e9"}, {"delays.mxm_compute", "30"}.
-// Keys name a value the file has (chip.*, delays.* or informational.*); values are read and
-// checked exactly as the file's are.
+// One override of a preset's value: {"chip.clock_hz", "1e9"}, {"delays.mxm_compute", "30"},
+// {"system.hop_latency_ns", "300"}. Keys name a value the file has (chip.*, delays.*,
+// informational.* or system.*); for a system preset that names its chip preset, chip.*, delays.*
+// and informational.* go to that preset. Values are read and checked exactly as the file's are.
 using SystemOverride = std::pair<std::string, std::string>;
 
 // As load_system(name_or_path), with `overrides` replacing the file's values before the fields
