@@ -179,6 +179,12 @@ void compile_model(const CompileArgs& a, const lpu::SystemConfig& system) {
       lpu::plan_partition(config, system.chip, weights, ctx, {a.stages, a.tensor_parallel, 0});
   if (plan.chips > 1) {
     print_partition(plan, system);
+    if (system.topology.chips > 1)
+      fmt::print("system         {} has {} active chips: the plan {}\n", system.name,
+                 system.topology.chips,
+                 plan.chips <= system.topology.chips
+                     ? fmt::format("uses {} of them", plan.chips)
+                     : fmt::format("needs {} more", plan.chips - system.topology.chips));
     fmt::print("\nmulti-chip programs are not scheduled yet: only the partition is reported\n");
     return;
   }
