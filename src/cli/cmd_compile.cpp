@@ -238,7 +238,7 @@ void run_compile(const CompileArgs& a) {
 void add_compile(CLI::App& app) {
   auto args = std::make_shared<CompileArgs>();
   auto* cmd = app.add_subcommand(
-      "compile", "Lower a model or a matrix multiply onto the simulated LPU and predict its cycles");
+      "compile", "lower a model or a matrix multiply onto the simulated LPU and predict its cycles");
   add_model_argument(*cmd, args->model);
   cmd->add_option("--model-preset", args->preset, "a catalog shape instead of a file (no weights)");
   add_lpu_options(*cmd, args->lpu);

@@ -169,7 +169,7 @@ void run_simulate(const SimulateArgs& a) {
 void add_simulate(CLI::App& app) {
   auto args = std::make_shared<SimulateArgs>();
   auto* cmd = app.add_subcommand(
-      "simulate", "Compile, then run the program on the cycle-exact LPU simulator");
+      "simulate", "compile, then run the program on the cycle-exact LPU simulator");
   add_model_argument(*cmd, args->model);
   cmd->add_option("--model-preset", args->preset, "a catalog shape instead of a file (timing only)");
   add_lpu_options(*cmd, args->lpu);

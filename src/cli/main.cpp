@@ -11,7 +11,8 @@
 int main(int argc, char** argv) {
   CLI::App app{
       "lockstep: deterministic, latency-first LLM inference.\n"
-      "Runs Llama-family models (GGUF or Hugging Face safetensors) on the CPU; every command\n"
+      "Runs Llama-family models (GGUF or Hugging Face safetensors) on the CPU, and compiles them\n"
+      "for a simulated Groq-class LPU (compile, simulate, run --target lpu-sim). Every command\n"
       "that takes MODEL uses the embedded KJV model when MODEL is left out."};
   app.set_version_flag("--version", "lockstep 0.1.0");
   app.require_subcommand(1);
