@@ -308,9 +308,13 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
     lp.down = L.plain_projection(b + "ffn_down", w ? w->ffn_down : nullptr, c.n_embd, c.n_ff, false);
     for (std::int64_t g = 0; g < c.n_head_kv; ++g) {
       lp.keys.push_back(L.table(fmt::format("{}k.{}", b, g), L.blocks, static_cast<std::int32_t>(hd), Pool::Activations));
-      lp.values.push_back(L.table(fmt::format("{}v.{}", b, g), context_, 2, Pool::Activations));
+      lp.values.push_back(L.table(fmt::format("{}v.{}", b, g), L.blocks, static_cast<std::int32_t>(hd), Pool::Activations));
     }
   }
+  // Lane masks: vector i is 1.0 in lane i, 0 elsewhere (to assemble a head from per-lane sums).
+  std::vector<float> masks(std::size_t{lanes} * lanes, 0.0f);
+  for (std::uint32_t i = 0; i < lanes; ++i) masks[std::size_t{i} * lanes + i] = 1.0f;
+  const VTensor lane_masks = L.constant("const.lane_masks", masks);
   const VTensor out_norm = L.constant("output_norm", model ? L.vector_of(model->output_norm) : std::vector<float>(c.n_embd));
   const MxmWeights head = L.plain_projection("output", model ? model->output : nullptr, c.n_vocab, c.n_embd, false);
   // ---- Host buffers (inputs written before every run), placed after everything that persists
@@ -453,32 +457,32 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
       const VTensor onehot_t = one(onehot, t);
       const VTensor pos_block_t = one(pos_block, t), pos_row_t = one(pos_row, t);
 
-      // Append this position's key (one lane of hd vectors) and value (two vectors) per kv head.
-      for (std::int64_t g = 0; g < c.n_head_kv; ++g) {
-        const std::string gn = fmt::format("{}kv.{}", bt, g);
-        const VTensor key_table = Lowering::as_tensor(lp.keys[g]);
-        const VTensor value_table = Lowering::as_tensor(lp.values[g]);
-        VTensor kd = vb.alloc(gn + ".kd", hd, 1, {&kr});
+      // Append this position's key and value: per kv head and dimension, one lane of the block
+      // column that holds the position (distribute, gather the column, select, scatter back).
+      auto append = [&](const VTensor& source, const std::vector<TableRef>& parts, std::int64_t g,
+                        const std::string& gn) {
+        const VTensor table = Lowering::as_tensor(parts);
+        VTensor kd = vb.alloc(gn + ".d", hd, 1, {&source});
         for (std::uint32_t d = 0; d < hd; ++d)
-          vb.map(Opcode::Distribute, {{{kr.at(2 * g + d / half)}, kd.at(d)}}, static_cast<std::int32_t>(d % half), 0.0f, gn);
+          vb.map(Opcode::Distribute, {{{source.at(static_cast<std::uint32_t>(2 * g) + d / half)}, kd.at(d)}},
+                 static_cast<std::int32_t>(d % half), 0.0f, gn);
         // The block column of every part (zeros from parts that do not hold the block), summed.
         VTensor old;
-        for (std::size_t part = 0; part < lp.keys[g].size(); ++part) {
-          VTensor got = vb.alloc(gn + ".old", hd, 1, {&kd, &pos_block_t, &key_table, &old});
-          gather(pos_block_t.at(0), lp.keys[g][part], got.at(0), hd, gn + " key column");
+        for (std::size_t part = 0; part < parts.size(); ++part) {
+          VTensor got = vb.alloc(gn + ".old", hd, 1, {&kd, &pos_block_t, &table, &old});
+          gather(pos_block_t.at(0), parts[part], got.at(0), hd, gn + " column");
           old = part == 0 ? got : vb.binary(Opcode::Add, old, got, gn + ".old.sum");
         }
-        VTensor fresh = vb.alloc(gn + ".new", hd, 1, {&kd, &old, &onehot_t, &pos_block_t, &key_table});
+        VTensor fresh = vb.alloc(gn + ".new", hd, 1, {&kd, &old, &onehot_t, &pos_block_t, &table});
         std::vector<VectorStep> select;
         for (std::uint32_t d = 0; d < hd; ++d) select.push_back({{onehot_t.at(0), kd.at(d), old.at(d)}, fresh.at(d)});
         vb.map(Opcode::Select, select, 0, 0.0f, gn);
-        for (const TableRef& part : lp.keys[g])
-          scatter(pos_block_t.at(0), fresh.at(0), part, hd, gn + " key store");
-        for (int hf = 0; hf < 2; ++hf)
-          for (TableRef part : lp.values[g]) {
-            part.addr += hf;
-            scatter(pos_row_t.at(0), v.at(t, static_cast<std::uint32_t>(2 * g + hf)), part, 1, gn + " value store");
-          }
+        for (const TableRef& part : parts) scatter(pos_block_t.at(0), fresh.at(0), part, hd, gn + " store");
+      };
+      const VTensor v_row = v.row(t);
+      for (std::int64_t g = 0; g < c.n_head_kv; ++g) {
+        append(kr, lp.keys[g], g, fmt::format("{}k.{}", bt, g));
+        append(v_row, lp.values[g], g, fmt::format("{}v.{}", bt, g));
       }
 
       // Attention per query head: scores over the window, softmax, weighted sum of values.
@@ -515,25 +519,28 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
         const VTensor sum = vb.reduce_lanes(Opcode::Add, vb.reduce_vectors(Opcode::Add, e, hn + ".sumv"), hn + ".sum");
         const VTensor inv = vb.binary(Opcode::Div, vb.ones(), sum, hn + ".inv");
         const VTensor p = vb.binary(Opcode::Mul, e, inv, hn + ".p");
-        // Four partial sums per half (positions j mod 4), added in a fixed order at the end.
+        // out[d] = sum over positions of p * v[d]: per dimension a multiply-add chain over the
+        // blocks (80 positions per lane), a lane sum, and the sum placed in its lane of the head.
         const std::vector<TableRef>& vt = lp.values[g];
-        VTensor partial[2][4];
-        for (std::int64_t j = 0; j < context_; ++j) {
-          const std::uint32_t ju = static_cast<std::uint32_t>(j);
-          const VTensor pj = vb.distribute(p, ju / lanes, static_cast<int>(ju % lanes), hn + ".pj");
-          for (int hf = 0; hf < 2; ++hf) {
-            const VecRef value = Lowering::table_vector(vt, j, hf);
-            VTensor& acc_r = partial[hf][j % 4];
-            VTensor next = vb.alloc(hn + ".pv", 1, 1, {&pj, &acc_r, &value_table});
-            if (j < 4) vb.map(Opcode::Mul, {{{pj.at(0), value}, next.at(0)}}, 0, 0.0f, hn + " pv");
-            else vb.map(Opcode::MulAdd, {{{pj.at(0), value, acc_r.at(0)}, next.at(0)}}, 0, 0.0f, hn + " pv");
-            acc_r = next;
+        VTensor head_out[2];
+        for (std::uint32_t d = 0; d < hd; ++d) {
+          VTensor acc_d;
+          for (std::uint32_t blk = 0; blk < L.blocks; ++blk) {
+            VTensor next = vb.alloc(hn + ".pv", 1, 1, {&p, &acc_d, &value_table});
+            const VecRef value = Lowering::table_vector(vt, blk, d);
+            if (blk == 0) vb.map(Opcode::Mul, {{{p.at(blk), value}, next.at(0)}}, 0, 0.0f, hn + " pv");
+            else vb.map(Opcode::MulAdd, {{{p.at(blk), value, acc_d.at(0)}, next.at(0)}}, 0, 0.0f, hn + " pv");
+            acc_d = next;
           }
-        }
-        for (int hf = 0; hf < 2; ++hf) {
-          VTensor s = partial[hf][0];
-          for (int r = 1; r < 4 && r < context_; ++r) s = vb.binary(Opcode::Add, s, partial[hf][r], hn + ".pvsum");
-          vb.map(Opcode::Move, {{{s.at(0)}, attn.at(t, static_cast<std::uint32_t>(2 * hq + hf))}}, 0, 0.0f, hn);
+          const VTensor total = vb.reduce_lanes(Opcode::Add, acc_d, hn + ".pvsum");
+          const std::uint32_t hf = d / half, lane = d % half;
+          VTensor& o = head_out[hf];
+          const bool last = lane + 1 == half;
+          const VecRef out = last ? attn.at(t, static_cast<std::uint32_t>(2 * hq + hf))
+                                  : vb.alloc(hn + ".o", 1, 1, {&total, &o, &lane_masks}).at(0);
+          const VecRef previous = lane == 0 ? vb.zeros().at(0) : o.at(0);
+          vb.map(Opcode::Select, {{{lane_masks.at(lane), total.at(0), previous}, out}}, 0, 0.0f, hn);
+          if (!last) o = VTensor{hn + ".o", Placed{{out.slice}, out.addr, 1}};
         }
       }
       if (!options.keep_temporaries) L.alloc.release(row_mark);

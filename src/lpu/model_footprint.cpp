@@ -50,10 +50,10 @@ ModelParts model_parts(const model::ModelConfig& c, const ChipConfig& chip,
                     2 * matrix(ff, d) + matrix(d, ff);
   p.layer_norms = 2 * ceil_div(d, lanes) + (c.qkv_bias ? (q_rows + 2 * kv_rows) / lanes : 0) +
                   (c.qk_norm ? 2 * 2 : 0);
-  // KV cache: keys dimension-major (per kv head and dimension, 80 positions per vector), values
-  // position-major with each head in two half vectors (see docs/lpu.md).
+  // KV cache: keys and values dimension-major (per kv head and dimension, 80 positions per
+  // vector; see docs/lpu.md).
   const std::uint64_t ctx = static_cast<std::uint64_t>(context);
-  p.layer_kv = kv_heads * c.head_dim * ceil_div(ctx, lanes) + kv_heads * ctx * 2;
+  p.layer_kv = 2 * kv_heads * c.head_dim * ceil_div(ctx, lanes);
   p.final_norm = ceil_div(d, lanes);
   // Activations of one decode step: generous bound of 64 residual-width rows plus the logits.
   const std::uint64_t full_q_rows = static_cast<std::uint64_t>(c.n_head) * 2 * lanes;
