@@ -42,10 +42,11 @@ std::vector<PrecisionRule> precision_table(WeightPrecision weights) {
       {AttentionLogits, "attention logits and softmax", "fp32", "fp32 on the VXM",
        "TruePoint: FP32 attention logits", 400},
       {KvCache, "KV cache", "fp32", "read by the VXM in fp32",
-       "kept fp32 in this version so that attention is exact to the reference's order; fp16 "
-       "storage would halve its SRAM",
+       "kept fp32 in this version: the VXM computes on fp32 lanes and no conversion is needed; "
+       "fp16 storage would halve its SRAM",
        400},
-      {Logits, "logits", "fp32", "argmax on the VXM", "the output the host reads", 400},
+      {Logits, "logits", "fp32", "read by the host, which samples (greedy or seeded)",
+       "the output of a step; sampling stays on the host as for every target", 400},
   };
 }
 
