@@ -36,16 +36,10 @@ struct PrecisionRule {
   std::string_view storage;   // "int8, one fp32 scale per output row"
   std::string_view compute;   // "int8 x int8 -> int32 on the MXM"
   std::string_view why;       // the TruePoint statement or the reason
-  std::uint32_t bytes_per_element_x100;  // storage cost, bytes per element x 100
 };
 
 // The table for one weight precision, one row per TensorClass in enum order.
 std::vector<PrecisionRule> precision_table(WeightPrecision weights);
 
-const PrecisionRule& precision_rule(WeightPrecision weights, TensorClass tensor_class);
-
-// Bytes to store `elements` values of `tensor_class` in `rows` rows (per-row scales included).
-std::uint64_t stored_bytes(WeightPrecision weights, TensorClass tensor_class,
-                           std::uint64_t elements, std::uint64_t rows);
 
 }  // namespace lockstep::compiler

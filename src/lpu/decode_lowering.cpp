@@ -32,11 +32,9 @@ std::int64_t head_dim_at(const model::ModelConfig& c, int half, std::int64_t i) 
   return i + half * (c.head_dim / 2);
 }
 
-// Row `r` of a weight tensor {cols, rows} as fp32.
+// Row `r` of a weight tensor {cols, rows} as fp32 into out[cols].
 void weight_row(const model::TensorView& t, std::uint64_t r, float* out) {
-  const std::size_t row_bytes = numerics::tensor_bytes(t.type, t.row_length());
-  numerics::dequantize_row(t.type, t.data.data() + r * row_bytes, out,
-                           static_cast<std::int64_t>(t.row_length()));
+  model::dequantize_tensor_row(t, r, std::span<float>(out, t.row_length()));
 }
 
 // Everything one compilation shares.
@@ -70,17 +68,7 @@ struct Lowering {
   VTensor constant(const std::string& name, const std::vector<float>& values) {
     const std::uint32_t n = vectors(static_cast<std::int64_t>(values.size()));
     VTensor t{name, alloc.allocate(name, n, std::min<int>(4, n), Pool::Weights)};
-    if (!m) return t;
-    for (int s = 0; s < t.place.stripes(); ++s) {
-      MemorySegment seg{t.place.slices[s], t.place.addr,
-                        std::vector<std::uint8_t>(std::size_t{t.place.stripe_vectors(s)} * chip.vector_bytes, 0)};
-      for (std::uint32_t v = s, k = 0; v < n; v += t.place.stripes(), ++k)
-        for (std::uint32_t l = 0; l < lanes; ++l) {
-          const std::size_t e = std::size_t{v} * lanes + l;
-          if (e < values.size()) std::memcpy(&seg.bytes[(std::size_t{k} * lanes + l) * 4], &values[e], 4);
-        }
-      program.memory.push_back(std::move(seg));
-    }
+    if (m) append_fp32_segments(t.place, values, chip.vector_bytes, program.memory);
     return t;
   }
 
@@ -382,14 +370,12 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
     for (std::size_t pi = 0; pi < embedding.size(); ++pi) {
       VTensor row16 = vb.alloc(fmt::format("embd16.{}.{}", t, pi), row_vectors, 1, {&token, &embedding_table});
       gather(token.at(t), embedding[pi], row16.at(0), row_vectors, "token embedding");
-      if (t == 0) probes_[fmt::format("embd16.{}", pi)] = row16.place;
       VTensor row32 = vb.from_fp16(row16, nv, fmt::format("embd32.{}.{}", t, pi));
       sum = pi == 0 ? row32 : vb.binary(Opcode::Add, sum, row32, fmt::format("embd.sum.{}", pi));
     }
     embedded.push_back(sum);
   }
   map_rows(vb, Opcode::Move, {[&](std::uint32_t t, std::uint32_t v) { return embedded[t].at(v); }}, x);
-  probes_["embd"] = x.row(0).place;
 
   // RMSNorm of every row: sum of squares per row, then one scale vector per row.
   auto rms_norm = [&](const Rows& in, const VTensor& weight, const std::string& name) {
@@ -428,7 +414,6 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
     const MemAllocator::Mark mark = L.alloc.mark();
 
     const Rows h = rms_norm(x, lp.attn_norm, b + "attn_norm");
-    probes_[b + "attn_norm"] = h.row(0).place;
     const MxmInput hin = mxm_input(h, b + "attn_in");
     Rows q = project(vb, lp.wq, hin, b + "q");
     Rows k = project(vb, lp.wk, hin, b + "k");
@@ -438,9 +423,6 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
       k = add_bias(k, lp.bk, b + "k.bias");
       v = add_bias(v, lp.bv, b + "v.bias");
     }
-    probes_[b + "q"] = q.row(0).place;
-    probes_[b + "k"] = k.row(0).place;
-    probes_[b + "v"] = v.row(0).place;
     Rows attn = alloc_rows(vb, b + "attn", T, static_cast<std::uint32_t>(2 * c.n_head));
     for (std::uint32_t t = 0; t < T; ++t) {
       // Everything of one row's attention is dead once its output is in `attn`.
@@ -543,10 +525,9 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
           if (!last) o = VTensor{hn + ".o", Placed{{out.slice}, out.addr, 1}};
         }
       }
-      if (!options.keep_temporaries) L.alloc.release(row_mark);
+      L.alloc.release(row_mark);
     }
 
-    probes_[b + "attn"] = attn.row(0).place;
     const Rows o = project(vb, lp.wo, mxm_input(attn, b + "attn_mx"), b + "attn_out");
     const Rows x_mid = add_rows(x, o, b + "resid");
     const Rows h2 = rms_norm(x_mid, lp.ffn_norm, b + "ffn_norm");
@@ -568,13 +549,11 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
     map_rows(vb, Opcode::Mul, {same(silu), same(up)}, act);
     const Rows down = project(vb, lp.down, mxm_input(act, b + "act_mx"), b + "down");
     map_rows(vb, Opcode::Add, {same(x_mid), same(down)}, x_next);
-    probes_[b + "out"] = x_next.row(0).place;
-    if (!options.keep_temporaries) L.alloc.release(mark);
+    L.alloc.release(mark);
     x = x_next;
   }
 
   const Rows hn = rms_norm(x, out_norm, "output_norm");
-  probes_["output_norm"] = hn.row(0).place;
   const Rows logits = project(vb, head, mxm_input(hn, "head_in"), "logits");
   logits_stride_ = logits.stride;
   for (int s = 0; s < logits.all.place.stripes(); ++s)
@@ -636,11 +615,6 @@ std::vector<std::pair<HostBuffer, std::vector<std::uint8_t>>> DecodeProgram::inp
     out.push_back({b, std::move(bytes)});
   }
   return out;
-}
-
-const Placed* DecodeProgram::probe(const std::string& name) const {
-  auto it = probes_.find(name);
-  return it == probes_.end() ? nullptr : &it->second;
 }
 
 std::vector<float> DecodeProgram::logits(

@@ -14,7 +14,6 @@
 
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -31,7 +30,6 @@ namespace lockstep::lpu {
 struct DecodeOptions {
   compiler::WeightPrecision weights = compiler::WeightPrecision::Fp16;
   std::int64_t context = 0;  // positions the KV cache holds (0: the model's, at most 4096)
-  bool keep_temporaries = false;  // debugging: never reuse a layer's MEM, so probes stay readable
   std::int64_t rows = 1;          // tokens per run: 1 = a decode step, T > 1 = a prefill chunk
 };
 
@@ -55,10 +53,6 @@ class DecodeProgram {
                                                                        std::int64_t pos) const {
     return inputs(std::span<const std::int32_t>(&token, 1), pos);
   }
-  // Where a named intermediate tensor lives ("embd", "blk.0.q", "blk.0.attn", "blk.0.out",
-  // "output_norm"; fp32 vectors), for debugging; temporaries of a layer are overwritten by the
-  // next unless options.keep_temporaries. Null if there is no such probe.
-  const Placed* probe(const std::string& name) const;
   // The placement pass's result: weights, tables and host buffers, before lowering.
   const std::vector<Allocation>& placement() const { return placement_; }
 
@@ -74,7 +68,6 @@ class DecodeProgram {
   std::uint32_t rows_ = 1;
   std::uint32_t logits_stride_ = 0;  // vectors per row of the logits as laid out
   std::uint64_t sram_bytes_ = 0;
-  std::map<std::string, Placed> probes_;
   std::vector<Allocation> placement_;
 };
 

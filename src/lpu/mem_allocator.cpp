@@ -1,6 +1,7 @@
 #include "lpu/mem_allocator.h"
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 
 #include "core/error.h"
@@ -28,8 +29,6 @@ const std::vector<int>& MemAllocator::pool_slices(Pool pool) const {
 std::uint64_t MemAllocator::capacity_bytes() const {
   return static_cast<std::uint64_t>(top_.size()) * slice_vectors_ * chip_.vector_bytes;
 }
-
-std::uint64_t MemAllocator::pool_bytes(Pool pool) const { return pool_used_[static_cast<int>(pool)]; }
 
 Placed MemAllocator::allocate_on(const std::string& what, std::uint32_t vectors,
                                  const std::vector<int>& slices) {
@@ -73,7 +72,6 @@ Placed MemAllocator::allocate_table(const std::string& what, std::uint32_t vecto
     next = (next + tries + 1) % slices.size();
     top_[s] = start + vectors;
     used_bytes_ += std::uint64_t{vectors} * chip_.vector_bytes;
-    pool_used_[static_cast<int>(pool)] += std::uint64_t{vectors} * chip_.vector_bytes;
     log_.push_back({what, Placed{{s}, start, vectors}});
     return log_.back().place;
   }
@@ -117,13 +115,29 @@ Placed MemAllocator::allocate(const std::string& what, std::uint32_t vectors, in
     if (static_cast<int>(roomy.size()) == stripes) chosen = roomy;
   }
   Placed p = allocate_on(what, vectors, chosen);
-  pool_used_[static_cast<int>(pool)] += std::uint64_t{vectors} * chip_.vector_bytes;
   return p;
 }
 
 }  // namespace lockstep::lpu
 
 namespace lockstep::lpu {
+
+void append_fp32_segments(const Placed& place, std::span<const float> values, int vector_bytes,
+                          std::vector<MemorySegment>& memory) {
+  const std::size_t lanes = static_cast<std::size_t>(vector_bytes) / 4;
+  for (int s = 0; s < place.stripes(); ++s) {
+    MemorySegment seg{place.slices[s], place.addr,
+                      std::vector<std::uint8_t>(std::size_t{place.stripe_vectors(s)} * vector_bytes, 0)};
+    for (std::uint32_t v = static_cast<std::uint32_t>(s), k = 0; v < place.vectors;
+         v += static_cast<std::uint32_t>(place.stripes()), ++k) {
+      const std::size_t first = std::size_t{v} * lanes;
+      if (first >= values.size()) break;
+      std::memcpy(&seg.bytes[std::size_t{k} * vector_bytes], &values[first],
+                  std::min(lanes, values.size() - first) * 4);
+    }
+    memory.push_back(std::move(seg));
+  }
+}
 
 void verify_placement(const std::vector<Allocation>& log, std::size_t live, const ChipConfig& chip) {
   const std::uint64_t slice_vectors =

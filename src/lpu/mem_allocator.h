@@ -9,10 +9,12 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
 #include "lpu/floorplan.h"
+#include "lpu/program.h"
 #include "lpu/system_config.h"
 
 namespace lockstep::lpu {
@@ -79,7 +81,6 @@ class MemAllocator {
   std::uint64_t used_bytes() const { return used_bytes_; }          // placed, bytes
   std::uint64_t requested_bytes() const { return used_bytes_ + overflow_bytes_; }
   std::uint64_t capacity_bytes() const;
-  std::uint64_t pool_bytes(Pool pool) const;                         // placed in the pool
 
  private:
   const ChipConfig& chip_;
@@ -90,10 +91,14 @@ class MemAllocator {
   std::size_t next_group_[2] = {0, 0};
   std::uint64_t used_bytes_ = 0;
   std::uint64_t overflow_bytes_ = 0;
-  std::uint64_t pool_used_[2] = {0, 0};
   std::vector<Allocation> log_;
   bool strict_ = false;
 };
+
+// Appends the memory segments that put fp32 `values` (zero-padded to whole vectors) into the
+// vectors of `place`, one segment per stripe.
+void append_fp32_segments(const Placed& place, std::span<const float> values, int vector_bytes,
+                          std::vector<MemorySegment>& memory);
 
 // The placement pass's verifier: every allocation of `log` inside its slice, and no two live at
 // once on the same addresses (an allocation made after a release may reuse what was released,

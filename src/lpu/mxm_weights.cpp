@@ -60,7 +60,6 @@ void pack_mxm_weights(const MxmWeights& w, const ChipConfig& chip,
   const bool int8 = w.type == ElementType::I8;
   const std::uint32_t vb = chip.vector_bytes;
   const std::uint32_t per_vector = int8 ? vb : vb / 2;
-  const std::uint32_t lanes = chip.fp32_lanes();
   std::vector<float> scales(w.rows, 0.0f);
   const std::uint32_t block_rows = chip.mxm_plane_rows;
   const std::size_t width = chip.mxm_load_streams;
@@ -94,15 +93,7 @@ void pack_mxm_weights(const MxmWeights& w, const ChipConfig& chip,
       }
     }
   }
-  if (int8) {
-    const Placed& p = w.row_scale.place;
-    for (int s = 0; s < p.stripes(); ++s) {
-      MemorySegment seg{p.slices[s], p.addr, std::vector<std::uint8_t>(std::size_t{p.stripe_vectors(s)} * vb, 0)};
-      for (std::uint32_t v = s, k = 0; v < p.vectors; v += p.stripes(), ++k)
-        std::memcpy(&seg.bytes[std::size_t{k} * vb], &scales[std::size_t{v} * lanes], lanes * 4);
-      memory.push_back(std::move(seg));
-    }
-  }
+  if (int8) append_fp32_segments(w.row_scale.place, scales, chip.vector_bytes, memory);
   for (std::size_t b = 0; b < w.placed.size(); ++b)
     for (std::size_t s = 0; s < width; ++s)
       memory.push_back({w.placed[b].slices[s], w.placed[b].addr, std::move(bytes[b][s])});

@@ -100,7 +100,6 @@ bool Reservations::stream_free(Direction d, int index, std::uint64_t cycle, int 
 void Reservations::take_stream(Direction d, int index, std::uint64_t cycle, int from, int reach) {
   auto& bits = stream_busy_[static_cast<int>(d) * chip_.streams_per_direction + index];
   bits.set_range(diagonal_key(d, cycle, from), std::min(from, reach), std::max(from, reach));
-  stream_hops_ += static_cast<std::uint64_t>(std::abs(reach - from)) + 1;
 }
 
 std::uint64_t Reservations::visible_from(int slice, std::uint32_t addr) const {

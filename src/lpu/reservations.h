@@ -77,7 +77,6 @@ class Reservations {
   std::uint64_t last_effect() const { return last_effect_; }
   void note_effect(std::uint64_t cycle) { last_effect_ = std::max(last_effect_, cycle); }
 
-  std::uint64_t stream_hops() const { return stream_hops_; }
 
  private:
   const ChipConfig& chip_;
@@ -90,7 +89,6 @@ class Reservations {
   std::vector<std::uint64_t> visible_;              // [slice * slice_vectors + addr]
   std::vector<std::int64_t> last_read_;             // idem, -1 = never
   std::uint64_t last_effect_ = 0;
-  std::uint64_t stream_hops_ = 0;
 };
 
 }  // namespace lockstep::lpu

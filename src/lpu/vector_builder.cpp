@@ -102,11 +102,6 @@ void VectorBuilder::run(Opcode op, const std::vector<VectorStep>& steps, std::in
 
 VTensor VectorBuilder::binary(Opcode op, const VTensor& a, const VTensor& b, const std::string& name) {
   VTensor out = alloc(name, a.vectors(), 4, {&a, &b});
-  binary_into(op, a, b, out);
-  return out;
-}
-
-void VectorBuilder::binary_into(Opcode op, const VTensor& a, const VTensor& b, const VTensor& out) {
   if (b.vectors() != 1 && b.vectors() < a.vectors())
     fail("internal compiler error: {} has {} vectors, {} has {}", a.name, a.vectors(), b.name,
          b.vectors());
@@ -114,6 +109,7 @@ void VectorBuilder::binary_into(Opcode op, const VTensor& a, const VTensor& b, c
   for (std::uint32_t v = 0; v < a.vectors(); ++v)
     steps.push_back({{a.at(v), b.vectors() == 1 ? b.at(0) : b.at(v)}, out.at(v)});
   map(op, steps, 0, 0.0f, out.name);
+  return out;
 }
 
 VTensor VectorBuilder::unary(Opcode op, const VTensor& a, float fimm, const std::string& name) {
@@ -121,16 +117,6 @@ VTensor VectorBuilder::unary(Opcode op, const VTensor& a, float fimm, const std:
   std::vector<VectorStep> steps;
   for (std::uint32_t v = 0; v < a.vectors(); ++v) steps.push_back({{a.at(v)}, out.at(v)});
   map(op, steps, 0, fimm, name);
-  return out;
-}
-
-VTensor VectorBuilder::muladd(const VTensor& a, const VTensor& b, const VTensor& c,
-                              const std::string& name) {
-  VTensor out = alloc(name, a.vectors(), 4, {&a, &b, &c});
-  std::vector<VectorStep> steps;
-  for (std::uint32_t v = 0; v < a.vectors(); ++v)
-    steps.push_back({{a.at(v), b.vectors() == 1 ? b.at(0) : b.at(v), c.at(v)}, out.at(v)});
-  map(Opcode::MulAdd, steps, 0, 0.0f, name);
   return out;
 }
 
@@ -158,12 +144,6 @@ VTensor VectorBuilder::rotate(const VTensor& a, int amount, const std::string& n
   return out;
 }
 
-VTensor VectorBuilder::distribute(const VTensor& a, std::uint32_t v, int lane, const std::string& name) {
-  VTensor out = alloc(name, 1, 1, {&a});
-  map(Opcode::Distribute, {{{a.at(v)}, out.at(0)}}, lane, 0.0f, name);
-  return out;
-}
-
 VTensor VectorBuilder::reduce_lanes(Opcode op, const VTensor& a, const std::string& name) {
   if (e_.scheduler().chip().fp32_lanes() != 80)
     fail("the lane reduction is written for 80 fp32 lanes per vector");
@@ -184,16 +164,6 @@ VTensor VectorBuilder::reduce_lanes(Opcode op, const VTensor& a, const std::stri
   VTensor m = binary(op, r, rotate(r, 1, name + ".w1"), name + ".m1");
   m = binary(op, m, rotate(m, 2, name + ".w2"), name + ".m2");
   return binary(op, m, rotate(m, 1, name + ".w3"), name + ".m3");
-}
-
-VTensor VectorBuilder::to_fp16(const VTensor& a, const std::string& name) {
-  const std::uint32_t n = (a.vectors() + 1) / 2;
-  VTensor out = alloc(name, n, 4, {&a});
-  std::vector<VectorStep> steps;
-  for (std::uint32_t c = 0; c < n; ++c)
-    steps.push_back({{a.at(2 * c), 2 * c + 1 < a.vectors() ? a.at(2 * c + 1) : zeros().at(0)}, out.at(c)});
-  map(Opcode::ConvertF32ToF16, steps, 0, 0.0f, name);
-  return out;
 }
 
 VTensor VectorBuilder::from_fp16(const VTensor& a, std::uint32_t vectors, const std::string& name) {

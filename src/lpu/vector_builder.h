@@ -47,24 +47,16 @@ class VectorBuilder {
 
   // out[v] = op(a[v], b[v]) (b with one vector: b[0] for every v). out has a's vector count.
   VTensor binary(Opcode op, const VTensor& a, const VTensor& b, const std::string& name);
-  void binary_into(Opcode op, const VTensor& a, const VTensor& b, const VTensor& out);
   // out[v] = op(a[v]) with immediate fimm (AddImm, MulImm, Exp, Rsqrt, Abs, Move).
   VTensor unary(Opcode op, const VTensor& a, float fimm, const std::string& name);
-  // out[v] = a[v] * b[v] + c[v] with b of one vector broadcast when it has one vector.
-  VTensor muladd(const VTensor& a, const VTensor& b, const VTensor& c, const std::string& name);
 
   // One vector: op (Add or Max) over all vectors of a, pairwise in a fixed tree.
   VTensor reduce_vectors(Opcode op, const VTensor& a, const std::string& name);
   // One vector whose every lane holds op (Add or Max) over the 80 lanes of a's single vector.
   VTensor reduce_lanes(Opcode op, const VTensor& a, const std::string& name);
-  // One vector whose every lane holds lane `lane` of vector v of a.
-  VTensor distribute(const VTensor& a, std::uint32_t v, int lane, const std::string& name);
   // Rotate lanes: out.f32[l] = a.f32[(l + amount) mod 80] for a's single vector.
   VTensor rotate(const VTensor& a, int amount, const std::string& name);
 
-  // fp32 vectors -> fp16 vectors of 160 lanes: out[c] packs a[2c] (low) and a[2c+1] (high);
-  // a missing high half is the zero vector.
-  VTensor to_fp16(const VTensor& a, const std::string& name);
   // fp16 vectors -> fp32: out[2c] = low half of a[c], out[2c+1] = high half; `vectors` outputs.
   VTensor from_fp16(const VTensor& a, std::uint32_t vectors, const std::string& name);
 

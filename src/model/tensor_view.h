@@ -28,4 +28,8 @@ struct TensorView {
   std::uint64_t row_count() const { return shape.empty() ? 1 : element_count() / shape[0]; }
 };
 
+// Row `row` of a {width, rows} tensor as fp32, whatever its storage type. out: [width] fp32.
+// Throws lockstep::Error when the row is out of range or out has the wrong size.
+void dequantize_tensor_row(const TensorView& t, std::uint64_t row, std::span<float> out);
+
 }  // namespace lockstep::model

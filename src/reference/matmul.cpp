@@ -5,15 +5,6 @@
 
 namespace lockstep::reference {
 
-void dequantize_tensor_row(const model::TensorView& t, std::uint64_t row, std::span<float> out) {
-  const std::uint64_t width = t.row_length();
-  if (row >= t.row_count() || out.size() != width)
-    fail("row {} of tensor '{}' is out of range", row, t.name);
-  const std::size_t row_bytes = numerics::tensor_bytes(t.type, width);
-  numerics::dequantize_row(t.type, t.data.data() + row * row_bytes, out.data(),
-                           static_cast<std::int64_t>(width));
-}
-
 std::vector<float> dequantize_tensor(const model::TensorView& t) {
   std::vector<float> out(t.element_count());
   numerics::dequantize_row(t.type, t.data.data(), out.data(),
@@ -27,7 +18,7 @@ void matmul(const model::TensorView& w, std::span<const float> x, std::span<floa
   const std::uint64_t out = w.row_count();
   std::vector<float> row(in);  // one dequantized weight row, reused for every token
   for (std::uint64_t o = 0; o < out; ++o) {
-    dequantize_tensor_row(w, o, row);
+    model::dequantize_tensor_row(w, o, row);
     for (std::int64_t t = 0; t < n_tokens; ++t) {
       const float* xt = x.data() + t * in;
       float sum = 0.0f;

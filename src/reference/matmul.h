@@ -17,8 +17,6 @@ namespace lockstep::reference {
 void matmul(const model::TensorView& w, std::span<const float> x, std::span<float> y,
             std::int64_t n_tokens);
 
-// Row `row` of a {width, rows} tensor as fp32 (embedding lookup). [width] fp32.
-void dequantize_tensor_row(const model::TensorView& t, std::uint64_t row, std::span<float> out);
 
 // A whole tensor as fp32, for small tensors (norm weights, biases). [element_count] fp32.
 std::vector<float> dequantize_tensor(const model::TensorView& t);

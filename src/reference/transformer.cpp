@@ -127,7 +127,7 @@ void Transformer::forward(std::span<const std::int32_t> tokens, std::int64_t pos
   for (std::int64_t t = 0; t < n; ++t) {
     if (tokens[t] < 0 || tokens[t] >= c.n_vocab)
       fail("token id {} is out of range (the vocabulary has {} tokens)", tokens[t], c.n_vocab);
-    dequantize_tensor_row(*model_->token_embd, static_cast<std::uint64_t>(tokens[t]),
+    model::dequantize_tensor_row(*model_->token_embd, static_cast<std::uint64_t>(tokens[t]),
                           std::span(x).subspan(t * c.n_embd, c.n_embd));
   }
 
