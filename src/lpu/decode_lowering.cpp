@@ -338,29 +338,6 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
   verify_placement(placement_, placement_.size(), chip_);
   L.alloc.set_strict(true);
 
-  // Gather and Scatter need their index, data and table in three different slices (a slice
-  // serves one access per cycle); an operand that shares a slice is first copied elsewhere.
-  auto move_away = [&](VecRef src, std::uint32_t n, std::vector<int> avoid, const std::string& what) {
-    avoid.push_back(src.slice);
-    VTensor keep_clear{"avoid", Placed{avoid, 0, static_cast<std::uint32_t>(avoid.size())}};
-    const VTensor copy = vb.alloc(what + ".moved", n, 1, {&keep_clear});
-    std::vector<VectorStep> steps;
-    for (std::uint32_t i = 0; i < n; ++i) steps.push_back({{{src.slice, src.addr + i, 1}}, copy.at(i)});
-    vb.map(Opcode::Move, steps, 0, 0.0f, what);
-    return copy.at(0);
-  };
-  auto gather = [&](VecRef index, const TableRef& table, VecRef out, std::uint32_t n, const std::string& what) {
-    if (index.slice == table.slice || index.slice == out.slice)
-      index = move_away(index, 1, {table.slice, out.slice}, what);
-    L.emitter.gather(index, table, out, n, what);
-  };
-  auto scatter = [&](VecRef index, VecRef data, const TableRef& table, std::uint32_t n, const std::string& what) {
-    if (data.slice == table.slice) data = move_away(data, n, {table.slice, index.slice}, what);
-    if (index.slice == table.slice || index.slice == data.slice)
-      index = move_away(index, 1, {table.slice, data.slice}, what);
-    L.emitter.scatter(index, data, table, n, what);
-  };
-
   // ---- Embedding: per row, gather each part's row (zeros outside its range), widen, add.
   const VTensor embedding_table = Lowering::as_tensor(embedding);
   Rows x = alloc_rows(vb, "embd", T, nv);
@@ -369,7 +346,7 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
     VTensor sum;
     for (std::size_t pi = 0; pi < embedding.size(); ++pi) {
       VTensor row16 = vb.alloc(fmt::format("embd16.{}.{}", t, pi), row_vectors, 1, {&token, &embedding_table});
-      gather(token.at(t), embedding[pi], row16.at(0), row_vectors, "token embedding");
+      vb.gather(token.at(t), embedding[pi], row16.at(0), row_vectors, "token embedding");
       VTensor row32 = vb.from_fp16(row16, nv, fmt::format("embd32.{}.{}", t, pi));
       sum = pi == 0 ? row32 : vb.binary(Opcode::Add, sum, row32, fmt::format("embd.sum.{}", pi));
     }
@@ -452,14 +429,14 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
         VTensor old;
         for (std::size_t part = 0; part < parts.size(); ++part) {
           VTensor got = vb.alloc(gn + ".old", hd, 1, {&kd, &pos_block_t, &table, &old});
-          gather(pos_block_t.at(0), parts[part], got.at(0), hd, gn + " column");
+          vb.gather(pos_block_t.at(0), parts[part], got.at(0), hd, gn + " column");
           old = part == 0 ? got : vb.binary(Opcode::Add, old, got, gn + ".old.sum");
         }
         VTensor fresh = vb.alloc(gn + ".new", hd, 1, {&kd, &old, &onehot_t, &pos_block_t, &table});
         std::vector<VectorStep> select;
         for (std::uint32_t d = 0; d < hd; ++d) select.push_back({{onehot_t.at(0), kd.at(d), old.at(d)}, fresh.at(d)});
         vb.map(Opcode::Select, select, 0, 0.0f, gn);
-        for (const TableRef& part : parts) scatter(pos_block_t.at(0), fresh.at(0), part, hd, gn + " store");
+        for (const TableRef& part : parts) vb.scatter(pos_block_t.at(0), fresh.at(0), part, hd, gn + " store");
       };
       const VTensor v_row = v.row(t);
       for (std::int64_t g = 0; g < c.n_head_kv; ++g) {

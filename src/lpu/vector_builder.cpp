@@ -30,14 +30,30 @@ Hemisphere VectorBuilder::sxm_side_for(const VecRef& src) const {
 }
 
 VecRef VectorBuilder::copy_away(const VecRef& src, const std::vector<int>& avoid,
-                                const std::string& what) {
+                                const std::string& what, std::uint32_t n) {
   std::vector<int> all = avoid;
   all.push_back(src.slice);
-  const Placed p = a_.allocate(fmt::format("copy.{}", counter_++), 1, 1, Pool::Activations, all);
+  const Placed p = a_.allocate(fmt::format("copy.{}", counter_++), n, 1, Pool::Activations, all);
   const VecRef dst{p.slices[0], p.addr, 1};
   if (dst.slice == src.slice) fail("internal compiler error in {}: no slice to copy into", what);
-  e_.unit_op(Opcode::Move, {src}, dst, 1, 0, 0.0f, Hemisphere::West, what + " (copy)");
+  e_.unit_op(Opcode::Move, {{src.slice, src.addr, 1}}, dst, n, 0, 0.0f, Hemisphere::West,
+             what + " (copy)");
   return dst;
+}
+
+void VectorBuilder::gather(VecRef index, const TableRef& table, VecRef out, std::uint32_t n,
+                           const std::string& what) {
+  if (index.slice == table.slice || index.slice == out.slice)
+    index = copy_away(index, {table.slice, out.slice}, what);
+  e_.gather(index, table, out, n, what);
+}
+
+void VectorBuilder::scatter(VecRef index, VecRef data, const TableRef& table, std::uint32_t n,
+                            const std::string& what) {
+  if (data.slice == table.slice) data = copy_away(data, {table.slice, index.slice}, what, n);
+  if (index.slice == table.slice || index.slice == data.slice)
+    index = copy_away(index, {table.slice, data.slice}, what);
+  e_.scatter(index, data, table, n, what);
 }
 
 void VectorBuilder::map(Opcode op, const std::vector<VectorStep>& steps, std::int32_t imm,

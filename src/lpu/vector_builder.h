@@ -50,6 +50,13 @@ class VectorBuilder {
   // out[v] = op(a[v]) with immediate fimm (AddImm, MulImm, Exp, Rsqrt, Abs, Move).
   VTensor unary(Opcode op, const VTensor& a, float fimm, const std::string& name);
 
+  // Gather / Scatter (emitter.h) of n vectors, with the index, the data and the table in three
+  // different slices (a slice serves one access per cycle): an operand that shares a slice is
+  // first copied elsewhere.
+  void gather(VecRef index, const TableRef& table, VecRef out, std::uint32_t n, const std::string& what);
+  void scatter(VecRef index, VecRef data, const TableRef& table, std::uint32_t n,
+               const std::string& what);
+
   // One vector: op (Add or Max) over all vectors of a, pairwise in a fixed tree.
   VTensor reduce_vectors(Opcode op, const VTensor& a, const std::string& name);
   // One vector whose every lane holds op (Add or Max) over the 80 lanes of a's single vector.
@@ -72,7 +79,9 @@ class VectorBuilder {
 
   void run(Opcode op, const std::vector<VectorStep>& steps, std::int32_t imm, float fimm,
            const std::string& what);
-  VecRef copy_away(const VecRef& src, const std::vector<int>& avoid, const std::string& what);
+  // Copies n vectors from src (consecutive addresses) to a slice outside `avoid` and src's own.
+  VecRef copy_away(const VecRef& src, const std::vector<int>& avoid, const std::string& what,
+                   std::uint32_t n = 1);
   Hemisphere sxm_side_for(const VecRef& src) const;
 };
 
