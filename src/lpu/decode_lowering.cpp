@@ -248,24 +248,6 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
 
   // ---- Weights and tables.
   const std::uint32_t nv = L.vectors(c.n_embd);
-  const std::uint32_t row_vectors = ceil_div(c.n_embd, chip_.vector_bytes / 2);  // fp16 row
-  const std::vector<TableRef> embedding =
-      L.table("token_embd", c.n_vocab, static_cast<std::int32_t>(row_vectors), Pool::Weights);
-  if (model)
-    for (const TableRef& part : embedding) {
-      MemorySegment seg{part.slice, part.addr,
-                        std::vector<std::uint8_t>(std::size_t(part.rows) * row_vectors * chip_.vector_bytes, 0)};
-      std::vector<float> row(c.n_embd);
-      for (std::int64_t r = 0; r < part.rows; ++r) {
-        weight_row(*model->token_embd, part.row_lo + r, row.data());
-        for (std::int64_t e = 0; e < c.n_embd; ++e) {
-          const std::uint16_t h = numerics::fp32_to_fp16(row[e]);
-          std::memcpy(&seg.bytes[std::size_t(r) * row_vectors * chip_.vector_bytes + 2 * e], &h, 2);
-        }
-      }
-      program_.memory.push_back(std::move(seg));
-    }
-
   struct LayerPlan {
     VTensor attn_norm, ffn_norm, bq, bk, bv, q_norm, k_norm;
     MxmWeights wq, wk, wv, wo, gate, up, down;
@@ -305,6 +287,26 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
   const VTensor lane_masks = L.constant("const.lane_masks", masks);
   const VTensor out_norm = L.constant("output_norm", model ? L.vector_of(model->output_norm) : std::vector<float>(c.n_embd));
   const MxmWeights head = L.plain_projection("output", model ? model->output : nullptr, c.n_vocab, c.n_embd, false);
+  // The embedding table last among the weights: its parts fill single slices, and placed
+  // before the MXM blocks they would raise the start address of every block striped over them.
+  const std::uint32_t row_vectors = ceil_div(c.n_embd, chip_.vector_bytes / 2);  // fp16 row
+  const std::vector<TableRef> embedding =
+      L.table("token_embd", c.n_vocab, static_cast<std::int32_t>(row_vectors), Pool::Weights);
+  if (model)
+    for (const TableRef& part : embedding) {
+      MemorySegment seg{part.slice, part.addr,
+                        std::vector<std::uint8_t>(std::size_t(part.rows) * row_vectors * chip_.vector_bytes, 0)};
+      std::vector<float> row(c.n_embd);
+      for (std::int64_t r = 0; r < part.rows; ++r) {
+        weight_row(*model->token_embd, part.row_lo + r, row.data());
+        for (std::int64_t e = 0; e < c.n_embd; ++e) {
+          const std::uint16_t h = numerics::fp32_to_fp16(row[e]);
+          std::memcpy(&seg.bytes[std::size_t(r) * row_vectors * chip_.vector_bytes + 2 * e], &h, 2);
+        }
+      }
+      program_.memory.push_back(std::move(seg));
+    }
+
   // ---- Host buffers (inputs written before every run), placed after everything that persists
   // between runs, so that decode and prefill programs of one model share the KV cache's addresses.
   auto input = [&](const std::string& name, std::uint32_t n, ElementType type, std::uint32_t elements) {

@@ -61,23 +61,26 @@ Placed MemAllocator::allocate_table(const std::string& what, std::uint32_t vecto
   if (vectors > bank)
     fail("internal compiler error: table {} of {} vectors exceeds a bank", what, vectors);
   // Choose the slice as allocate() would, then move to the next bank if the table would cross.
-  const auto& slices = pool_slices(pool);
-  std::size_t& next = next_group_[static_cast<int>(pool)];
-  for (std::size_t tries = 0; tries < slices.size(); ++tries) {
-    const int s = slices[(next + tries) % slices.size()];
-    if (std::find(avoid.begin(), avoid.end(), s) != avoid.end()) continue;
-    std::uint32_t start = top_[s];
-    if (start / bank != (start + vectors - 1) / bank) start = (start / bank + 1) * bank;
-    if (std::uint64_t{start} + vectors > slice_vectors_) continue;
-    next = (next + tries + 1) % slices.size();
-    top_[s] = start + vectors;
-    used_bytes_ += std::uint64_t{vectors} * chip_.vector_bytes;
-    log_.push_back({what, Placed{{s}, start, vectors}});
-    return log_.back().place;
+  // A full pool borrows from the other one before the chip counts as full.
+  for (const Pool from : {pool, pool == Pool::Activations ? Pool::Weights : Pool::Activations}) {
+    const auto& slices = pool_slices(from);
+    std::size_t& next = next_group_[static_cast<int>(from)];
+    for (std::size_t tries = 0; tries < slices.size(); ++tries) {
+      const int s = slices[(next + tries) % slices.size()];
+      if (std::find(avoid.begin(), avoid.end(), s) != avoid.end()) continue;
+      std::uint32_t start = top_[s];
+      if (start / bank != (start + vectors - 1) / bank) start = (start / bank + 1) * bank;
+      if (std::uint64_t{start} + vectors > slice_vectors_) continue;
+      next = (next + tries + 1) % slices.size();
+      top_[s] = start + vectors;
+      used_bytes_ += std::uint64_t{vectors} * chip_.vector_bytes;
+      log_.push_back({what, Placed{{s}, start, vectors}});
+      return log_.back().place;
+    }
   }
   if (strict_) fail("table {} does not fit the chip's SRAM", what);
   overflow_bytes_ += std::uint64_t{vectors} * chip_.vector_bytes;
-  return Placed{{slices.front()}, 0, vectors};
+  return Placed{{pool_slices(pool).front()}, 0, vectors};
 }
 
 Placed MemAllocator::allocate(const std::string& what, std::uint32_t vectors, int stripes,

@@ -106,6 +106,8 @@ void VectorBuilder::run(Opcode op, const std::vector<VectorStep>& steps, std::in
       written.push_back(next.out);
       ++n;
     }
+    // A failed first merge may have left partial steps behind; one iteration has none.
+    if (n == 1) std::fill(step.begin(), step.end(), 0);
     std::vector<VecRef> in = first.in;
     for (std::size_t k = 0; k < in.size(); ++k) in[k].step = static_cast<std::int32_t>(step[k]);
     VecRef out = first.out;
