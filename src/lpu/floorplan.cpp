@@ -34,6 +34,22 @@ Floorplan::Floorplan(const ChipConfig& chip)
   }
   for (int alu = 0; alu < vxm_alus_; ++alu)
     queues_.push_back({Unit::Vxm, Hemisphere::West, vxm_position_, alu, fmt::format("vxm.{}", alu)});
+  for (int channel = 0; channel < kC2cChannels; ++channel)
+    for (bool transmit : {true, false})
+      queues_.push_back({Unit::C2c,
+                         channel < kC2cChannels / 2 ? Hemisphere::West : Hemisphere::East,
+                         c2c_position(channel), channel,
+                         fmt::format("c2c.{}.{}", channel, transmit ? "tx" : "rx"), transmit});
+}
+
+int Floorplan::c2c_position(int channel) const {
+  if (channel < 0 || channel >= kC2cChannels) fail("C2C channel {} does not exist", channel);
+  return sxm_position(channel < kC2cChannels / 2 ? Hemisphere::West : Hemisphere::East);
+}
+
+int Floorplan::c2c_queue(int channel, bool transmit) const {
+  c2c_position(channel);  // range check
+  return mem_slices() + 2 + 3 * mxm_planes() + vxm_alus_ + 2 * channel + (transmit ? 0 : 1);
 }
 
 int Floorplan::mem_position(int slice) const {

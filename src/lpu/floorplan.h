@@ -8,8 +8,10 @@
 //   east: MEM E0 @48 ... MEM E43 @91, SXM E @92, plane E0 @93, plane E1 @94
 // MEM slice numbering runs outwards from the VXM: slice W0 and E0 are the closest to the centre.
 // Global MEM slice index: west hemisphere 0..43, east 44..87.
-// Queues: one per MEM slice, one per SXM, three per MXM plane (load, compute, emit), and one
-// per VXM ALU.
+// Queues: one per MEM slice, one per SXM, three per MXM plane (load, compute, emit), one per
+// VXM ALU, then a transmit and a receive queue per C2C channel (kC2cChannels): channels
+// 0 .. 7 sit with the west SXM, 8 .. 15 with the east one (the C2C units are at the chip's
+// edges; an assumption: the papers do not place them).
 #pragma once
 
 #include <cstdint>
@@ -23,12 +25,17 @@ namespace lockstep::lpu {
 
 enum class Hemisphere : std::uint8_t { West = 0, East = 1 };
 
+// Logical chip-to-chip channels per chip: as many as GroqChip v1 has C2C links (FACTS.md).
+inline constexpr int kC2cChannels = 16;
+
 struct QueueInfo {
   Unit unit;
   Hemisphere hemisphere;
   int position;     // slice position on the axis
-  int index;        // MEM: global slice index; MXM: global plane index (0..3); VXM: ALU; SXM: 0/1
-  std::string name; // "mem.w12", "mxm.e1.lw", "vxm.7", "sxm.w"
+  int index;        // MEM: global slice index; MXM: global plane index (0..3); VXM: ALU; SXM: 0/1;
+                    // C2C: channel
+  std::string name; // "mem.w12", "mxm.e1.lw", "vxm.7", "sxm.w", "c2c.3.tx"
+  bool transmit = false;  // C2C: the channel's transmit (Send) queue, else its receive queue
 };
 
 class Floorplan {
@@ -51,6 +58,8 @@ class Floorplan {
   int sxm_queue(Hemisphere h) const;
   int mxm_queue(int plane, Unit unit) const;  // unit: MxmLoad, MxmCompute or MxmEmit
   int vxm_queue(int alu) const;
+  int c2c_queue(int channel, bool transmit) const;
+  int c2c_position(int channel) const;
 
   const std::vector<QueueInfo>& queues() const { return queues_; }
   int queue_count() const { return static_cast<int>(queues_.size()); }

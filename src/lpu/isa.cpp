@@ -40,6 +40,8 @@ constexpr std::array<OpcodeInfo, kOpcodeCount> kTable = {{
     {InstallWeights, "iw", U::MxmCompute, D::MxmInstallWeights, 0, 0, false, false, false, false},
     {Compute, "abc", U::MxmCompute, D::MxmCompute, 1, 0, false, false, false, false},
     {Emit, "emit", U::MxmEmit, D::MxmEmit, 0, 4, false, false, false, false},
+    {Send, "send", U::C2c, D::C2cSend, 1, 0, false, false, false, false},
+    {Receive, "recv", U::C2c, D::C2cReceive, 0, 1, false, false, false, false},
 }};
 
 constexpr bool table_is_in_opcode_order() {
@@ -59,6 +61,7 @@ std::string_view unit_name(Unit unit) {
     case Unit::MxmLoad: return "mxm.lw";
     case Unit::MxmCompute: return "mxm.abc";
     case Unit::MxmEmit: return "mxm.emit";
+    case Unit::C2c: return "c2c";
   }
   return "?";
 }
@@ -66,7 +69,8 @@ std::string_view unit_name(Unit unit) {
 std::string_view delay_class_name(DelayClass delay_class) {
   static constexpr std::array<std::string_view, kDelayClassCount> kNames = {
       "mem_read", "mem_write", "mem_gather", "mem_scatter", "vxm_alu", "vxm_transcendental",
-      "vxm_convert", "sxm", "mxm_load_weights", "mxm_install_weights", "mxm_compute", "mxm_emit"};
+      "vxm_convert", "sxm", "mxm_load_weights", "mxm_install_weights", "mxm_compute", "mxm_emit",
+      "c2c_send", "c2c_receive"};
   return kNames[static_cast<int>(delay_class)];
 }
 

@@ -23,7 +23,7 @@
 
 namespace lockstep::lpu {
 
-enum class Unit : std::uint8_t { Mem, Vxm, Sxm, MxmLoad, MxmCompute, MxmEmit };
+enum class Unit : std::uint8_t { Mem, Vxm, Sxm, MxmLoad, MxmCompute, MxmEmit, C2c };
 std::string_view unit_name(Unit unit);
 
 // Which functional delay of SystemConfig::delays an opcode takes.
@@ -32,8 +32,9 @@ enum class DelayClass : std::uint8_t {
   VxmAlu, VxmTranscendental, VxmConvert,
   Sxm,
   MxmLoadWeights, MxmInstallWeights, MxmCompute, MxmEmit,
+  C2cSend, C2cReceive,
 };
-inline constexpr int kDelayClassCount = 12;
+inline constexpr int kDelayClassCount = 14;
 std::string_view delay_class_name(DelayClass delay_class);
 
 enum class Opcode : std::uint8_t {
@@ -68,8 +69,16 @@ enum class Opcode : std::uint8_t {
                    //   i8 x i8 -> i32 (K = 320), f16 x f16 -> f32 (K = 160), k in index order
                    //   (exact order and rounding: mxm_arithmetic.h)
   Emit,            // out streams out .. out + 3 <- acc[addr + i * addr_step] (320 x 4 bytes)
+  // C2C (chip to chip): one transmit and one receive queue per channel ("c2c.3.tx",
+  // "c2c.3.rx"). A channel is a logical link: the system program maps each chip's channels onto
+  // its physical links (lpu/system_program.h), so that the chips of a tensor-parallel group can
+  // run one program. Link timing belongs to the system (lpu/topology.h): a vector occupies its
+  // link for link_occupancy_cycles and arrives link_transfer_cycles after it left.
+  Send,     // in0 -> the channel's link; departs at the iteration's issue cycle
+  Receive,  // out <- the next vector that arrived on the channel's link (in arrival order); it
+            //   must have arrived at or before the iteration's issue cycle
 };
-inline constexpr int kOpcodeCount = static_cast<int>(Opcode::Emit) + 1;
+inline constexpr int kOpcodeCount = static_cast<int>(Opcode::Receive) + 1;
 
 enum class ElementType : std::uint8_t { F32, F16, I8, I32 };
 

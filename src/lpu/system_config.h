@@ -34,9 +34,10 @@ struct ChipConfig {
 
   // Functional delays, cycles @ core clock, indexed by DelayClass (order of isa.h):
   // mem_read, mem_write, mem_gather, mem_scatter, vxm_alu, vxm_transcendental, vxm_convert,
-  // sxm, mxm_load_weights, mxm_install_weights, mxm_compute, mxm_emit. The papers publish none;
+  // sxm, mxm_load_weights, mxm_install_weights, mxm_compute, mxm_emit, c2c_send, c2c_receive.
+  // The papers publish none;
   // these defaults are lpu-v1.yaml's assumptions (reasons there).
-  std::array<int, kDelayClassCount> delays{2, 2, 4, 4, 4, 12, 2, 4, 1, 4, 24, 4};
+  std::array<int, kDelayClassCount> delays{2, 2, 4, 4, 4, 12, 2, 4, 1, 4, 24, 4, 1, 2};
 
   // Published peaks, only to compare predictions against in reports.
   double published_peak_int8_ops = 0;      // ops/s
@@ -107,7 +108,7 @@ struct SystemConfig {
 //   chip:          every numeric field of ChipConfig, by its name; or the name of a chip preset
 //                  ("chip: lpu-v1"), loaded and checked as load_system does, which must be one
 //                  chip; then delays and informational belong to that preset and are not allowed
-//   delays:        the 12 functional delays, by delay_class_name (mem_read ... mxm_emit)
+//   delays:        the 14 functional delays, by delay_class_name (mem_read ... c2c_receive)
 //   system:        (optional; all keys required when present) every field of SystemTopology by
 //                  its name; chips, spare_chips, local_links, global_links may be 0
 //   informational: (optional; each key optional) published facts with no field of their own:

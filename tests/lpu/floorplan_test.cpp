@@ -62,7 +62,7 @@ TEST_F(FloorplanTest, EveryPositionHoldsOneSlice) {
 }
 
 TEST_F(FloorplanTest, Queues) {
-  EXPECT_EQ(plan_.queue_count(), 118);  // 88 MEM + 2 SXM + 12 MXM + 16 VXM
+  EXPECT_EQ(plan_.queue_count(), 150);  // 88 MEM + 2 SXM + 12 MXM + 16 VXM + 2 x 16 C2C
   const auto& q = plan_.queues();
   EXPECT_EQ(q[plan_.mem_queue(12)].name, "mem.w12");
   EXPECT_EQ(q[plan_.mem_queue(44 + 5)].name, "mem.e5");
@@ -77,8 +77,15 @@ TEST_F(FloorplanTest, Queues) {
   EXPECT_EQ(q[plan_.vxm_queue(15)].position, 47);
   EXPECT_THROW(plan_.mxm_queue(0, Unit::Mem), Error);
   EXPECT_THROW(plan_.vxm_queue(16), Error);
+  EXPECT_EQ(q[plan_.c2c_queue(3, true)].name, "c2c.3.tx");
+  EXPECT_EQ(q[plan_.c2c_queue(12, false)].name, "c2c.12.rx");
+  EXPECT_EQ(q[plan_.c2c_queue(3, true)].position, plan_.sxm_position(Hemisphere::West));
+  EXPECT_EQ(q[plan_.c2c_queue(12, false)].position, plan_.sxm_position(Hemisphere::East));
+  EXPECT_TRUE(q[plan_.c2c_queue(3, true)].transmit);
+  EXPECT_FALSE(q[plan_.c2c_queue(3, false)].transmit);
+  EXPECT_THROW(plan_.c2c_queue(16, true), Error);
 
-  int mem = 0, sxm = 0, mxm = 0, vxm = 0;
+  int mem = 0, sxm = 0, mxm = 0, vxm = 0, c2c = 0;
   std::set<std::string> names;
   for (int id = 0; id < plan_.queue_count(); ++id) {
     const QueueInfo& info = q[id];
@@ -94,6 +101,9 @@ TEST_F(FloorplanTest, Queues) {
       case Unit::Vxm:
         ++vxm;
         break;
+      case Unit::C2c:
+        ++c2c;
+        break;
       default:
         ++mxm;
         break;
@@ -103,6 +113,7 @@ TEST_F(FloorplanTest, Queues) {
   EXPECT_EQ(sxm, 2);
   EXPECT_EQ(mxm, 12);
   EXPECT_EQ(vxm, 16);
+  EXPECT_EQ(c2c, 2 * kC2cChannels);
   EXPECT_EQ(plan_.find_queue("mem.w44"), -1);
   EXPECT_EQ(plan_.find_queue(""), -1);
 }
@@ -120,7 +131,7 @@ TEST(FloorplanLpuV2Test, FitsOneByteOfReach) {
   EXPECT_EQ(plan.positions(),
             2 * (c.mxm_planes_per_hemisphere + 1 + c.mem_slices_per_hemisphere) + 1);
   EXPECT_LE(plan.positions(), 255);
-  EXPECT_EQ(plan.queue_count(), plan.mem_slices() + 2 + 3 * plan.mxm_planes() + c.vxm_alus);
+  EXPECT_EQ(plan.queue_count(), plan.mem_slices() + 2 + 3 * plan.mxm_planes() + c.vxm_alus + 2 * kC2cChannels);
 }
 
 }  // namespace

@@ -260,7 +260,7 @@ TEST(ProgramBinaryTest, OffsetsOfTheTestMatchTheFormat) {
 }
 
 TEST(ProgramBinaryTest, BadOpcodeIsRefused) {
-  expect_bad_field(14, {kOpcodeCount}, {"queue 0 instruction 0", "opcode 29 does not exist"});
+  expect_bad_field(14, {kOpcodeCount}, {"queue 0 instruction 0", "opcode 31 does not exist"});
 }
 TEST(ProgramBinaryTest, RepeatZeroIsRefused) {
   expect_bad_field(8, {0, 0, 0, 0}, {"queue 0 instruction 0", "repeat is 0"});
