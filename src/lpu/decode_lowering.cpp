@@ -111,15 +111,15 @@ struct Lowering {
     return v;
   }
 
-  // A per-head vector (bias, head norm) rearranged into the two-vectors-per-head layout.
-  std::vector<float> head_layout(const std::vector<float>& v, std::int64_t heads) {
+  // A per-head vector (bias, head norm) of heads [first, first + heads), rearranged into the
+  // two-vectors-per-head layout.
+  std::vector<float> head_layout(const std::vector<float>& v, std::int64_t heads, std::int64_t first = 0) {
     std::vector<float> out(std::size_t(heads) * 2 * lanes, 0.0f);
     if (v.empty()) return out;
-    const std::int64_t per = static_cast<std::int64_t>(v.size()) / heads;  // head_dim
     for (std::int64_t h = 0; h < heads; ++h)
       for (int half = 0; half < 2; ++half)
         for (std::int64_t i = 0; i < c.head_dim / 2; ++i)
-          out[(2 * h + half) * lanes + i] = v[h * per + head_dim_at(c, half, i)];
+          out[(2 * h + half) * lanes + i] = v[(first + h) * c.head_dim + head_dim_at(c, half, i)];
     return out;
   }
 
@@ -136,32 +136,48 @@ struct Lowering {
     return w;
   }
 
-  // Rows of a q/k/v projection in the two-vectors-per-head layout.
-  MxmWeights head_projection(const std::string& name, const model::TensorView* t, std::int64_t heads) {
-    const std::uint32_t rows = static_cast<std::uint32_t>(heads * 2 * lanes);
+  // Rows of a q/k/v projection in the two-vectors-per-head layout, for heads [first, first + count).
+  MxmWeights head_projection(const std::string& name, const model::TensorView* t, std::int64_t first,
+                             std::int64_t count) {
+    const std::uint32_t rows = static_cast<std::uint32_t>(count * 2 * lanes);
     return projection(name, t, rows, static_cast<std::uint32_t>(c.n_embd),
-                      [&, t](std::uint32_t r, float* out, std::vector<float>&) {
+                      [&, t, first](std::uint32_t r, float* out, std::vector<float>&) {
                         const std::int64_t v = r / lanes, i = r % lanes;
                         if (i >= c.head_dim / 2) return;
-                        const std::int64_t h = v / 2;
+                        const std::int64_t h = first + v / 2;
                         weight_row(*t, h * c.head_dim + head_dim_at(c, static_cast<int>(v % 2), i), out);
                       });
   }
 
-  // A projection with natural rows, whose input columns may come in the head layout.
-  MxmWeights plain_projection(const std::string& name, const model::TensorView* t,
-                              std::int64_t rows, std::int64_t cols, bool head_layout_input) {
-    const std::uint32_t layout_cols =
-        head_layout_input ? static_cast<std::uint32_t>(c.n_head * 2 * lanes) : static_cast<std::uint32_t>(cols);
-    return projection(name, t, static_cast<std::uint32_t>(rows), layout_cols,
-                      [&, t, rows, head_layout_input](std::uint32_t r, float* out, std::vector<float>& tmp) {
-                        if (r >= rows) return;
-                        if (!head_layout_input) return weight_row(*t, r, out);
+  // Natural rows [row_first, row_first + rows) of t (zeros past its last row), with input
+  // columns [col_first, col_first + cols) (zeros past its last column).
+  MxmWeights row_projection(const std::string& name, const model::TensorView* t, std::int64_t row_first,
+                            std::int64_t rows, std::int64_t col_first, std::int64_t cols) {
+    return projection(name, t, static_cast<std::uint32_t>(rows), static_cast<std::uint32_t>(cols),
+                      [&, t, row_first, rows, col_first, cols](std::uint32_t r, float* out, std::vector<float>& tmp) {
+                        if (r >= rows) return;  // padding to whole vectors
+                        const std::int64_t row = row_first + r;
+                        const std::int64_t length = static_cast<std::int64_t>(t->row_length());
+                        if (row >= static_cast<std::int64_t>(t->element_count()) / length) return;
+                        if (col_first == 0 && cols >= length) return weight_row(*t, row, out);
+                        weight_row(*t, row, tmp.data());
+                        for (std::int64_t j = 0; j < cols && col_first + j < length; ++j)
+                          out[j] = tmp[col_first + j];
+                      });
+  }
+
+  // All natural rows of t, whose input columns come in the head layout of heads
+  // [first, first + count) (attn_output).
+  MxmWeights head_input_projection(const std::string& name, const model::TensorView* t, std::int64_t rows,
+                                   std::int64_t first, std::int64_t count) {
+    return projection(name, t, static_cast<std::uint32_t>(rows), static_cast<std::uint32_t>(count * 2 * lanes),
+                      [&, t, rows, first, count](std::uint32_t r, float* out, std::vector<float>& tmp) {
+                        if (r >= rows) return;  // padding to whole vectors
                         weight_row(*t, r, tmp.data());
-                        for (std::int64_t h = 0; h < c.n_head; ++h)
+                        for (std::int64_t h = 0; h < count; ++h)
                           for (int half = 0; half < 2; ++half)
                             for (std::int64_t i = 0; i < c.head_dim / 2; ++i)
-                              out[(2 * h + half) * lanes + i] = tmp[h * c.head_dim + head_dim_at(c, half, i)];
+                              out[(2 * h + half) * lanes + i] = tmp[(first + h) * c.head_dim + head_dim_at(c, half, i)];
                       });
   }
 
@@ -221,17 +237,38 @@ struct Lowering {
 }  // namespace
 
 DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Model* model,
-                             const SystemConfig& system, const DecodeOptions& options)
+                             const SystemConfig& system, const DecodeOptions& options,
+                             const StageSpec& st)
     : config_(config), chip_(system.chip) {
   const model::ModelConfig& c = config;
   if (c.head_dim % 2 != 0 || c.head_dim / 2 > chip_.fp32_lanes())
     fail("head_dim {} does not fit the two-vectors-per-head layout (at most {})", c.head_dim,
          2 * chip_.fp32_lanes());
+  const int P = st.tp_size, rank = st.tp_rank;
+  if (P != 1 && P != 2 && P != 4 && P != 8)
+    fail("a tensor-parallel degree of {} is not supported (1, 2, 4 or 8: the all-reduce is a butterfly)", P);
+  if (rank < 0 || rank >= P) fail("tensor-parallel rank {} is outside 0..{}", rank, P - 1);
+  if (c.n_head % P != 0)
+    fail("{} has {} query heads, which do not split {} ways", c.name, c.n_head, P);
+  const std::int64_t end_unit = st.end_unit < 0 ? 2 * c.n_layer : st.end_unit;
+  if (st.first_unit < 0 || st.first_unit > end_unit || end_unit > 2 * c.n_layer)
+    fail("units {}..{} are outside the model's {} half-layers", st.first_unit, end_unit, 2 * c.n_layer);
   context_ = options.context > 0 ? options.context : std::min(c.n_ctx_train, kDefaultContext);
   program_.system = system.name;
   rows_ = static_cast<std::uint32_t>(std::max<std::int64_t>(1, options.rows));
   program_.description = rows_ == 1 ? fmt::format("decode {} context {}", c.name, context_)
                                     : fmt::format("prefill {} tokens of {} context {}", rows_, c.name, context_);
+  if (P > 1 || !st.embedding || !st.head || st.first_unit > 0 || end_unit < 2 * c.n_layer)
+    program_.description += fmt::format(" units {}..{} of {} x {}-way", st.first_unit, end_unit, rows_, P);
+
+  // This rank's share: query heads, the key/value heads they read, FFN columns, vocabulary rows.
+  const std::int64_t group = c.n_head / c.n_head_kv;
+  const std::int64_t heads = c.n_head / P, q_first = rank * heads;
+  const std::int64_t kv_first = q_first / group;
+  const std::int64_t kv_heads = std::max<std::int64_t>(1, heads / group);
+  const std::int64_t ffn = (c.n_ff + P - 1) / P, ffn_first = rank * ffn;
+  vocab_rows_ = (c.n_vocab + P - 1) / P;
+  vocab_first_ = rank * vocab_rows_;
 
   const ElementType weight_type =
       options.weights == compiler::WeightPrecision::Int8 ? ElementType::I8 : ElementType::F16;
@@ -241,7 +278,6 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
     return prepare_mxm_input(vb, t, weight_type, name);
   };
   const std::uint32_t lanes = L.lanes;
-  const std::int64_t group = c.n_head / c.n_head_kv;
   const std::uint32_t hd = static_cast<std::uint32_t>(c.head_dim);
   const std::uint32_t half = hd / 2;
   vb.zeros();  // constants before any temporary, so that no release frees them
@@ -249,64 +285,78 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
   // ---- Weights and tables.
   const std::uint32_t nv = L.vectors(c.n_embd);
   struct LayerPlan {
+    bool attention = false, ffn = false;
     VTensor attn_norm, ffn_norm, bq, bk, bv, q_norm, k_norm;
     MxmWeights wq, wk, wv, wo, gate, up, down;
-    std::vector<std::vector<TableRef>> keys, values;  // [kv head] -> parts
+    std::vector<std::vector<TableRef>> keys, values;  // [local kv head] -> parts
   };
   std::vector<LayerPlan> layers(c.n_layer);
   for (std::int64_t l = 0; l < c.n_layer; ++l) {
-    const model::LayerWeights* w = model ? &model->layers[l] : nullptr;
     LayerPlan& lp = layers[l];
+    lp.attention = 2 * l >= st.first_unit && 2 * l < end_unit;
+    lp.ffn = 2 * l + 1 >= st.first_unit && 2 * l + 1 < end_unit;
+    const model::LayerWeights* w = model ? &model->layers[l] : nullptr;
     const std::string b = fmt::format("blk.{}.", l);
-    lp.attn_norm = L.constant(b + "attn_norm", w ? L.vector_of(w->attn_norm) : std::vector<float>(c.n_embd));
-    lp.ffn_norm = L.constant(b + "ffn_norm", w ? L.vector_of(w->ffn_norm) : std::vector<float>(c.n_embd));
-    if (c.qkv_bias) {
-      lp.bq = L.constant(b + "bq", L.head_layout(L.vector_of(w ? w->bq : nullptr), c.n_head));
-      lp.bk = L.constant(b + "bk", L.head_layout(L.vector_of(w ? w->bk : nullptr), c.n_head_kv));
-      lp.bv = L.constant(b + "bv", L.head_layout(L.vector_of(w ? w->bv : nullptr), c.n_head_kv));
+    if (lp.attention) {
+      lp.attn_norm = L.constant(b + "attn_norm", w ? L.vector_of(w->attn_norm) : std::vector<float>(c.n_embd));
+      if (c.qkv_bias) {
+        lp.bq = L.constant(b + "bq", L.head_layout(L.vector_of(w ? w->bq : nullptr), heads, q_first));
+        lp.bk = L.constant(b + "bk", L.head_layout(L.vector_of(w ? w->bk : nullptr), kv_heads, kv_first));
+        lp.bv = L.constant(b + "bv", L.head_layout(L.vector_of(w ? w->bv : nullptr), kv_heads, kv_first));
+      }
+      if (c.qk_norm) {
+        lp.q_norm = L.constant(b + "q_norm", L.head_layout(L.vector_of(w ? w->q_norm : nullptr), 1));
+        lp.k_norm = L.constant(b + "k_norm", L.head_layout(L.vector_of(w ? w->k_norm : nullptr), 1));
+      }
+      lp.wq = L.head_projection(b + "attn_q", w ? w->wq : nullptr, q_first, heads);
+      lp.wk = L.head_projection(b + "attn_k", w ? w->wk : nullptr, kv_first, kv_heads);
+      lp.wv = L.head_projection(b + "attn_v", w ? w->wv : nullptr, kv_first, kv_heads);
+      lp.wo = L.head_input_projection(b + "attn_output", w ? w->wo : nullptr, c.n_embd, q_first, heads);
+      for (std::int64_t g = 0; g < kv_heads; ++g) {
+        lp.keys.push_back(L.table(fmt::format("{}k.{}", b, g), L.blocks, static_cast<std::int32_t>(hd), Pool::Activations));
+        lp.values.push_back(L.table(fmt::format("{}v.{}", b, g), L.blocks, static_cast<std::int32_t>(hd), Pool::Activations));
+      }
     }
-    if (c.qk_norm) {
-      lp.q_norm = L.constant(b + "q_norm", L.head_layout(L.vector_of(w ? w->q_norm : nullptr), 1));
-      lp.k_norm = L.constant(b + "k_norm", L.head_layout(L.vector_of(w ? w->k_norm : nullptr), 1));
-    }
-    lp.wq = L.head_projection(b + "attn_q", w ? w->wq : nullptr, c.n_head);
-    lp.wk = L.head_projection(b + "attn_k", w ? w->wk : nullptr, c.n_head_kv);
-    lp.wv = L.head_projection(b + "attn_v", w ? w->wv : nullptr, c.n_head_kv);
-    lp.wo = L.plain_projection(b + "attn_output", w ? w->wo : nullptr, c.n_embd, c.q_dim(), true);
-    lp.gate = L.plain_projection(b + "ffn_gate", w ? w->ffn_gate : nullptr, c.n_ff, c.n_embd, false);
-    lp.up = L.plain_projection(b + "ffn_up", w ? w->ffn_up : nullptr, c.n_ff, c.n_embd, false);
-    lp.down = L.plain_projection(b + "ffn_down", w ? w->ffn_down : nullptr, c.n_embd, c.n_ff, false);
-    for (std::int64_t g = 0; g < c.n_head_kv; ++g) {
-      lp.keys.push_back(L.table(fmt::format("{}k.{}", b, g), L.blocks, static_cast<std::int32_t>(hd), Pool::Activations));
-      lp.values.push_back(L.table(fmt::format("{}v.{}", b, g), L.blocks, static_cast<std::int32_t>(hd), Pool::Activations));
+    if (lp.ffn) {
+      lp.ffn_norm = L.constant(b + "ffn_norm", w ? L.vector_of(w->ffn_norm) : std::vector<float>(c.n_embd));
+      lp.gate = L.row_projection(b + "ffn_gate", w ? w->ffn_gate : nullptr, ffn_first, ffn, 0, c.n_embd);
+      lp.up = L.row_projection(b + "ffn_up", w ? w->ffn_up : nullptr, ffn_first, ffn, 0, c.n_embd);
+      lp.down = L.row_projection(b + "ffn_down", w ? w->ffn_down : nullptr, 0, c.n_embd, ffn_first, ffn);
     }
   }
   // Lane masks: vector i is 1.0 in lane i, 0 elsewhere (to assemble a head from per-lane sums).
   std::vector<float> masks(std::size_t{lanes} * lanes, 0.0f);
   for (std::uint32_t i = 0; i < lanes; ++i) masks[std::size_t{i} * lanes + i] = 1.0f;
   const VTensor lane_masks = L.constant("const.lane_masks", masks);
-  const VTensor out_norm = L.constant("output_norm", model ? L.vector_of(model->output_norm) : std::vector<float>(c.n_embd));
-  const MxmWeights head = L.plain_projection("output", model ? model->output : nullptr, c.n_vocab, c.n_embd, false);
+  VTensor out_norm;
+  MxmWeights head;
+  if (st.head) {
+    out_norm = L.constant("output_norm", model ? L.vector_of(model->output_norm) : std::vector<float>(c.n_embd));
+    head = L.row_projection("output", model ? model->output : nullptr, vocab_first_, vocab_rows_, 0, c.n_embd);
+  }
   // The embedding table last among the weights: its parts fill single slices, and placed
   // before the MXM blocks they would raise the start address of every block striped over them.
+  // Rows are this rank's vocabulary rows, numbered from 0 (the host shifts the token index).
   const std::uint32_t row_vectors = ceil_div(c.n_embd, chip_.vector_bytes / 2);  // fp16 row
-  const std::vector<TableRef> embedding =
-      L.table("token_embd", c.n_vocab, static_cast<std::int32_t>(row_vectors), Pool::Weights);
-  if (model)
-    for (const TableRef& part : embedding) {
-      MemorySegment seg{part.slice, part.addr,
-                        std::vector<std::uint8_t>(std::size_t(part.rows) * row_vectors * chip_.vector_bytes, 0)};
-      std::vector<float> row(c.n_embd);
-      for (std::int64_t r = 0; r < part.rows; ++r) {
-        weight_row(*model->token_embd, part.row_lo + r, row.data());
-        for (std::int64_t e = 0; e < c.n_embd; ++e) {
-          const std::uint16_t h = numerics::fp32_to_fp16(row[e]);
-          std::memcpy(&seg.bytes[std::size_t(r) * row_vectors * chip_.vector_bytes + 2 * e], &h, 2);
+  std::vector<TableRef> embedding;
+  if (st.embedding) {
+    embedding = L.table("token_embd", vocab_rows_, static_cast<std::int32_t>(row_vectors), Pool::Weights);
+    if (model)
+      for (const TableRef& part : embedding) {
+        MemorySegment seg{part.slice, part.addr,
+                          std::vector<std::uint8_t>(std::size_t(part.rows) * row_vectors * chip_.vector_bytes, 0)};
+        std::vector<float> row(c.n_embd);
+        for (std::int64_t r = 0; r < part.rows; ++r) {
+          if (vocab_first_ + part.row_lo + r >= c.n_vocab) break;
+          weight_row(*model->token_embd, vocab_first_ + part.row_lo + r, row.data());
+          for (std::int64_t e = 0; e < c.n_embd; ++e) {
+            const std::uint16_t h = numerics::fp32_to_fp16(row[e]);
+            std::memcpy(&seg.bytes[std::size_t(r) * row_vectors * chip_.vector_bytes + 2 * e], &h, 2);
+          }
         }
+        program_.memory.push_back(std::move(seg));
       }
-      program_.memory.push_back(std::move(seg));
-    }
-
+  }
   // ---- Host buffers (inputs written before every run), placed after everything that persists
   // between runs, so that decode and prefill programs of one model share the KV cache's addresses.
   auto input = [&](const std::string& name, std::uint32_t n, ElementType type, std::uint32_t elements) {
@@ -340,21 +390,84 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
   verify_placement(placement_, placement_.size(), chip_);
   L.alloc.set_strict(true);
 
-  // ---- Embedding: per row, gather each part's row (zeros outside its range), widen, add.
-  const VTensor embedding_table = Lowering::as_tensor(embedding);
-  Rows x = alloc_rows(vb, "embd", T, nv);
-  std::vector<VTensor> embedded;
-  for (std::uint32_t t = 0; t < T; ++t) {
-    VTensor sum;
-    for (std::size_t pi = 0; pi < embedding.size(); ++pi) {
-      VTensor row16 = vb.alloc(fmt::format("embd16.{}.{}", t, pi), row_vectors, 1, {&token, &embedding_table});
-      vb.gather(token.at(t), embedding[pi], row16.at(0), row_vectors, "token embedding");
-      VTensor row32 = vb.from_fp16(row16, nv, fmt::format("embd32.{}.{}", t, pi));
-      sum = pi == 0 ? row32 : vb.binary(Opcode::Add, sum, row32, fmt::format("embd.sum.{}", pi));
+  auto add_rows = [&](const Rows& a, const Rows& b, const std::string& name) {
+    Rows out = alloc_rows(vb, name, T, a.width, {&a.all, &b.all});
+    map_rows(vb, Opcode::Add, {same(a), same(b)}, out);
+    return out;
+  };
+  // The four stripes of a row tensor as (first vector, vectors) on one slice each.
+  auto stripes = [&](const Rows& r) {
+    std::vector<std::pair<VecRef, std::uint32_t>> out;
+    for (int s = 0; s < r.all.place.stripes(); ++s)
+      out.push_back({VecRef{r.all.place.slices[s], r.all.place.addr, 1}, r.all.place.stripe_vectors(s)});
+    return out;
+  };
+  const LinkCycles link = st.link;
+  // Butterfly all-reduce: at step s every rank swaps its running sum with rank ^ 2^s and adds.
+  // Both partners add the same two vectors (a + b == b + a exactly), so all ranks end with the
+  // same bits; every rank's program is the same, so its partner's sends leave when its own do.
+  auto all_reduce = [&](Rows partial, const std::string& name) {
+    for (int s = 0; (1 << s) < P; ++s) {
+      const std::string sn = fmt::format("{}.allreduce.{}", name, s);
+      Rows theirs = alloc_rows(vb, sn, T, partial.width, {&partial.all});
+      const auto mine = stripes(partial), into = stripes(theirs);
+      for (std::size_t k = 0; k < mine.size(); ++k) {
+        std::vector<std::uint64_t> arrivals = L.emitter.send(mine[k].first, {kChannelButterfly + s}, mine[k].second, link.occupancy, sn + " send");
+        for (std::uint64_t& a : arrivals) a += link.transfer;
+        L.emitter.receive(kChannelButterfly + s, into[k].first, arrivals, link.occupancy, sn + " receive");
+      }
+      partial = add_rows(partial, theirs, sn + ".sum");
     }
-    embedded.push_back(sum);
+    return partial;
+  };
+
+  // ---- The residual stream x: embedded here, or received from the previous stage.
+  Rows x = alloc_rows(vb, "x", T, nv);
+  stream_vectors_ = T * x.stride;
+  if (st.embedding) {
+    // Per row, gather each part's row (zeros outside its range), widen, add.
+    const VTensor embedding_table = Lowering::as_tensor(embedding);
+    std::vector<VTensor> embedded;
+    for (std::uint32_t t = 0; t < T; ++t) {
+      VTensor sum;
+      for (std::size_t pi = 0; pi < embedding.size(); ++pi) {
+        VTensor row16 = vb.alloc(fmt::format("embd16.{}.{}", t, pi), row_vectors, 1, {&token, &embedding_table});
+        vb.gather(token.at(t), embedding[pi], row16.at(0), row_vectors, "token embedding");
+        VTensor row32 = vb.from_fp16(row16, nv, fmt::format("embd32.{}.{}", t, pi));
+        sum = pi == 0 ? row32 : vb.binary(Opcode::Add, sum, row32, fmt::format("embd.sum.{}", pi));
+      }
+      embedded.push_back(sum);
+    }
+    const RowOperand from_gathers = [&](std::uint32_t t, std::uint32_t v) { return embedded[t].at(v); };
+    if (P == 1) {
+      map_rows(vb, Opcode::Move, {from_gathers}, x);
+    } else {  // each rank gathered its vocabulary rows (zeros for a token outside them)
+      Rows rows = alloc_rows(vb, "embd", T, nv, {&x.all});
+      map_rows(vb, Opcode::Move, {from_gathers}, rows);
+      const Rows full = all_reduce(rows, "embd");
+      map_rows(vb, Opcode::Move, {same(full)}, x);
+    }
+  } else {
+    const int channel = st.ingress ? kChannelInput : kChannelFromIngress;
+    if (st.input_arrivals.size() != stream_vectors_)
+      fail("internal compiler error: stage input has {} arrivals for {} vectors", st.input_arrivals.size(), stream_vectors_);
+    std::size_t next = 0;
+    for (const auto& [ref, n] : stripes(x)) {
+      const std::vector<std::uint64_t> arrivals(st.input_arrivals.begin() + next, st.input_arrivals.begin() + next + n);
+      input_ready_ = std::max(input_ready_, L.emitter.receive(channel, ref, arrivals, link.occupancy, "stage input") +
+                                                std::uint64_t{n - 1} * link.occupancy + 8);
+      next += n;
+    }
+    if (st.ingress && P > 1) {
+      std::vector<int> peers;
+      for (int k = 0; k + 1 < P; ++k) peers.push_back(kChannelForward + k);
+      for (const auto& [ref, n] : stripes(x)) {
+        const std::vector<std::uint64_t> sent = L.emitter.send(ref, peers, n, link.occupancy, "stage input forward");
+        forward_sends_.insert(forward_sends_.end(), sent.begin(), sent.end());
+      }
+    }
+    L.scheduler.set_floor(st.body_floor);
   }
-  map_rows(vb, Opcode::Move, {[&](std::uint32_t t, std::uint32_t v) { return embedded[t].at(v); }}, x);
 
   // RMSNorm of every row: sum of squares per row, then one scale vector per row.
   auto rms_norm = [&](const Rows& in, const VTensor& weight, const std::string& name) {
@@ -374,11 +487,6 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
     map_rows(vb, Opcode::Mul, {same(scaled), for_every_row(weight)}, out);
     return out;
   };
-  auto add_rows = [&](const Rows& a, const Rows& b, const std::string& name) {
-    Rows out = alloc_rows(vb, name, T, a.width, {&a.all, &b.all});
-    map_rows(vb, Opcode::Add, {same(a), same(b)}, out);
-    return out;
-  };
   auto add_bias = [&](const Rows& a, const VTensor& bias, const std::string& name) {
     Rows out = alloc_rows(vb, name, T, a.width, {&a.all});
     map_rows(vb, Opcode::Add, {same(a), for_every_row(bias)}, out);
@@ -388,10 +496,12 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
   const float score_scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(c.head_dim)));
   for (std::int64_t l = 0; l < c.n_layer; ++l) {
     const LayerPlan& lp = layers[l];
+    if (!lp.attention && !lp.ffn) continue;
     const std::string b = fmt::format("blk.{}.", l);
     Rows x_next = alloc_rows(vb, b + "out", T, nv, {&x.all});
     const MemAllocator::Mark mark = L.alloc.mark();
-
+    Rows x_mid = x;
+    if (lp.attention) {
     const Rows h = rms_norm(x, lp.attn_norm, b + "attn_norm");
     const MxmInput hin = mxm_input(h, b + "attn_in");
     Rows q = project(vb, lp.wq, hin, b + "q");
@@ -402,19 +512,19 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
       k = add_bias(k, lp.bk, b + "k.bias");
       v = add_bias(v, lp.bv, b + "v.bias");
     }
-    Rows attn = alloc_rows(vb, b + "attn", T, static_cast<std::uint32_t>(2 * c.n_head));
+    Rows attn = alloc_rows(vb, b + "attn", T, static_cast<std::uint32_t>(2 * heads));
     for (std::uint32_t t = 0; t < T; ++t) {
       // Everything of one row's attention is dead once its output is in `attn`.
       const MemAllocator::Mark row_mark = L.alloc.mark();
       const std::string bt = fmt::format("{}{}.", b, t);
       VTensor qt = q.row(t), kt_row = k.row(t);
       if (c.qk_norm) {
-        qt = L.head_norm(qt, c.n_head, lp.q_norm, bt + "q_norm");
-        kt_row = L.head_norm(kt_row, c.n_head_kv, lp.k_norm, bt + "k_norm");
+        qt = L.head_norm(qt, heads, lp.q_norm, bt + "q_norm");
+        kt_row = L.head_norm(kt_row, kv_heads, lp.k_norm, bt + "k_norm");
       }
       const VTensor cos_t = one(rope_cos, t), sin_t = one(rope_sin, t);
-      const VTensor qr = L.rope(qt, c.n_head, cos_t, sin_t, bt + "q.rope");
-      const VTensor kr = L.rope(kt_row, c.n_head_kv, cos_t, sin_t, bt + "k.rope");
+      const VTensor qr = L.rope(qt, heads, cos_t, sin_t, bt + "q.rope");
+      const VTensor kr = L.rope(kt_row, kv_heads, cos_t, sin_t, bt + "k.rope");
       const VTensor onehot_t = one(onehot, t);
       const VTensor pos_block_t = one(pos_block, t), pos_row_t = one(pos_row, t);
 
@@ -441,7 +551,7 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
         for (const TableRef& part : parts) vb.scatter(pos_block_t.at(0), fresh.at(0), part, hd, gn + " store");
       };
       const VTensor v_row = v.row(t);
-      for (std::int64_t g = 0; g < c.n_head_kv; ++g) {
+      for (std::int64_t g = 0; g < kv_heads; ++g) {
         append(kr, lp.keys[g], g, fmt::format("{}k.{}", bt, g));
         append(v_row, lp.values[g], g, fmt::format("{}v.{}", bt, g));
       }
@@ -450,8 +560,8 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
       VTensor mask_t = mask;
       mask_t.place.addr += t * L.blocks;
       mask_t.place.vectors = L.blocks;
-      for (std::int64_t hq = 0; hq < c.n_head; ++hq) {
-        const std::int64_t g = hq / group;
+      for (std::int64_t hq = 0; hq < heads; ++hq) {
+        const std::int64_t g = (q_first + hq) / group - kv_first;
         const std::string hn = fmt::format("{}head.{}", bt, hq);
         VTensor qd = vb.alloc(hn + ".qd", hd, 1, {&qr});
         for (std::uint32_t d = 0; d < hd; ++d)
@@ -507,8 +617,12 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
       L.alloc.release(row_mark);
     }
 
-    const Rows o = project(vb, lp.wo, mxm_input(attn, b + "attn_mx"), b + "attn_out");
-    const Rows x_mid = add_rows(x, o, b + "resid");
+    const Rows o = all_reduce(project(vb, lp.wo, mxm_input(attn, b + "attn_mx"), b + "attn_out"), b + "attn_out");
+    x_mid = add_rows(x, o, b + "resid");
+    }
+    if (!lp.ffn) {
+      map_rows(vb, Opcode::Move, {same(x_mid)}, x_next);
+    } else {
     const Rows h2 = rms_norm(x_mid, lp.ffn_norm, b + "ffn_norm");
     const MxmInput h2in = mxm_input(h2, b + "ffn_in");
     const Rows gate = project(vb, lp.gate, h2in, b + "gate");
@@ -526,19 +640,27 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
     map_rows(vb, Opcode::Div, {same(gate), same(den)}, silu);
     Rows act = alloc_rows(vb, b + "act", T, gate.width, {&silu.all, &up.all});
     map_rows(vb, Opcode::Mul, {same(silu), same(up)}, act);
-    const Rows down = project(vb, lp.down, mxm_input(act, b + "act_mx"), b + "down");
+    const Rows down = all_reduce(project(vb, lp.down, mxm_input(act, b + "act_mx"), b + "down"), b + "down");
     map_rows(vb, Opcode::Add, {same(x_mid), same(down)}, x_next);
+    }
     L.alloc.release(mark);
     x = x_next;
   }
 
-  const Rows hn = rms_norm(x, out_norm, "output_norm");
-  const Rows logits = project(vb, head, mxm_input(hn, "head_in"), "logits");
-  logits_stride_ = logits.stride;
-  for (int s = 0; s < logits.all.place.stripes(); ++s)
-    program_.buffers.push_back({fmt::format("logits.{}", s), false, logits.all.place.slices[s],
-                                logits.all.place.addr, logits.all.place.stripe_vectors(s), ElementType::F32,
-                                logits.all.place.stripe_vectors(s) * lanes});
+  if (st.head) {
+    const Rows hn = rms_norm(x, out_norm, "output_norm");
+    const Rows logits = project(vb, head, mxm_input(hn, "head_in"), "logits");
+    logits_stride_ = logits.stride;
+    for (int s = 0; s < logits.all.place.stripes(); ++s)
+      program_.buffers.push_back({fmt::format("logits.{}", s), false, logits.all.place.slices[s],
+                                  logits.all.place.addr, logits.all.place.stripe_vectors(s), ElementType::F32,
+                                  logits.all.place.stripe_vectors(s) * lanes});
+  }
+  if (st.egress)
+    for (const auto& [ref, n] : stripes(x)) {
+      const std::vector<std::uint64_t> sent = L.emitter.send(ref, {kChannelOutput}, n, link.occupancy, "stage output");
+      output_sends_.insert(output_sends_.end(), sent.begin(), sent.end());
+    }
   program_.predicted_cycles = L.scheduler.finish();
   // The scheduling pass's verifier: the structural rules, and the run length it predicts.
   check_program(program_, chip_, L.fp);
@@ -569,7 +691,7 @@ std::vector<std::pair<HostBuffer, std::vector<std::uint8_t>>> DecodeProgram::inp
       const std::int64_t p = pos + t;
       auto put_i32 = [&](std::int32_t v) { std::memcpy(row, &v, 4); };
       auto put_f32 = [&](std::size_t lane, float v) { std::memcpy(row + 4 * lane, &v, 4); };
-      if (b.name == "token") put_i32(tokens[t]);
+      if (b.name == "token") put_i32(static_cast<std::int32_t>(tokens[t] - vocab_first_));
       else if (b.name == "position") put_i32(static_cast<std::int32_t>(p));
       else if (b.name == "position.block") put_i32(static_cast<std::int32_t>(p / lanes));
       else if (b.name == "position.lane") put_f32(static_cast<std::size_t>(p % lanes), 1.0f);
@@ -598,7 +720,7 @@ std::vector<std::pair<HostBuffer, std::vector<std::uint8_t>>> DecodeProgram::inp
 
 std::vector<float> DecodeProgram::logits(
     const std::function<std::vector<std::uint8_t>(const HostBuffer&)>& read) const {
-  const std::size_t n_vocab = static_cast<std::size_t>(config_.n_vocab);
+  const std::size_t n_vocab = static_cast<std::size_t>(vocab_rows_);
   std::vector<float> out(n_vocab * rows_, 0.0f);
   const std::uint32_t lanes = static_cast<std::uint32_t>(chip_.fp32_lanes());
   for (const HostBuffer& b : program_.buffers) {

@@ -27,6 +27,44 @@
 
 namespace lockstep::lpu {
 
+// The C2C channels a stage program uses (floorplan.h: 0-7 sit west, 8-15 east). A system
+// program maps them onto links (system_program.h).
+inline constexpr int kChannelButterfly = 0;     // 0, 1, 2: all-reduce step s, partner rank ^ 2^s
+inline constexpr int kChannelInput = 3;         // the stage's input, from the previous stage
+inline constexpr int kChannelOutput = 4;        // the stage's output, to the next stage
+inline constexpr int kChannelFromIngress = 5;   // the input, forwarded by the stage's ingress chip
+inline constexpr int kChannelForward = 8;       // 8 .. 14: the ingress chip's forward to peer k
+
+// Link timing of one vector (topology.h), cycles @ core clock.
+struct LinkCycles {
+  std::uint16_t occupancy = 24;  // a vector holds its link this long
+  std::uint32_t transfer = 241;  // departure to arrival
+};
+
+// The part of the model one chip of a multi-chip system runs (partition: system_lowering.h).
+// A stage holds the half-layer units [first_unit, end_unit): unit 2l is the attention of layer
+// l, unit 2l + 1 its FFN. With tp_size P > 1 every chip of the stage holds 1/P of each unit (query
+// heads, their key/value heads, FFN columns, and vocabulary rows of the embedding and the LM
+// head); the partial sums meet in a butterfly all-reduce over log2(P) channels, in which both
+// partners add the same two vectors, so every rank keeps the same bits. The program is the same
+// for every rank: the rank only chooses the weights (and the host's token index, shifted to
+// the rank's vocabulary rows).
+struct StageSpec {
+  int first_unit = 0;
+  int end_unit = -1;        // -1: through the last layer
+  bool embedding = true;    // embeds the tokens (else receives the residual stream x)
+  bool head = true;         // computes the logits of its vocabulary rows
+  int tp_size = 1;          // P: 1, 2, 4 or 8
+  int tp_rank = 0;
+  bool ingress = false;     // receives x on kChannelInput and forwards it to its P - 1 peers
+  bool egress = false;      // sends its output x on kChannelOutput
+  // A stage without embedding: program cycles at which the vectors of x arrive on its receive
+  // channel (kChannelInput on the ingress chip, kChannelFromIngress on the others), in order.
+  std::vector<std::uint64_t> input_arrivals;
+  std::uint64_t body_floor = 0;  // no instruction of the layers before this cycle
+  LinkCycles link;
+};
+
 struct DecodeOptions {
   compiler::WeightPrecision weights = compiler::WeightPrecision::Fp16;
   std::int64_t context = 0;  // positions the KV cache holds (0: the model's, at most 4096)
@@ -37,8 +75,10 @@ class DecodeProgram {
  public:
   // With `model`, the memory image holds its weights (functional runs); with only a config the
   // program is for timing.
+  // `stage` is the part of the model this chip runs (the whole model by default).
   DecodeProgram(const model::ModelConfig& config, const model::Model* model,
-                const SystemConfig& system, const DecodeOptions& options);
+                const SystemConfig& system, const DecodeOptions& options,
+                const StageSpec& stage = {});
 
   const Program& program() const { return program_; }
   std::int64_t context() const { return context_; }
@@ -56,9 +96,21 @@ class DecodeProgram {
   // The placement pass's result: weights, tables and host buffers, before lowering.
   const std::vector<Allocation>& placement() const { return placement_; }
 
-  // The logits [rows][n_vocab] fp32 from the output buffers of a run.
+  // The logits [rows][vocab_rows()] fp32 from the output buffers of a run: the columns are
+  // vocabulary ids vocab_first() + j (all of them on a single chip).
   std::vector<float> logits(
       const std::function<std::vector<std::uint8_t>(const HostBuffer&)>& read) const;
+  std::int64_t vocab_first() const { return vocab_first_; }
+  std::int64_t vocab_rows() const { return vocab_rows_; }
+
+  // Multi-chip stages: issue cycles of the vectors sent on kChannelOutput (egress) and on the
+  // forward channels (ingress; the same cycles on every forward channel), in order.
+  const std::vector<std::uint64_t>& output_sends() const { return output_sends_; }
+  const std::vector<std::uint64_t>& forward_sends() const { return forward_sends_; }
+  // Vectors of x a stage sends or receives (rows x padded width).
+  std::uint32_t stream_vectors() const { return stream_vectors_; }
+  // The cycle the last input vector is in MEM (0 for an embedding stage).
+  std::uint64_t input_ready() const { return input_ready_; }
 
  private:
   model::ModelConfig config_;
@@ -69,6 +121,11 @@ class DecodeProgram {
   std::uint32_t logits_stride_ = 0;  // vectors per row of the logits as laid out
   std::uint64_t sram_bytes_ = 0;
   std::vector<Allocation> placement_;
+  std::int64_t vocab_first_ = 0;
+  std::int64_t vocab_rows_ = 0;
+  std::vector<std::uint64_t> output_sends_, forward_sends_;
+  std::uint32_t stream_vectors_ = 0;
+  std::uint64_t input_ready_ = 0;
 };
 
 }  // namespace lockstep::lpu

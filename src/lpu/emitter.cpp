@@ -18,7 +18,8 @@ Instruction make(Opcode op) {
 }  // namespace
 
 Emitter::Emitter(Scheduler& scheduler)
-    : s_(scheduler), fp_(scheduler.floorplan()), planes_(scheduler.floorplan().mxm_planes()) {
+    : s_(scheduler), fp_(scheduler.floorplan()), planes_(scheduler.floorplan().mxm_planes()),
+      channel_free_(kC2cChannels, 0) {
   for (auto& p : planes_) {
     p.acc_ready.assign(s_.chip().mxm_accumulator_rows, 0);
     p.acc_read.assign(s_.chip().mxm_accumulator_rows, 0);
@@ -247,6 +248,53 @@ std::uint64_t Emitter::emit(int plane, std::uint32_t acc_row, const std::array<V
   const std::uint64_t t = s_.place(g);
   for (std::uint32_t i = 0; i < repeat; ++i) ps.acc_read[acc_row + i] = t + i;
   return t;
+}
+
+std::vector<std::uint64_t> Emitter::send(VecRef src, const std::vector<int>& channels,
+                                         std::uint32_t count, std::uint16_t occupancy,
+                                         const std::string& what) {
+  if (channels.empty() || count == 0) return {};
+  Group g;
+  g.repeat = count;
+  g.stride = occupancy;
+  g.what = what;
+  const int position = fp_.c2c_position(channels[0]);
+  for (int channel : channels) {
+    if (fp_.c2c_position(channel) != position)
+      fail("internal compiler error in {}: a broadcast spans C2C channels at two positions", what);
+    Stage st;
+    st.queue = fp_.c2c_queue(channel, true);
+    st.instruction = make(Opcode::Send);
+    g.stages.push_back(st);
+    g.not_before = std::max(g.not_before, channel_free_[channel]);
+  }
+  const int link = read_stage(g, src, 0, 0, 0, position);
+  for (std::size_t k = 1; k < channels.size(); ++k)
+    g.links[link].consumers.push_back({static_cast<int>(k), 0});
+  g.bundles.push_back({link});
+  const std::uint64_t t = s_.place(g);
+  std::vector<std::uint64_t> cycles(count);
+  for (std::uint32_t i = 0; i < count; ++i) cycles[i] = t + std::uint64_t{i} * occupancy;
+  for (int channel : channels) channel_free_[channel] = cycles.back() + occupancy;
+  return cycles;
+}
+
+std::uint64_t Emitter::receive(int channel, VecRef dst, const std::vector<std::uint64_t>& arrivals,
+                               std::uint16_t occupancy, const std::string& what) {
+  if (arrivals.empty()) return 0;
+  Group g;
+  g.repeat = static_cast<std::uint32_t>(arrivals.size());
+  g.stride = occupancy;
+  g.what = what;
+  for (std::size_t i = 0; i < arrivals.size(); ++i)
+    g.not_before = std::max(g.not_before, at_least(static_cast<std::int64_t>(arrivals[i]) -
+                                                   static_cast<std::int64_t>(i * occupancy)));
+  Stage st;
+  st.queue = fp_.c2c_queue(channel, false);
+  st.instruction = make(Opcode::Receive);
+  g.stages.push_back(st);
+  write_stage(g, dst, 0, 0, 0, fp_.c2c_position(channel), Opcode::Receive);
+  return s_.place(g);
 }
 
 }  // namespace lockstep::lpu

@@ -69,6 +69,15 @@ class Emitter {
   std::uint64_t emit(int plane, std::uint32_t acc_row, const std::array<VecRef, 4>& out,
                      std::uint32_t repeat, const std::string& what);
 
+  // C2C. send(): src[i] -> `channel`, i < count, one vector per `occupancy` cycles (the link's
+  // time per vector), not before the channel's previous vector has left; returns the issue cycle
+  // of every vector. receive(): dst[i] <- the channel's next vector, i < count, each at or after
+  // arrivals[i] (system_program.h: the sender's issue cycle + the link's transfer cycles).
+  std::vector<std::uint64_t> send(VecRef src, const std::vector<int>& channels, std::uint32_t count,
+                                  std::uint16_t occupancy, const std::string& what);
+  std::uint64_t receive(int channel, VecRef dst, const std::vector<std::uint64_t>& arrivals,
+                        std::uint16_t occupancy, const std::string& what);
+
   int plane_queue(int plane, Unit unit) const { return fp_.mxm_queue(plane, unit); }
 
  private:
@@ -85,6 +94,7 @@ class Emitter {
   Scheduler& s_;
   const Floorplan& fp_;
   std::vector<PlaneState> planes_;
+  std::vector<std::uint64_t> channel_free_;  // [channel] the next Send may issue from here
 
   // A Gather or Scatter on `table` with its index read; the caller adds the data side.
   Group table_group(Opcode op, VecRef index, const TableRef& table, std::uint32_t repeat,

@@ -71,7 +71,7 @@ void Scheduler::check_links(const Group& g) const {
 }
 
 std::uint64_t Scheduler::lower_bound(const Group& g) const {
-  std::uint64_t lb = g.not_before;
+  std::uint64_t lb = std::max(g.not_before, floor_);
   for (const Stage& s : g.stages) {
     lb = std::max(lb, at_least(-s.offset));
     if (book_.in_order(s.queue))

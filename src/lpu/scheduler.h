@@ -72,6 +72,10 @@ class Scheduler {
   // consistent with the timing law (checked). Throws lockstep::Error if no slot is found.
   std::uint64_t place(Group& group);
 
+  // No group is placed before `cycle` from now on (a multi-chip stage's body starts at one cycle
+  // on every chip of its group, so that their schedules are identical).
+  void set_floor(std::uint64_t cycle) { floor_ = cycle; }
+
   // Program length so far, as program.h defines it.
   std::uint64_t end_cycle() const;
   // Sorts every queue by issue cycle (groups may fill earlier gaps) and returns end_cycle().
@@ -82,6 +86,7 @@ class Scheduler {
   const Floorplan& floorplan_;
   Program& program_;
   Reservations book_;
+  std::uint64_t floor_ = 0;
 
   std::uint64_t lower_bound(const Group& g) const;
   bool banks_free(const Group& g, std::uint64_t t) const;
