@@ -9,6 +9,7 @@
 #include "cli/command_registry.h"
 #include "cli/lpu_options.h"
 #include "cli/model_argument.h"
+#include "cli/system_compile.h"
 #include "cli/units.h"
 #include "compiler/precision.h"
 #include "core/error.h"
@@ -37,6 +38,7 @@ struct CompileArgs {
   std::string dump_after;
   int stages = 0;           // --stages: force pipeline stages (0 = choose)
   int tensor_parallel = 0;  // --tensor-parallel: force the split of each layer (0 = choose)
+  std::int64_t prompt = 550;  // --prompt: prompt tokens for a system's time to first token
 };
 
 // --dump-after PASS: the compiler's structure after that pass (each pass's verifier has run).
@@ -175,6 +177,18 @@ void compile_model(const CompileArgs& a, const lpu::SystemConfig& system) {
   for (const auto& line : f.lines) fmt::print("  {:<34} {:>12}\n", line.what, si(double(line.bytes), "B"));
   fmt::print("  {:<34} {:>12}\n", "total", si(double(f.total_bytes), "B"));
   fmt::print("  {:<34} {:>12}\n", fmt::format("one {} chip", system.name), si(double(f.chip_bytes), "B"));
+  if (system.topology.chips > 1) {
+    if (dump(a, "placement") || dump(a, "schedule") || !a.output.empty() || a.emit != "summary")
+      fail("--dump-after, -o and --emit are for one chip's program; {} is a system of {} chips",
+           system.name, system.topology.chips);
+    SystemCompileOptions options;
+    options.weights = weights;
+    options.context = ctx;
+    options.prompt = a.prompt;
+    options.request = {a.stages, a.tensor_parallel};
+    compile_system(config, model.get(), system, options);
+    return;
+  }
   const lpu::PartitionPlan plan =
       lpu::plan_partition(config, system.chip, weights, ctx, {a.stages, a.tensor_parallel, 0});
   if (plan.chips > 1) {
@@ -185,7 +199,8 @@ void compile_model(const CompileArgs& a, const lpu::SystemConfig& system) {
                  plan.chips <= system.topology.chips
                      ? fmt::format("uses {} of them", plan.chips)
                      : fmt::format("needs {} more", plan.chips - system.topology.chips));
-    fmt::print("\nmulti-chip programs are not scheduled yet: only the partition is reported\n");
+    fmt::print("\nto schedule it, name a system of chips: --system groq-rack, groq-576 (lockstep "
+               "compile --help lists the presets)\n");
     return;
   }
   fmt::print("\nfits one chip ({:.1f}% of its SRAM)\n\n", 100 * f.fraction_of_chip());
@@ -253,6 +268,9 @@ void add_compile(CLI::App& app) {
                   "force the pipeline stages of the multi-chip partition (default: chosen)");
   cmd->add_option("--tensor-parallel", args->tensor_parallel,
                   "force the chips each layer is split across: 1, 2, 4 or 8 (default: chosen)");
+  cmd->add_option("--prompt", args->prompt,
+                  "prompt tokens for a multi-chip system's time to first token")
+      ->capture_default_str();
   cmd->add_option("-o,--output", args->output, "write the program (.asm: assembly; else binary)");
   cmd->add_option("--emit", args->emit, "summary, asm (to stdout without -o) or binary")
       ->capture_default_str();

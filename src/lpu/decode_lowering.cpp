@@ -79,12 +79,13 @@ struct Lowering {
     const std::int64_t per_part = chip.vectors_per_bank / row_vectors;
     if (per_part < 1) fail("a row of {} ({} vectors) does not fit one MEM bank", name, row_vectors);
     std::vector<TableRef> parts;
-    for (std::int64_t lo = 0; lo < rows; lo += per_part) {
-      const std::int64_t n = std::min(per_part, rows - lo);
-      const Placed p = alloc.allocate_table(fmt::format("{}.{}", name, lo),
-                                            static_cast<std::uint32_t>(n * row_vectors), pool);
+    for (std::int64_t lo = 0; lo < rows;) {
+      const auto [p, n] = alloc.allocate_table_part(
+          fmt::format("{}.{}", name, lo), static_cast<std::uint32_t>(row_vectors),
+          static_cast<std::uint32_t>(std::min(per_part, rows - lo)), pool);
       parts.push_back({p.slices[0], p.addr, row_vectors, static_cast<std::int32_t>(lo),
                        static_cast<std::int32_t>(n)});
+      lo += n;
     }
     return parts;
   }
@@ -466,6 +467,7 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
         forward_sends_.insert(forward_sends_.end(), sent.begin(), sent.end());
       }
     }
+    if (st.input_only) return;
     L.scheduler.set_floor(st.body_floor);
   }
 
@@ -671,6 +673,13 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
 
 std::vector<std::pair<HostBuffer, std::vector<std::uint8_t>>> DecodeProgram::inputs(
     std::span<const std::int32_t> tokens, std::int64_t pos) const {
+  return decode_inputs(config_, chip_, program_.buffers, rows_, context_, vocab_first_, tokens, pos);
+}
+
+std::vector<std::pair<HostBuffer, std::vector<std::uint8_t>>> decode_inputs(
+    const model::ModelConfig& config_, const ChipConfig& chip_, const std::vector<HostBuffer>& buffers,
+    std::uint32_t rows_, std::int64_t context_, std::int64_t vocab_first_,
+    std::span<const std::int32_t> tokens, std::int64_t pos) {
   if (tokens.size() != rows_)
     fail("this program takes {} tokens per run, given {}", rows_, tokens.size());
   if (pos < 0 || pos + static_cast<std::int64_t>(rows_) > context_)
@@ -682,7 +691,7 @@ std::vector<std::pair<HostBuffer, std::vector<std::uint8_t>>> DecodeProgram::inp
   const int lanes = chip_.fp32_lanes();
   const std::size_t vb = chip_.vector_bytes;
   std::vector<std::pair<HostBuffer, std::vector<std::uint8_t>>> out;
-  for (const HostBuffer& b : program_.buffers) {
+  for (const HostBuffer& b : buffers) {
     if (!b.is_input) continue;
     std::vector<std::uint8_t> bytes(std::size_t{b.vectors} * vb, 0);
     const std::uint32_t per_row = b.vectors / rows_;  // vectors of one row
@@ -720,10 +729,16 @@ std::vector<std::pair<HostBuffer, std::vector<std::uint8_t>>> DecodeProgram::inp
 
 std::vector<float> DecodeProgram::logits(
     const std::function<std::vector<std::uint8_t>(const HostBuffer&)>& read) const {
+  return decode_logits(program_.buffers, rows_, vocab_rows_, logits_stride_, chip_.fp32_lanes(), read);
+}
+
+std::vector<float> decode_logits(const std::vector<HostBuffer>& buffers, std::uint32_t rows_,
+                                 std::int64_t vocab_rows_, std::uint32_t logits_stride_, int fp32_lanes,
+                                 const std::function<std::vector<std::uint8_t>(const HostBuffer&)>& read) {
   const std::size_t n_vocab = static_cast<std::size_t>(vocab_rows_);
   std::vector<float> out(n_vocab * rows_, 0.0f);
-  const std::uint32_t lanes = static_cast<std::uint32_t>(chip_.fp32_lanes());
-  for (const HostBuffer& b : program_.buffers) {
+  const std::uint32_t lanes = static_cast<std::uint32_t>(fp32_lanes);
+  for (const HostBuffer& b : buffers) {
     if (b.is_input) continue;
     const std::uint32_t s = static_cast<std::uint32_t>(std::stoi(b.name.substr(b.name.find('.') + 1)));
     const std::vector<std::uint8_t> bytes = read(b);

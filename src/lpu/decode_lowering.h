@@ -62,6 +62,8 @@ struct StageSpec {
   // channel (kChannelInput on the ingress chip, kChannelFromIngress on the others), in order.
   std::vector<std::uint64_t> input_arrivals;
   std::uint64_t body_floor = 0;  // no instruction of the layers before this cycle
+  bool input_only = false;       // stop after receiving (and forwarding) the input: the system
+                                 // compiler's first pass, to learn when the input is in place
   LinkCycles link;
 };
 
@@ -101,6 +103,7 @@ class DecodeProgram {
   std::vector<float> logits(
       const std::function<std::vector<std::uint8_t>(const HostBuffer&)>& read) const;
   std::int64_t vocab_first() const { return vocab_first_; }
+  std::uint32_t logits_stride() const { return logits_stride_; }
   std::int64_t vocab_rows() const { return vocab_rows_; }
 
   // Multi-chip stages: issue cycles of the vectors sent on kChannelOutput (egress) and on the
@@ -127,5 +130,15 @@ class DecodeProgram {
   std::uint32_t stream_vectors_ = 0;
   std::uint64_t input_ready_ = 0;
 };
+
+// DecodeProgram::inputs and ::logits for a program's buffers alone (a system keeps programs,
+// not DecodeProgram objects): the host's side of a run of any stage.
+std::vector<std::pair<HostBuffer, std::vector<std::uint8_t>>> decode_inputs(
+    const model::ModelConfig& config, const ChipConfig& chip, const std::vector<HostBuffer>& buffers,
+    std::uint32_t rows, std::int64_t context, std::int64_t vocab_first,
+    std::span<const std::int32_t> tokens, std::int64_t pos);
+std::vector<float> decode_logits(const std::vector<HostBuffer>& buffers, std::uint32_t rows,
+                                 std::int64_t vocab_rows, std::uint32_t logits_stride, int fp32_lanes,
+                                 const std::function<std::vector<std::uint8_t>(const HostBuffer&)>& read);
 
 }  // namespace lockstep::lpu

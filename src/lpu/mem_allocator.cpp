@@ -83,6 +83,39 @@ Placed MemAllocator::allocate_table(const std::string& what, std::uint32_t vecto
   return Placed{{pool_slices(pool).front()}, 0, vectors};
 }
 
+std::pair<Placed, std::uint32_t> MemAllocator::allocate_table_part(const std::string& what,
+                                                                  std::uint32_t row_vectors,
+                                                                  std::uint32_t max_rows, Pool pool) {
+  const std::uint32_t bank = static_cast<std::uint32_t>(chip_.vectors_per_bank);
+  int best = -1;
+  std::uint32_t best_start = 0, best_rows = 0;
+  for (const Pool from : {pool, pool == Pool::Activations ? Pool::Weights : Pool::Activations}) {
+    for (int s : pool_slices(from)) {
+      // Room left in the bank the slice's top is in, or a whole next bank.
+      std::uint32_t start = top_[s];
+      std::uint32_t rows = (bank - start % bank) / row_vectors;
+      if (rows == 0) {
+        start = (start / bank + 1) * bank;
+        rows = bank / row_vectors;
+      }
+      if (std::uint64_t{start} + std::uint64_t{rows} * row_vectors > slice_vectors_) continue;
+      rows = std::min(rows, max_rows);
+      if (rows > best_rows) best = s, best_start = start, best_rows = rows;
+    }
+    if (best_rows == max_rows) break;
+  }
+  if (best < 0) {
+    if (strict_) fail("table {} does not fit the chip's SRAM", what);
+    overflow_bytes_ += std::uint64_t{max_rows} * row_vectors * chip_.vector_bytes;
+    return {Placed{{pool_slices(pool).front()}, 0, max_rows * row_vectors}, max_rows};
+  }
+  const std::uint32_t vectors = best_rows * row_vectors;
+  top_[best] = best_start + vectors;
+  used_bytes_ += std::uint64_t{vectors} * chip_.vector_bytes;
+  log_.push_back({what, Placed{{best}, best_start, vectors}});
+  return {log_.back().place, best_rows};
+}
+
 Placed MemAllocator::allocate(const std::string& what, std::uint32_t vectors, int stripes,
                               Pool pool, const std::vector<int>& avoid) {
   const auto& slices = pool_slices(pool);

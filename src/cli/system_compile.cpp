@@ -1,0 +1,66 @@
+#include "cli/system_compile.h"
+
+#include <algorithm>
+#include <chrono>
+#include <fmt/core.h>
+
+#include "cli/lpu_options.h"
+#include "cli/units.h"
+
+namespace lockstep::cli {
+
+SystemSpeed system_speed(const lpu::SystemDecode& decode, const lpu::SystemConfig& system,
+                         std::int64_t prompt) {
+  SystemSpeed s;
+  const double hz = system.chip.clock_hz;
+  s.token_seconds = static_cast<double>(decode.cycles()) / hz;
+  s.tokens_per_s = 1.0 / s.token_seconds;
+  std::uint64_t period = 0;
+  for (const auto& stage : decode.stages()) period = std::max(period, stage.cycles);
+  s.stage_period_seconds = static_cast<double>(period) / hz;
+  s.ttft_seconds = static_cast<double>(std::max<std::int64_t>(prompt, 1) - 1) * s.stage_period_seconds +
+                   s.token_seconds;
+  return s;
+}
+
+lpu::SystemDecode compile_system(const model::ModelConfig& config, const model::Model* model,
+                                 const lpu::SystemConfig& system, const SystemCompileOptions& options) {
+  const auto t0 = std::chrono::steady_clock::now();
+  lpu::SystemDecode decode(config, model, system, {options.weights, options.context}, options.request);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const auto& stages = decode.stages();
+  const int P = decode.tensor_parallel();
+  fmt::print("\nsystem         {} stages x {}-way tensor parallel = {} chips of {} ({} active)\n",
+             stages.size(), P, stages.size() * P, system.name, system.topology.chips);
+  fmt::print("  {:<8} {:<24} {:>10} {:>16} {:>14}\n", "stages", "holds (half-layers)", "SRAM/chip",
+             "cycles/stage", "starts at");
+  for (std::size_t i = 0; i < stages.size();) {
+    std::size_t j = i + 1;
+    const auto& s = stages[i];
+    auto units = [](const lpu::StageInfo& x) { return x.end_unit - x.first_unit; };
+    while (j < stages.size() && j + 1 < stages.size() && units(stages[j]) == units(s) &&
+           stages[j].cycles == s.cycles && i > 0)
+      ++j;
+    std::string holds = fmt::format("{} unit{} ({}..{})", units(s), units(s) == 1 ? "" : "s",
+                                    s.first_unit, s.end_unit - 1);
+    if (i == 0) holds += " + embedding";
+    if (j == stages.size()) holds += " + LM head";
+    if (j - i > 1) holds = fmt::format("{} each", units(s));
+    const std::string range = j - i == 1 ? fmt::format("{}", i) : fmt::format("{}-{}", i, j - 1);
+    fmt::print("  {:<8} {:<24} {:>10} {:>16} {:>14}\n", range, holds, si(double(s.sram_bytes), "B"),
+               s.cycles, j - i == 1 ? fmt::format("{}", s.start_cycle) : std::string("..."));
+    i = j;
+  }
+  fmt::print("programs       {} distinct chip programs for {} chips, scheduled in {:.2f} s\n",
+             decode.distinct_programs(), decode.program().chips.size(), seconds);
+  const SystemSpeed speed = system_speed(decode, system, options.prompt);
+  fmt::print("decode step    {} per token on the system clock (attention over the {}-token window)\n",
+             cycles_and_time(decode.cycles(), system.chip.clock_hz), decode.context());
+  fmt::print("tokens/s       {:.0f} per user (every step takes the same cycles)\n", speed.tokens_per_s);
+  fmt::print("TTFT           {:.1f} ms for a {}-token prompt (one prompt token enters the pipeline per "
+             "stage period of {:.1f} us)\n",
+             1e3 * speed.ttft_seconds, options.prompt, 1e6 * speed.stage_period_seconds);
+  return decode;
+}
+
+}  // namespace lockstep::cli

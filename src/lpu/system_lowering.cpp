@@ -1,0 +1,340 @@
+#include "lpu/system_lowering.h"
+
+#include <algorithm>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <functional>
+#include <map>
+
+#include "core/error.h"
+#include "lpu/model_footprint.h"
+#include "lpu/topology.h"
+
+namespace lockstep::lpu {
+namespace {
+
+// SRAM vectors per chip of each half-layer unit (attention, FFN alternately), and the extras
+// of the first and last stage: the partition's balance weights.
+struct UnitCosts {
+  std::vector<std::uint64_t> unit;  // [2 * n_layer]
+  std::uint64_t first_extra = 0, last_extra = 0;
+};
+
+UnitCosts unit_costs(const model::ModelConfig& c, const ChipConfig& chip, compiler::WeightPrecision weights,
+                     std::int64_t context, int P) {
+  const ModelParts parts = model_parts(c, chip, weights, context, P);
+  const double attention = double(c.n_embd) * double(c.q_dim() + 2 * c.n_head_kv * c.head_dim) +
+                           double(c.q_dim()) * double(c.n_embd);
+  const double ffn = 3.0 * double(c.n_embd) * double(c.n_ff);
+  const double share = attention / (attention + ffn);
+  UnitCosts u;
+  const std::uint64_t vocab = static_cast<std::uint64_t>((c.n_vocab + P - 1) / P);
+  for (std::int64_t l = 0; l < c.n_layer; ++l) {
+    u.unit.push_back(static_cast<std::uint64_t>(double(parts.layer_weights) * share) + parts.layer_kv +
+                     parts.layer_norms / 2);
+    u.unit.push_back(static_cast<std::uint64_t>(double(parts.layer_weights) * (1 - share)) +
+                     parts.layer_norms / 2);
+  }
+  u.first_extra = embedding_vectors(c, chip, vocab);
+  u.last_extra = lm_head_vectors(c, chip, weights, vocab) + parts.final_norm;
+  return u;
+}
+
+// Cuts the units into `stages` contiguous non-empty runs minimising the largest run's cost
+// (binary search on the bound, greedy fill). Returns the first unit of every stage.
+std::vector<int> balance_units(const UnitCosts& u, int stages) {
+  const int n = static_cast<int>(u.unit.size());
+  auto cost = [&](int lo, int hi) {  // units [lo, hi) of a stage
+    std::uint64_t sum = 0;
+    for (int i = lo; i < hi; ++i) sum += u.unit[i];
+    if (lo == 0) sum += u.first_extra;
+    if (hi == n) sum += u.last_extra;
+    return sum;
+  };
+  auto cut = [&](std::uint64_t bound, std::vector<int>* firsts) {
+    int lo = 0;
+    for (int s = 0; s < stages; ++s) {
+      if (firsts) firsts->push_back(lo);
+      const int left = stages - s - 1;  // stages after this one, each needing a unit
+      int hi = lo + 1;
+      if (hi > n - left) return false;
+      while (hi < n - left && cost(lo, hi + 1) <= bound) ++hi;
+      if (s + 1 == stages) hi = n;
+      if (cost(lo, hi) > bound) return false;
+      lo = hi;
+    }
+    return true;
+  };
+  std::uint64_t lo = 0, hi = cost(0, n);
+  while (lo < hi) {
+    const std::uint64_t mid = lo + (hi - lo) / 2;
+    if (cut(mid, nullptr)) hi = mid;
+    else lo = mid + 1;
+  }
+  std::vector<int> firsts;
+  cut(lo, &firsts);
+  return firsts;
+}
+
+int link_to(const Topology& topology, int from, int to) {
+  for (int l = 0; l < topology.links_per_chip(); ++l)
+    if (topology.peer(from, l).chip == to) return l;
+  fail("internal compiler error: chip {} has no direct link to chip {}", from, to);
+}
+
+// Chips of every stage, P per stage, filling nodes so that consecutive stages share a direct
+// link from the last chip of one to the first of the next. Nodes are visited in a depth-first
+// order over their global links.
+std::vector<std::vector<int>> place_stages(const Topology& topology, int stages, int P) {
+  const SystemTopology& t = topology.description();
+  const int per_node = t.chips_per_node;
+  const int groups = per_node / P;  // stages per node
+  const int nodes_needed = (stages + groups - 1) / groups;
+  const int active_nodes = topology.active_chips() / per_node;
+  if (nodes_needed > active_nodes)
+    fail("{} stages x {} chips need {} nodes; the system has {} active nodes of {} chips", stages, P,
+         nodes_needed, active_nodes, per_node);
+  // path[i] = (node, ingress chip or -1, egress chip or -1)
+  struct Visit { int node, ingress, egress; };
+  std::vector<Visit> path;
+  std::vector<bool> used(static_cast<std::size_t>(active_nodes), false);
+  std::function<bool(int, int)> extend = [&](int node, int ingress) -> bool {
+    used[node] = true;
+    path.push_back({node, ingress, -1});
+    if (static_cast<int>(path.size()) == nodes_needed) return true;
+    for (int k = 0; k < per_node; ++k) {
+      const int chip = node * per_node + k;
+      if (groups > 1 && chip == ingress) continue;
+      for (int l = t.local_links; l < topology.links_per_chip(); ++l) {
+        const LinkEnd end = topology.peer(chip, l);
+        if (!end.wired() || end.chip >= topology.active_chips()) continue;
+        const int next = end.chip / per_node;
+        if (used[next]) continue;
+        path.back().egress = chip;
+        if (extend(next, end.chip)) return true;
+      }
+    }
+    path.pop_back();
+    used[node] = false;
+    return false;
+  };
+  if (!extend(0, -1)) fail("found no chain of directly linked nodes for {} stages", stages);
+  std::vector<std::vector<int>> placed;
+  for (const Visit& v : path) {
+    std::vector<int> order;
+    if (v.ingress >= 0) order.push_back(v.ingress);
+    for (int k = 0; k < per_node; ++k) {
+      const int chip = v.node * per_node + k;
+      if (chip != v.ingress && chip != v.egress) order.push_back(chip);
+    }
+    if (v.egress >= 0 && v.egress != v.ingress) {
+      // The egress chip ends the node's last group.
+      const int last_group_end = std::min(groups, stages - static_cast<int>(placed.size())) * P;
+      order.insert(order.begin() + std::min<int>(last_group_end - 1, static_cast<int>(order.size())), v.egress);
+    }
+    for (int g = 0; g < groups && static_cast<int>(placed.size()) < stages; ++g)
+      placed.emplace_back(order.begin() + g * P, order.begin() + (g + 1) * P);
+  }
+  return placed;
+}
+
+std::string chip_role(const StageSpec& s) {
+  return fmt::format("rank {}{}{}", s.tp_rank, s.ingress ? " (ingress)" : "", s.egress ? " (egress)" : "");
+}
+
+bool same_code(const Program& a, const Program& b) {
+  return a.queues == b.queues && a.buffers == b.buffers && a.predicted_cycles == b.predicted_cycles;
+}
+
+}  // namespace
+
+SystemDecode::~SystemDecode() = default;
+
+SystemDecode::SystemDecode(const model::ModelConfig& config, const model::Model* model,
+                           const SystemConfig& system, const DecodeOptions& options,
+                           const SystemRequest& request)
+    : config_(config), chip_(system.chip) {
+  const Topology topology(system);
+  const SystemTopology& t = topology.description();
+  // P: the request, else the node's chips, halved until the query heads split evenly.
+  tp_ = request.tensor_parallel > 0 ? request.tensor_parallel : std::min(t.chips_per_node, 8);
+  if (request.tensor_parallel == 0)
+    while (tp_ > 1 && (config.n_head % tp_ != 0 || (tp_ & (tp_ - 1)) != 0)) --tp_;
+  if (tp_ > t.chips_per_node)
+    fail("a tensor-parallel degree of {} does not fit a node of {} chips", tp_, t.chips_per_node);
+  const int units = static_cast<int>(2 * config.n_layer);
+  int S = request.stages > 0 ? request.stages : std::max(1, topology.active_chips() / tp_);
+  S = std::min(S, units);
+  if (std::int64_t{S} * tp_ > topology.active_chips())
+    fail("{} stages x {} chips = {} chips; {} has {} active chips", S, tp_, S * tp_, system.name,
+         topology.active_chips());
+  rows_ = static_cast<std::uint32_t>(std::max<std::int64_t>(1, options.rows));
+
+  const std::int64_t context =
+      options.context > 0 ? options.context : std::min<std::int64_t>(config.n_ctx_train, 4096);
+  context_ = context;
+  const std::vector<int> firsts =
+      balance_units(unit_costs(config, system.chip, options.weights, context, tp_), S);
+  const std::vector<std::vector<int>> chips = place_stages(topology, S, tp_);
+
+  LinkCycles link;
+  link.occupancy = static_cast<std::uint16_t>(topology.link_occupancy_cycles(system.chip.vector_bytes));
+  link.transfer = static_cast<std::uint32_t>(topology.link_transfer_cycles(system.chip.vector_bytes));
+
+  program_.system = system.name;
+  program_.description = fmt::format("{} {} x {}-way over {} chips of {}", rows_ == 1 ? "decode" : "prefill",
+                                     S, tp_, S * tp_, system.name);
+  // Programs compiled without weights are shared by every stage of the same shape and role.
+  std::map<std::string, int> shared;
+  std::vector<std::uint64_t> previous_sends;  // egress sends of the previous stage, its cycles
+  std::int64_t start = 0;
+  for (int s = 0; s < S; ++s) {
+    StageInfo info;
+    info.first_unit = firsts[s];
+    info.end_unit = s + 1 < S ? firsts[s + 1] : units;
+    info.chips = chips[s];
+    info.ingress_rank = 0;
+    info.egress_rank = tp_ - 1;
+    info.start_cycle = start;
+    StageSpec spec;
+    spec.first_unit = info.first_unit;
+    spec.end_unit = info.end_unit;
+    spec.embedding = s == 0;
+    spec.head = s + 1 == S;
+    spec.tp_size = tp_;
+    spec.link = link;
+    std::vector<std::uint64_t> ingress_arrivals, peer_arrivals;
+    if (s > 0) {
+      // This stage's cycle 0 is the arrival of the first vector of x.
+      for (std::uint64_t c : previous_sends) ingress_arrivals.push_back(c - previous_sends.front());
+      StageSpec probe = spec;
+      probe.input_only = true;
+      probe.ingress = true;
+      probe.input_arrivals = ingress_arrivals;
+      const DecodeProgram ingress(config, nullptr, system, options, probe);
+      std::uint64_t ready = ingress.input_ready();
+      if (tp_ > 1) {
+        for (std::uint64_t c : ingress.forward_sends()) peer_arrivals.push_back(c + link.transfer);
+        probe.ingress = false;
+        probe.input_arrivals = peer_arrivals;
+        ready = std::max(ready, DecodeProgram(config, nullptr, system, options, probe).input_ready());
+      }
+      // Past the input's last stream writes, so that every rank schedules its layers alike.
+      // (a stream write occupies its diagonal for up to a chip's width of positions).
+      spec.body_floor = ready + 2 * static_cast<std::uint64_t>(Floorplan(system.chip).positions());
+    }
+    std::vector<std::uint64_t> egress_sends;
+    for (int rank = 0; rank < tp_; ++rank) {
+      StageSpec mine = spec;
+      mine.tp_rank = rank;
+      mine.ingress = s > 0 && rank == 0;
+      mine.egress = s + 1 < S && rank == tp_ - 1;
+      if (s > 0) mine.input_arrivals = mine.ingress ? ingress_arrivals : peer_arrivals;
+      const std::string key = fmt::format("{}:{}:{}:{}:{}:{}:{}:{}", info.first_unit % 2,
+                                          info.end_unit - info.first_unit, mine.embedding, mine.head,
+                                          mine.ingress, mine.egress, fmt::join(mine.input_arrivals, ","),
+                                          mine.body_floor);
+      ChipAssignment chip;
+      chip.chip = chips[s][rank];
+      chip.start_cycle = start;
+      chip.role = fmt::format("stage {} rank {}{}{}", s, rank, mine.ingress ? " (ingress)" : "",
+                              mine.egress ? " (egress)" : "");
+      ChipFacts facts{s, rank, 0, 0, 0};
+      auto found = model ? shared.end() : shared.find(key);
+      if (found != shared.end()) {
+        chip.program = found->second;
+        const ChipFacts& twin = facts_[static_cast<std::size_t>(
+            std::find_if(program_.chips.begin(), program_.chips.end(),
+                         [&](const ChipAssignment& a) { return a.program == found->second; }) -
+            program_.chips.begin())];
+        facts.vocab_rows = twin.vocab_rows;
+        facts.logits_stride = twin.logits_stride;
+        facts.vocab_first = rank * twin.vocab_rows;
+        if (mine.egress) egress_sends = egress_sends_of_.at(found->second);
+      } else {
+        const DecodeProgram stage = [&] {
+          try {
+            return DecodeProgram(config, model, system, options, mine);
+          } catch (const Error& e) {
+            fail("stage {} of {} (half-layers {}..{}{}{}), {}: {}", s, S, info.first_unit, info.end_unit - 1,
+                 mine.embedding ? " + embedding" : "", mine.head ? " + LM head" : "", chip_role(mine), e.what());
+          }
+        }();
+        facts.vocab_first = stage.vocab_first();
+        facts.vocab_rows = stage.vocab_rows();
+        facts.logits_stride = stage.logits_stride();
+        info.sram_bytes = std::max(info.sram_bytes, stage.sram_bytes());
+        if (mine.egress) egress_sends = stage.output_sends();
+        Program program = stage.program();
+        chip.memory = std::move(program.memory);
+        program.memory.clear();
+        int index = -1;
+        for (std::size_t p = 0; p < program_.programs.size() && index < 0; ++p)
+          if (same_code(program_.programs[p], program)) index = static_cast<int>(p);
+        if (index < 0) {
+          index = static_cast<int>(program_.programs.size());
+          program_.programs.push_back(std::move(program));
+          egress_sends_of_.push_back(stage.output_sends());
+        }
+        chip.program = index;
+        if (!model) shared[key] = index;
+      }
+      info.cycles = std::max(info.cycles, program_.programs[chip.program].predicted_cycles);
+      program_.chips.push_back(std::move(chip));
+      facts_.push_back(facts);
+    }
+    if (info.sram_bytes == 0 && !stages_.empty()) info.sram_bytes = stages_.back().sram_bytes;
+    // Channel maps: butterfly partners, the stage's input and output, the ingress's forwards.
+    const std::size_t base = program_.chips.size() - static_cast<std::size_t>(tp_);
+    for (int rank = 0; rank < tp_; ++rank) {
+      ChipAssignment& a = program_.chips[base + rank];
+      const int me = chips[s][rank];
+      for (int step = 0; (1 << step) < tp_; ++step)
+        a.channel_links[kChannelButterfly + step] = link_to(topology, me, chips[s][rank ^ (1 << step)]);
+      if (s > 0 && rank == 0) {
+        a.channel_links[kChannelInput] = link_to(topology, me, chips[s - 1].back());
+        for (int k = 1; k < tp_; ++k)
+          a.channel_links[kChannelForward + k - 1] = link_to(topology, me, chips[s][k]);
+      }
+      if (s > 0 && rank > 0) a.channel_links[kChannelFromIngress] = link_to(topology, me, chips[s][0]);
+      if (s + 1 < S && rank == tp_ - 1) a.channel_links[kChannelOutput] = link_to(topology, me, chips[s + 1][0]);
+    }
+    program_.predicted_cycles = std::max<std::uint64_t>(program_.predicted_cycles,
+                                                        static_cast<std::uint64_t>(start) + info.cycles);
+    if (s + 1 < S) {
+      if (egress_sends.empty()) fail("internal compiler error: stage {} sends nothing onward", s);
+      start += static_cast<std::int64_t>(egress_sends.front() + link.transfer);
+      previous_sends = egress_sends;
+    }
+    stages_.push_back(std::move(info));
+  }
+}
+
+std::vector<std::pair<HostBuffer, std::vector<std::uint8_t>>> SystemDecode::inputs(
+    std::size_t index, std::span<const std::int32_t> tokens, std::int64_t pos) const {
+  const ChipAssignment& a = program_.chips.at(index);
+  // The chip config only matters for its lane count, which every chip of a system shares.
+  return decode_inputs(config_, chip_, program_.programs[a.program].buffers, rows_, context_,
+                       facts_[index].vocab_first, tokens, pos);
+}
+
+std::vector<float> SystemDecode::logits(
+    const std::function<std::vector<std::uint8_t>(std::size_t, const HostBuffer&)>& read) const {
+  const std::size_t n_vocab = static_cast<std::size_t>(config_.n_vocab);
+  std::vector<float> out(n_vocab * rows_, 0.0f);
+  for (std::size_t i = 0; i < program_.chips.size(); ++i) {
+    const ChipFacts& f = facts_[i];
+    if (f.stage + 1 != static_cast<int>(stages_.size())) continue;
+    const std::vector<float> part =
+        decode_logits(program_.programs[program_.chips[i].program].buffers, rows_, f.vocab_rows,
+                      f.logits_stride, chip_.fp32_lanes(),
+                      [&](const HostBuffer& b) { return read(i, b); });
+    for (std::uint32_t t = 0; t < rows_; ++t)
+      for (std::int64_t j = 0; j < f.vocab_rows && f.vocab_first + j < config_.n_vocab; ++j)
+        out[t * n_vocab + static_cast<std::size_t>(f.vocab_first + j)] =
+            part[t * static_cast<std::size_t>(f.vocab_rows) + static_cast<std::size_t>(j)];
+  }
+  return out;
+}
+
+}  // namespace lockstep::lpu
