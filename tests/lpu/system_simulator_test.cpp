@@ -13,7 +13,10 @@
 #include <string>
 #include <vector>
 
+#include "lpu/program_asm.h"
+#include "lpu/program_binary.h"
 #include "lpu/program_builder.h"
+#include "lpu/program_check.h"
 
 namespace lockstep::lpu {
 namespace {
@@ -343,6 +346,33 @@ TEST_F(SystemSimulatorTest, SendAndReceiveRunOnlyOnTheirQueues) {
   const std::string message = violation_of([&] { chip_a_.decode(b.program()); });
   EXPECT_NE(message.find("c2c.0.rx"), std::string::npos) << message;
   EXPECT_NE(message.find("receive queue"), std::string::npos) << message;
+}
+
+TEST_F(SystemSimulatorTest, TheCheckerAgreesOnC2cQueues) {
+  ProgramBuilder b(floorplan());
+  b.add("c2c.3.tx", c2c_receive(10, 1, east(0), 3));
+  const std::string decoded = violation_of([&] { chip_a_.decode(b.program()); });
+  EXPECT_NE(decoded.find("transmit queue"), std::string::npos) << decoded;
+  try {
+    check_program(b.program(), system_.chip, floorplan());
+    ADD_FAILURE() << "check_program accepted recv on a transmit queue";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("c2c.3.tx"), std::string::npos) << e.what();
+  }
+  EXPECT_NO_THROW(check_program(good_transfer().programs[0], system_.chip, floorplan()));
+  EXPECT_NO_THROW(check_program(good_transfer().programs[1], system_.chip, floorplan()));
+}
+
+TEST_F(SystemSimulatorTest, SendAndRecvRoundTripThroughAsmAndBinary) {
+  const SystemProgram sp = good_transfer();
+  for (const Program& p : sp.programs) {
+    const std::string text = write_program_asm(p, floorplan());
+    EXPECT_NE(text.find(p.queues[floorplan().c2c_queue(0, true)].empty() ? "recv" : "send"),
+              std::string::npos)
+        << text;
+    EXPECT_EQ(parse_program_asm(text, floorplan(), "test"), p);
+    EXPECT_EQ(read_program_binary(write_program_binary(p), "test"), p);
+  }
 }
 
 TEST_F(SystemSimulatorTest, ChipRunAdvancesInSteps) {
