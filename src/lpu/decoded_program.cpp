@@ -61,6 +61,14 @@ class Decoder {
     if (info.unit == Unit::Mem) decode_memory(in, qi, d);
     if (info.unit == Unit::MxmLoad || info.unit == Unit::MxmCompute || info.unit == Unit::MxmEmit)
       decode_mxm(in, qi, d);
+    if (info.unit == Unit::C2c) {
+      const bool send = in.opcode == Opcode::Send;
+      if (send != qi.transmit)
+        fail_here("is '{}', but {} is a {} queue ('{}' runs only on c2c.N.{})", info.mnemonic,
+                  qi.name, qi.transmit ? "transmit" : "receive", info.mnemonic,
+                  send ? "tx" : "rx");
+      d.channel = qi.index;
+    }
     if ((info.unit == Unit::Vxm || info.unit == Unit::Sxm) &&
         !vector_op_immediate_is_valid(in.opcode, in.imm, chip_.vector_bytes))
       fail_here("has immediate {}, out of range for '{}'", in.imm, info.mnemonic);
@@ -255,6 +263,7 @@ DecodedProgram decode_program(const Program& program, const ChipConfig& chip,
         out.mem_bank_accesses += std::uint64_t{d.repeat} * (both_banks ? d.width : 1);
       }
       if (d.outputs > 0) out.max_output_delay = std::max(out.max_output_delay, d.delay);
+      if (info.unit == Unit::C2c) out.uses_links = true;
       if (info.unit == Unit::Mem) out.max_memory_delay = std::max(out.max_memory_delay, d.delay);
     }
   }

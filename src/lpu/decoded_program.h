@@ -12,7 +12,8 @@
 // every MEM address of every iteration lies in its slice (width 2: in bank 0, with its twin in
 // bank 1), and the rows a Gather/Scatter may touch lie in one bank; MXM buffer and accumulator
 // rows exist; immediates are in range (InstallWeights: I8 or F16; Compute: 0 overwrite or
-// 1 accumulate; ConvertF16ToF32: 0 or 1; Distribute: a lane).
+// 1 accumulate; ConvertF16ToF32: 0 or 1; Distribute: a lane); Send runs only on a C2C
+// transmit queue ("c2c.N.tx") and Receive only on a receive queue ("c2c.N.rx").
 // The dynamic rules (stream reads, diagonal conflicts, bank ports, MXM readiness) are the
 // simulator's.
 #pragma once
@@ -28,7 +29,7 @@
 
 namespace lockstep::lpu {
 
-inline constexpr int kUnitKindCount = static_cast<int>(Unit::MxmEmit) + 1;
+inline constexpr int kUnitKindCount = static_cast<int>(Unit::C2c) + 1;
 inline constexpr int kStreamSlots = 64;      // flat stream index: direction * 32 + index
 inline constexpr int kMaxStreamInputs = 16;  // LoadWeights reads up to mxm_load_streams <= 16
 
@@ -73,6 +74,9 @@ struct DecodedInstruction {
   // MXM: global plane index.
   std::int32_t plane = -1;
 
+  // C2C: the queue's channel (0 .. kC2cChannels - 1).
+  std::int32_t channel = -1;
+
   std::int32_t imm = 0;
   std::int32_t imm2 = 0;
   std::int32_t imm3 = 0;
@@ -92,6 +96,7 @@ struct DecodedProgram {
   std::uint64_t mem_bank_accesses = 0;   // bank reads and commits (width 2 counts two)
   int max_output_delay = 1;              // largest delay of an instruction that writes streams
   int max_memory_delay = 1;              // largest delay of a MEM instruction
+  bool uses_links = false;               // holds a C2C instruction (needs a LinkPort to run)
 };
 
 // Checks the static rules above and decodes `program` for `chip` laid out as `floorplan`.

@@ -34,7 +34,7 @@ OperandUse operand_use(Opcode op) {
   OperandUse use;
   use.inputs = info.stream_inputs;
   use.output = info.stream_outputs > 0;
-  use.addr = info.unit != Unit::Vxm && info.unit != Unit::Sxm;
+  use.addr = info.unit != Unit::Vxm && info.unit != Unit::Sxm && info.unit != Unit::C2c;
   switch (op) {
     case Opcode::Gather:
     case Opcode::Scatter: use.imm = use.imm23 = true; break;

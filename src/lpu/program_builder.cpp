@@ -99,6 +99,23 @@ Instruction vector_op(Opcode opcode, std::uint64_t cycle, std::uint32_t repeat,
   return in;
 }
 
+Instruction c2c_send(std::uint64_t cycle, std::uint32_t repeat, std::uint8_t in,
+                     std::uint16_t stride) {
+  Instruction i = timed(Opcode::Send, cycle, repeat);
+  i.in[0] = in;
+  i.stride = stride;
+  return i;
+}
+
+Instruction c2c_receive(std::uint64_t cycle, std::uint32_t repeat, std::uint8_t out, int reach,
+                        std::uint16_t stride) {
+  Instruction i = timed(Opcode::Receive, cycle, repeat);
+  i.out = out;
+  i.reach = static_cast<std::uint8_t>(reach);
+  i.stride = stride;
+  return i;
+}
+
 Instruction load_weights(std::uint64_t cycle, std::uint32_t repeat, std::uint32_t first_row,
                          std::uint8_t in_stream, int width) {
   Instruction in = timed(Opcode::LoadWeights, cycle, repeat);

@@ -65,4 +65,10 @@ Instruction mxm_compute(std::uint64_t cycle, std::uint32_t repeat, std::uint32_t
 Instruction mxm_emit(std::uint64_t cycle, std::uint32_t repeat, std::uint32_t row, std::uint8_t out,
                      int reach, std::int32_t row_step = 1);
 
+// C2C, on queue "c2c.N.tx" (send) or "c2c.N.rx" (receive): iteration i at cycle + i * stride.
+Instruction c2c_send(std::uint64_t cycle, std::uint32_t repeat, std::uint8_t in,
+                     std::uint16_t stride = 1);
+Instruction c2c_receive(std::uint64_t cycle, std::uint32_t repeat, std::uint8_t out, int reach,
+                        std::uint16_t stride = 1);
+
 }  // namespace lockstep::lpu

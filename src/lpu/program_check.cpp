@@ -177,6 +177,15 @@ void check_mxm(const Site& s, const ChipConfig& chip) {
   }
 }
 
+// Send runs on a channel's transmit queue, Receive on its receive queue.
+void check_c2c(const Site& s) {
+  const bool send = s.in().opcode == Opcode::Send;
+  if (send != s.queue().transmit)
+    s.error("{} runs only on a C2C {} queue (c2c.N.{}), but {} is a {} queue", s.mnemonic(),
+            send ? "transmit" : "receive", send ? "tx" : "rx", s.queue().name,
+            s.queue().transmit ? "transmit" : "receive");
+}
+
 void check_immediates(const Site& s, const ChipConfig& chip) {
   const Instruction& in = s.in();
   if ((in.opcode == Opcode::Rotate || in.opcode == Opcode::Distribute) &&
@@ -196,6 +205,7 @@ void check_instruction(const Site& s, const Instruction* previous, const ChipCon
   if (unit == Unit::Mem) check_mem(s, chip);
   if (unit == Unit::MxmLoad || unit == Unit::MxmCompute || unit == Unit::MxmEmit)
     check_mxm(s, chip);
+  if (unit == Unit::C2c) check_c2c(s);
   check_immediates(s, chip);
 }
 

@@ -24,6 +24,8 @@
 //   - MXM: LoadWeights rows addr + i * width + w < mxm_plane_rows; Compute / Emit accumulator
 //     rows addr + i * addr_step in [0, mxm_accumulator_rows); InstallWeights installs addr rows
 //     in 1..mxm_plane_rows of element type imm, I8 or F16;
+//   - C2C: Send only on a channel's transmit queue (c2c.N.tx), Receive only on its receive
+//     queue (c2c.N.rx);
 //   - Rotate / Distribute lane imm in [0, fp32 lanes); ConvertF16ToF32 imm 0 or 1;
 //   - memory segments lie in an existing slice, hold whole vectors and do not overlap;
 //   - host buffers lie in an existing slice, their elements fit their vectors, names are unique.

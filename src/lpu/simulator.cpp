@@ -103,11 +103,12 @@ class PendingCommits {
 class Execution {
  public:
   Execution(Chip& chip, const DecodedProgram& program, const Program& source, bool functional,
-            TraceSink* trace)
+            LinkPort* links, TraceSink* trace)
       : chip_(chip),
         config_(chip.config_),
         floorplan_(chip.floorplan_),
         source_(source),
+        links_(links),
         trace_(trace),
         program_(program),
         instructions_(program.instructions.data()),
@@ -147,29 +148,54 @@ class Execution {
     }
     zero_.assign(vector_bytes_, 0);
     scratch_.assign(static_cast<std::size_t>(4) * vector_bytes_, 0);
+    if (program.uses_links && links == nullptr)
+      for (std::uint32_t i = 0; i < program_size_; ++i)
+        if (opcode_info(instructions_[i].opcode).unit == Unit::C2c)
+          violation(
+              "{} instruction {} (cycle {}) is a C2C '{}', which needs a system to run: its "
+              "chip has no links",
+              floorplan_.queues()[instructions_[i].queue].name, instructions_[i].index,
+              instructions_[i].cycle, opcode_info(instructions_[i].opcode).mnemonic);
+    begin();
   }
 
+  // Executes every iteration whose issue cycle is below `until`; false once none remain (the
+  // run's last effects are then applied).
   template <bool kFunctional, bool kTraced>
-  void run() {
+  bool advance(std::int64_t until) {
+    if (done_) return false;
+    while (calendar_.now() < until) {
+      const std::int64_t now = calendar_.now();
+      if constexpr (kTraced) sample_streams(window_, now);
+      if constexpr (kFunctional) apply_commits_before(now);
+      calendar_.drain([this](int rank) { step<kFunctional, kTraced>(rank); });
+      if (!calendar_.advance()) {
+        done_ = true;
+        if constexpr (kFunctional) apply_commits_before(std::numeric_limits<std::int64_t>::max());
+        if constexpr (kTraced)
+          sample_streams(window_, std::numeric_limits<std::int64_t>::max());
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // Schedules every queue's first instruction.
+  void begin() {
     std::int64_t first = std::numeric_limits<std::int64_t>::max();
     for (const QueueCursor& c : cursors_)
       if (c.instruction < c.end) first = std::min(first, instructions_[c.instruction].cycle);
-    if (first == std::numeric_limits<std::int64_t>::max()) return;
+    if (first == std::numeric_limits<std::int64_t>::max()) {
+      done_ = true;
+      return;
+    }
     calendar_.start(first);
     commits_.start(first);
     for (int rank = 0; rank < static_cast<int>(rank_queue_.size()); ++rank) {
       const QueueCursor& c = cursors_[rank];
       if (c.instruction < c.end) calendar_.schedule(rank, instructions_[c.instruction].cycle);
     }
-    std::int64_t window = first / kStreamSampleCycles;
-    do {
-      const std::int64_t now = calendar_.now();
-      if constexpr (kTraced) sample_streams(window, now);
-      if constexpr (kFunctional) apply_commits_before(now);
-      calendar_.drain([this](int rank) { step<kFunctional, kTraced>(rank); });
-    } while (calendar_.advance());
-    if constexpr (kFunctional) apply_commits_before(std::numeric_limits<std::int64_t>::max());
-    if constexpr (kTraced) sample_streams(window, std::numeric_limits<std::int64_t>::max());
+    window_ = first / kStreamSampleCycles;
   }
 
  private:
@@ -256,6 +282,20 @@ class Execution {
       case Opcode::InstallWeights: install_weights<kFunctional>(d, di, it, cycle); return;
       case Opcode::Compute: compute<kFunctional>(d, di, it, cycle); return;
       case Opcode::Emit: emit<kFunctional, kTraced>(d, di, it, cycle); return;
+      case Opcode::Send: {
+        const std::uint8_t* data = read_input<kFunctional>(d, di, it, cycle, 0);
+        links_->send(d.channel, cycle, data);
+        return;
+      }
+      case Opcode::Receive: {
+        const std::uint8_t* out[1] = {links_->receive(d.channel, cycle)};
+        if constexpr (kFunctional) {
+          if (out[0] == nullptr) [[unlikely]]
+            fail("{}: the link port gave no vector in a functional run", who(di, it));
+        }
+        write_outputs<kFunctional, kTraced>(d, di, it, cycle, out);
+        return;
+      }
       default: {  // VXM and SXM
         const std::uint8_t* inputs[4] = {nullptr, nullptr, nullptr, nullptr};
         for (int k = 0; k < d.inputs; ++k) inputs[k] = read_input<kFunctional>(d, di, it, cycle, k);
@@ -548,6 +588,7 @@ class Execution {
   const ChipConfig& config_;
   const Floorplan& floorplan_;
   const Program& source_;
+  LinkPort* links_;  // the chip's C2C channels, or nullptr (then the program has none)
   TraceSink* trace_;
   const DecodedProgram& program_;
   const DecodedInstruction* instructions_;
@@ -566,6 +607,8 @@ class Execution {
   std::vector<std::uint8_t> zero_;     // [vector_bytes] the zero vector
   std::vector<std::uint8_t> scratch_;  // [4][vector_bytes] outputs being computed
   std::uint64_t streams_written_ = 0;  // trace: bit = flat stream written in this window
+  std::int64_t window_ = 0;            // trace: current stream sample window
+  bool done_ = false;                  // every iteration has executed
 };
 
 // ---- Chip ------------------------------------------------------------------------------------
@@ -689,8 +732,9 @@ std::vector<std::uint8_t> Chip::read_accumulator(int plane_index, int row) const
   return out;
 }
 
-SimulationResult Chip::run(const Program& program, SimulationMode mode, TraceSink* trace) {
-  return run(decode(program), program, mode, trace);
+SimulationResult Chip::run(const Program& program, SimulationMode mode, TraceSink* trace,
+                           LinkPort* links) {
+  return run(decode(program), program, mode, trace, links);
 }
 
 DecodedProgram Chip::decode(const Program& program) const {
@@ -698,28 +742,50 @@ DecodedProgram Chip::decode(const Program& program) const {
 }
 
 SimulationResult Chip::run(const DecodedProgram& decoded, const Program& program,
-                           SimulationMode mode, TraceSink* trace) {
+                           SimulationMode mode, TraceSink* trace, LinkPort* links) {
+  ChipRun run(*this, decoded, program, mode, links, trace);
+  return run.finish();
+}
+
+// ---- ChipRun ---------------------------------------------------------------------------------
+
+ChipRun::ChipRun(Chip& chip, const DecodedProgram& decoded, const Program& program,
+                 SimulationMode mode, LinkPort* links, TraceSink* trace)
+    : decoded_(decoded), program_(program), trace_(trace) {
   const bool functional = mode == SimulationMode::Functional;
-  Execution execution(*this, decoded, program, functional, trace);
-  if (trace != nullptr) trace->begin_run(config_, floorplan_, program);
-  if (functional) {
-    trace != nullptr ? execution.run<true, true>() : execution.run<true, false>();
-  } else {
-    trace != nullptr ? execution.run<false, true>() : execution.run<false, false>();
-  }
-  if (trace != nullptr) trace->end_run(decoded.cycles);
+  execution_ = std::make_unique<Execution>(chip, decoded, program, functional, links, trace);
+  if (functional)
+    advance_ = trace != nullptr ? &Execution::advance<true, true> : &Execution::advance<true, false>;
+  else
+    advance_ =
+        trace != nullptr ? &Execution::advance<false, true> : &Execution::advance<false, false>;
+  if (trace != nullptr) trace->begin_run(chip.config(), chip.floorplan(), program);
+}
+
+ChipRun::~ChipRun() = default;
+
+bool ChipRun::advance(std::int64_t until_cycle) {
+  if (finished_) fail("a finished chip run cannot advance");
+  return ((*execution_).*advance_)(until_cycle);
+}
+
+SimulationResult ChipRun::finish() {
+  if (finished_) fail("a chip run finishes once");
+  ((*execution_).*advance_)(std::numeric_limits<std::int64_t>::max());
+  finished_ = true;
+  if (trace_ != nullptr) trace_->end_run(decoded_.cycles);
 
   SimulationResult result;
-  result.cycles = decoded.cycles;
-  result.instructions = decoded.instructions.size();
-  result.iterations = decoded.iterations;
-  result.unit_iterations = decoded.unit_iterations;
-  result.queue_iterations = decoded.queue_iterations;
-  result.stream_vector_hops = decoded.stream_vector_hops;
-  result.mem_bank_accesses = decoded.mem_bank_accesses;
-  if (program.predicted_cycles != 0 && program.predicted_cycles != result.cycles)
+  result.cycles = decoded_.cycles;
+  result.instructions = decoded_.instructions.size();
+  result.iterations = decoded_.iterations;
+  result.unit_iterations = decoded_.unit_iterations;
+  result.queue_iterations = decoded_.queue_iterations;
+  result.stream_vector_hops = decoded_.stream_vector_hops;
+  result.mem_bank_accesses = decoded_.mem_bank_accesses;
+  if (program_.predicted_cycles != 0 && program_.predicted_cycles != result.cycles)
     fail("the run lasted {} cycles, but the compiler predicted {}", result.cycles,
-         program.predicted_cycles);
+         program_.predicted_cycles);
   return result;
 }
 

@@ -21,6 +21,10 @@
 //     accumulating (imm 1) needs the row to hold a result of the same element type;
 //   - Emit at cycle t: the row holds a Compute result of this run, and its latest Compute is
 //     ready (compute issue + delay <= t). So an Emit of a row with a Compute in flight is refused.
+//   - C2C: a Send iteration at t reads its input like a VXM op and hands the vector to the
+//     chip's LinkPort (link_port.h) at t; a Receive iteration at t takes the port's next vector
+//     and writes it like a VXM op (at t + delay). The link rules are the port's (the system's,
+//     system_simulator.h); a C2C instruction on a chip run without a port is refused.
 // Execution order: iterations in nondecreasing issue cycle; within one cycle, queue by queue in
 // a fixed order (MXM emit, then compute/install, then load queues, so that state an iteration
 // reads in cycle c is the state before any effect issued in c). No result depends on it: every
@@ -42,6 +46,7 @@
 
 #include "lpu/decoded_program.h"
 #include "lpu/floorplan.h"
+#include "lpu/link_port.h"
 #include "lpu/machine_rule_violation.h"
 #include "lpu/mxm_arithmetic.h"
 #include "lpu/program.h"
@@ -49,6 +54,8 @@
 #include "lpu/trace.h"
 
 namespace lockstep::lpu {
+
+class Execution;
 
 enum class SimulationMode : std::uint8_t { Timing, Functional };
 
@@ -84,14 +91,16 @@ class Chip {
   std::vector<std::uint8_t> read_vector(int slice, std::uint32_t addr) const;
   void write_vector(int slice, std::uint32_t addr, std::span<const std::uint8_t> bytes);
 
-  // Executes `program` (see the file comment). trace, if given, receives the timeline.
-  SimulationResult run(const Program& program, SimulationMode mode, TraceSink* trace = nullptr);
+  // Executes `program` (see the file comment). trace, if given, receives the timeline; links,
+  // if given, carries the C2C instructions' vectors (a program with C2C instructions needs it).
+  SimulationResult run(const Program& program, SimulationMode mode, TraceSink* trace = nullptr,
+                       LinkPort* links = nullptr);
   // The static checks and decoding of run(), done once for a program that runs many times
   // (a decode step per token); run(decoded, program, ...) then only executes. `decoded` must
   // come from decode(program) on a chip of the same configuration.
   DecodedProgram decode(const Program& program) const;
   SimulationResult run(const DecodedProgram& decoded, const Program& program, SimulationMode mode,
-                       TraceSink* trace = nullptr);
+                       TraceSink* trace = nullptr, LinkPort* links = nullptr);
 
   // Functional MXM state of a plane, for tests and debugging: one accumulator row,
   // [mxm_plane_rows] 4-byte lanes.
@@ -115,6 +124,33 @@ class Chip {
   std::int64_t slice_vectors_;
   std::vector<std::unique_ptr<std::uint8_t[]>> mem_;  // [slice] -> [slice_vectors][vector_bytes]
   std::vector<std::unique_ptr<Plane>> planes_;
+};
+
+// A run that executes in steps, so that a system can advance its chips together (Chip::run is
+// one ChipRun advanced to the end). The constructor checks that a program with C2C instructions
+// has a port (MachineRuleViolation otherwise) and starts the trace; chip, decoded, program,
+// links and trace must outlive the run. Cycles are the program's own.
+class ChipRun {
+ public:
+  ChipRun(Chip& chip, const DecodedProgram& decoded, const Program& program, SimulationMode mode,
+          LinkPort* links, TraceSink* trace = nullptr);
+  ~ChipRun();
+  ChipRun(const ChipRun&) = delete;
+  ChipRun& operator=(const ChipRun&) = delete;
+
+  // Executes every iteration whose issue cycle is < until_cycle; true while iterations remain.
+  bool advance(std::int64_t until_cycle);
+  // Executes the rest, ends the trace and checks the length against Program::predicted_cycles
+  // (lockstep::Error on a mismatch), as Chip::run does. Once.
+  SimulationResult finish();
+
+ private:
+  const DecodedProgram& decoded_;
+  const Program& program_;
+  TraceSink* trace_;
+  std::unique_ptr<Execution> execution_;
+  bool (Execution::*advance_)(std::int64_t) = nullptr;  // the mode's instantiation
+  bool finished_ = false;
 };
 
 }  // namespace lockstep::lpu

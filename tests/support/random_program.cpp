@@ -104,6 +104,7 @@ Instruction random_valid_instruction(Rng& rng, const ChipConfig& chip, const Que
   const auto ops = opcodes_of(queue.unit);
   Instruction in;
   in.opcode = ops[between(rng, 0, std::ssize(ops) - 1)];
+  if (queue.unit == Unit::C2c) in.opcode = queue.transmit ? Opcode::Send : Opcode::Receive;
   in.cycle = first_free_cycle + static_cast<std::uint64_t>(between(rng, 0, 5));
   in.repeat = static_cast<std::uint32_t>(between(rng, 1, 4));
   in.stride = static_cast<std::uint16_t>(between(rng, 1, 3));
@@ -113,7 +114,7 @@ Instruction random_valid_instruction(Rng& rng, const ChipConfig& chip, const Que
     set_mem_operands(rng, chip, in);
   else if (queue.unit == Unit::Vxm || queue.unit == Unit::Sxm)
     set_vector_operands(rng, chip, in);
-  else
+  else if (queue.unit != Unit::C2c)
     set_mxm_operands(rng, chip, in);
   return in;
 }
