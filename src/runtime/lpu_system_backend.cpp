@@ -1,0 +1,72 @@
+// The simulated LPU system as an execution target (lpu_backend.h): the model compiled once as a
+// SystemProgram over S stages x P chips, every decode step run on the functional system
+// simulator (all chips in lock-step, the C2C transfers carried and checked), the KV cache in
+// the chips' MEM between steps.
+#include "runtime/lpu_system_backend.h"
+
+#include <algorithm>
+
+#include "lpu/system_lowering.h"
+#include "lpu/system_simulator.h"
+
+namespace lockstep::runtime {
+namespace {
+
+class SimulatedSystemBackend final : public LpuBackend {
+ public:
+  SimulatedSystemBackend(std::shared_ptr<const model::Model> model, const lpu::SystemConfig& system,
+                         std::int64_t n_ctx, const lpu::SystemRequest& request)
+      : model_(std::move(model)),
+        system_(system),
+        program_(model_->config, model_.get(), system, {compiler::WeightPrecision::Fp16, n_ctx}, request),
+        simulator_(system) {
+    for (std::size_t i = 0; i < program_.program().chips.size(); ++i) {
+      chips_.push_back(std::make_unique<lpu::Chip>(system.chip));
+      views_.push_back(chips_.back().get());
+    }
+    lpu::load_system_memory(program_.program(), views_);
+  }
+
+  const model::Model& model() const override { return *model_; }
+  std::int64_t context_length() const override { return program_.context(); }
+  std::uint64_t cycles_per_step() const override { return program_.cycles(); }
+  double seconds_per_step() const override { return cycles_per_step() / system_.chip.clock_hz; }
+  std::uint64_t steps_run() const override { return steps_; }
+  const lpu::SystemConfig& system() const override { return system_; }
+
+  void forward(std::span<const std::int32_t> tokens, std::int64_t pos, std::span<float> logits,
+               bool all_logits) override {
+    const std::size_t n_vocab = static_cast<std::size_t>(model_->config.n_vocab);
+    for (std::size_t i = 0; i < tokens.size(); ++i) {
+      const std::int64_t p = pos + static_cast<std::int64_t>(i);
+      for (std::size_t c = 0; c < views_.size(); ++c)
+        for (const auto& [buffer, bytes] : program_.inputs(c, tokens.subspan(i, 1), p))
+          views_[c]->write_buffer(buffer, bytes);
+      simulator_.run(program_.program(), lpu::SimulationMode::Functional, views_);
+      ++steps_;
+      if (!all_logits && i + 1 < tokens.size()) continue;
+      const std::vector<float> out = program_.logits(
+          [&](std::size_t c, const lpu::HostBuffer& b) { return views_[c]->read_buffer(b); });
+      std::copy(out.begin(), out.end(), logits.data() + (all_logits ? i * n_vocab : 0));
+    }
+  }
+
+ private:
+  std::shared_ptr<const model::Model> model_;
+  lpu::SystemConfig system_;
+  lpu::SystemDecode program_;
+  lpu::SystemSimulator simulator_;
+  std::vector<std::unique_ptr<lpu::Chip>> chips_;
+  std::vector<lpu::Chip*> views_;
+  std::uint64_t steps_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<LpuBackend> make_lpu_system_backend(std::shared_ptr<const model::Model> model,
+                                                    const lpu::SystemConfig& system, std::int64_t n_ctx,
+                                                    const lpu::SystemRequest& request) {
+  return std::make_unique<SimulatedSystemBackend>(std::move(model), system, n_ctx, request);
+}
+
+}  // namespace lockstep::runtime
