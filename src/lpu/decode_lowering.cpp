@@ -390,6 +390,9 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
   placement_ = L.alloc.log();
   verify_placement(placement_, placement_.size(), chip_);
   L.alloc.set_strict(true);
+  // SRAM is short when one row's attention temporaries (per head: scores and value chains over
+  // the window, ~2 x head_dim x blocks vectors) would take over a quarter of what is left.
+  const bool tight = std::uint64_t(heads) * 2 * hd * (L.blocks + 4) * 4 > L.alloc.free_vectors();
 
   auto add_rows = [&](const Rows& a, const Rows& b, const std::string& name) {
     Rows out = alloc_rows(vb, name, T, a.width, {&a.all, &b.all});
@@ -427,6 +430,7 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
   stream_vectors_ = T * x.stride;
   if (st.embedding) {
     // Per row, gather each part's row (zeros outside its range), widen, add.
+    const MemAllocator::Mark embedding_mark = L.alloc.mark();
     const VTensor embedding_table = Lowering::as_tensor(embedding);
     std::vector<VTensor> embedded;
     for (std::uint32_t t = 0; t < T; ++t) {
@@ -448,6 +452,7 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
       const Rows full = all_reduce(rows, "embd");
       map_rows(vb, Opcode::Move, {same(full)}, x);
     }
+    if (tight) L.alloc.release(embedding_mark);
   } else {
     const int channel = st.ingress ? kChannelInput : kChannelFromIngress;
     if (st.input_arrivals.size() != stream_vectors_)
@@ -563,6 +568,9 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
       mask_t.place.addr += t * L.blocks;
       mask_t.place.vectors = L.blocks;
       for (std::int64_t hq = 0; hq < heads; ++hq) {
+        // A head's temporaries are dead once its output is in `attn`; freeing them per head
+        // makes the next head wait for their last reads, so only when SRAM is short.
+        const MemAllocator::Mark head_mark = L.alloc.mark();
         const std::int64_t g = (q_first + hq) / group - kv_first;
         const std::string hn = fmt::format("{}head.{}", bt, hq);
         VTensor qd = vb.alloc(hn + ".qd", hd, 1, {&qr});
@@ -615,6 +623,7 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
           vb.map(Opcode::Select, {{{lane_masks.at(lane), total.at(0), previous}, out}}, 0, 0.0f, hn);
           if (!last) o = VTensor{hn + ".o", Placed{{out.slice}, out.addr, 1}};
         }
+        if (tight) L.alloc.release(head_mark);
       }
       L.alloc.release(row_mark);
     }

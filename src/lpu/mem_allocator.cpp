@@ -30,6 +30,12 @@ std::uint64_t MemAllocator::capacity_bytes() const {
   return static_cast<std::uint64_t>(top_.size()) * slice_vectors_ * chip_.vector_bytes;
 }
 
+std::uint64_t MemAllocator::free_vectors() const {
+  std::uint64_t free = 0;
+  for (std::uint32_t top : top_) free += slice_vectors_ - top;
+  return free;
+}
+
 Placed MemAllocator::allocate_on(const std::string& what, std::uint32_t vectors,
                                  const std::vector<int>& slices) {
   if (slices.empty()) fail("internal compiler error: {} placed on no slice", what);
