@@ -251,15 +251,20 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
   if (rank < 0 || rank >= P) fail("tensor-parallel rank {} is outside 0..{}", rank, P - 1);
   if (c.n_head % P != 0)
     fail("{} has {} query heads, which do not split {} ways", c.name, c.n_head, P);
-  const std::int64_t end_unit = st.end_unit < 0 ? 2 * c.n_layer : st.end_unit;
-  if (st.first_unit < 0 || st.first_unit > end_unit || end_unit > 2 * c.n_layer)
-    fail("units {}..{} are outside the model's {} half-layers", st.first_unit, end_unit, 2 * c.n_layer);
+  const int K = st.ffn_parts, U = 1 + K;  // FFN groups and units per layer
+  if (K < 1) fail("an FFN in {} parts is not possible", K);
+  const std::int64_t end_unit = st.end_unit < 0 ? U * c.n_layer : st.end_unit;
+  if (st.first_unit < 0 || st.first_unit > end_unit || end_unit > U * c.n_layer)
+    fail("units {}..{} are outside the model's {} units", st.first_unit, end_unit, U * c.n_layer);
+  // Cut inside an FFN: the stage receives (sends) the FFN's input and its running sum.
+  const bool acc_in = !st.embedding && st.first_unit % U >= 2;
+  const bool acc_out = end_unit % U >= 2;
   context_ = options.context > 0 ? options.context : std::min(c.n_ctx_train, kDefaultContext);
   program_.system = system.name;
   rows_ = static_cast<std::uint32_t>(std::max<std::int64_t>(1, options.rows));
   program_.description = rows_ == 1 ? fmt::format("decode {} context {}", c.name, context_)
                                     : fmt::format("prefill {} tokens of {} context {}", rows_, c.name, context_);
-  if (P > 1 || !st.embedding || !st.head || st.first_unit > 0 || end_unit < 2 * c.n_layer)
+  if (P > 1 || !st.embedding || !st.head || st.first_unit > 0 || end_unit < U * c.n_layer)
     program_.description += fmt::format(" units {}..{} of {} x {}-way", st.first_unit, end_unit, rows_, P);
 
   // This rank's share: query heads, the key/value heads they read, FFN columns, vocabulary rows.
@@ -268,6 +273,7 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
   const std::int64_t kv_first = q_first / group;
   const std::int64_t kv_heads = std::max<std::int64_t>(1, heads / group);
   const std::int64_t ffn = (c.n_ff + P - 1) / P, ffn_first = rank * ffn;
+  const std::int64_t ffn_group = (ffn + K - 1) / K;  // columns of one FFN part
   vocab_rows_ = (c.n_vocab + P - 1) / P;
   vocab_first_ = rank * vocab_rows_;
 
@@ -287,15 +293,23 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
   const std::uint32_t nv = L.vectors(c.n_embd);
   struct LayerPlan {
     bool attention = false, ffn = false;
+    int first_part = 0, end_part = 0;  // the FFN groups [first, end) held here
     VTensor attn_norm, ffn_norm, bq, bk, bv, q_norm, k_norm;
-    MxmWeights wq, wk, wv, wo, gate, up, down;
+    MxmWeights wq, wk, wv, wo;
+    std::vector<MxmWeights> gate, up, down;  // [part - first_part]
     std::vector<std::vector<TableRef>> keys, values;  // [local kv head] -> parts
   };
   std::vector<LayerPlan> layers(c.n_layer);
   for (std::int64_t l = 0; l < c.n_layer; ++l) {
     LayerPlan& lp = layers[l];
-    lp.attention = 2 * l >= st.first_unit && 2 * l < end_unit;
-    lp.ffn = 2 * l + 1 >= st.first_unit && 2 * l + 1 < end_unit;
+    auto held = [&](std::int64_t unit) { return unit >= st.first_unit && unit < end_unit; };
+    lp.attention = held(U * l);
+    lp.first_part = K;
+    for (int k = K - 1; k >= 0; --k)
+      if (held(U * l + 1 + k)) lp.first_part = k;
+    lp.end_part = lp.first_part;
+    while (lp.end_part < K && held(U * l + 1 + lp.end_part)) ++lp.end_part;
+    lp.ffn = lp.end_part > lp.first_part;
     const model::LayerWeights* w = model ? &model->layers[l] : nullptr;
     const std::string b = fmt::format("blk.{}.", l);
     if (lp.attention) {
@@ -320,9 +334,14 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
     }
     if (lp.ffn) {
       lp.ffn_norm = L.constant(b + "ffn_norm", w ? L.vector_of(w->ffn_norm) : std::vector<float>(c.n_embd));
-      lp.gate = L.row_projection(b + "ffn_gate", w ? w->ffn_gate : nullptr, ffn_first, ffn, 0, c.n_embd);
-      lp.up = L.row_projection(b + "ffn_up", w ? w->ffn_up : nullptr, ffn_first, ffn, 0, c.n_embd);
-      lp.down = L.row_projection(b + "ffn_down", w ? w->ffn_down : nullptr, 0, c.n_embd, ffn_first, ffn);
+      for (int k = lp.first_part; k < lp.end_part; ++k) {
+        const std::int64_t first = ffn_first + k * ffn_group;
+        const std::int64_t cols = std::max<std::int64_t>(0, std::min(ffn_group, ffn - k * ffn_group));
+        const std::string pn = K == 1 ? "" : fmt::format(".{}", k);
+        lp.gate.push_back(L.row_projection(b + "ffn_gate" + pn, w ? w->ffn_gate : nullptr, first, cols, 0, c.n_embd));
+        lp.up.push_back(L.row_projection(b + "ffn_up" + pn, w ? w->ffn_up : nullptr, first, cols, 0, c.n_embd));
+        lp.down.push_back(L.row_projection(b + "ffn_down" + pn, w ? w->ffn_down : nullptr, 0, c.n_embd, first, cols));
+      }
     }
   }
   // Lane masks: vector i is 1.0 in lane i, 0 elsewhere (to assemble a head from per-lane sums).
@@ -391,8 +410,9 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
   verify_placement(placement_, placement_.size(), chip_);
   L.alloc.set_strict(true);
   // SRAM is short when one row's attention temporaries (per head: scores and value chains over
-  // the window, ~2 x head_dim x blocks vectors) would take over a quarter of what is left.
-  const bool tight = std::uint64_t(heads) * 2 * hd * (L.blocks + 4) * 4 > L.alloc.free_vectors();
+  // the window, ~2 x head_dim x (blocks + 4) vectors) would take over half of what is left in
+  // the activation slices (where temporaries go; striping wastes some of it).
+  const bool tight = std::uint64_t(heads) * 2 * hd * (L.blocks + 4) * 2 > L.alloc.free_vectors(Pool::Activations);
 
   auto add_rows = [&](const Rows& a, const Rows& b, const std::string& name) {
     Rows out = alloc_rows(vb, name, T, a.width, {&a.all, &b.all});
@@ -427,7 +447,17 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
 
   // ---- The residual stream x: embedded here, or received from the previous stage.
   Rows x = alloc_rows(vb, "x", T, nv);
-  stream_vectors_ = T * x.stride;
+  Rows acc_received;  // the FFN's running sum, when the stage starts inside an FFN
+  if (acc_in) acc_received = alloc_rows(vb, "ffn.sum.in", T, nv, {&x.all});
+  // What crosses a stage boundary: x, then the running sum when cut inside an FFN.
+  auto boundary = [&](const Rows& x_rows, const Rows* sum) {
+    auto out = stripes(x_rows);
+    if (sum) for (const auto& s : stripes(*sum)) out.push_back(s);
+    return out;
+  };
+  const auto inbound = boundary(x, acc_in ? &acc_received : nullptr);
+  stream_vectors_ = 0;
+  for (const auto& part : inbound) stream_vectors_ += part.second;
   if (st.embedding) {
     // Per row, gather each part's row (zeros outside its range), widen, add.
     const MemAllocator::Mark embedding_mark = L.alloc.mark();
@@ -458,7 +488,7 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
     if (st.input_arrivals.size() != stream_vectors_)
       fail("internal compiler error: stage input has {} arrivals for {} vectors", st.input_arrivals.size(), stream_vectors_);
     std::size_t next = 0;
-    for (const auto& [ref, n] : stripes(x)) {
+    for (const auto& [ref, n] : inbound) {
       const std::vector<std::uint64_t> arrivals(st.input_arrivals.begin() + next, st.input_arrivals.begin() + next + n);
       input_ready_ = std::max(input_ready_, L.emitter.receive(channel, ref, arrivals, link.occupancy, "stage input") +
                                                 std::uint64_t{n - 1} * link.occupancy + 8);
@@ -467,7 +497,7 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
     if (st.ingress && P > 1) {
       std::vector<int> peers;
       for (int k = 0; k + 1 < P; ++k) peers.push_back(kChannelForward + k);
-      for (const auto& [ref, n] : stripes(x)) {
+      for (const auto& [ref, n] : inbound) {
         const std::vector<std::uint64_t> sent = L.emitter.send(ref, peers, n, link.occupancy, "stage input forward");
         forward_sends_.insert(forward_sends_.end(), sent.begin(), sent.end());
       }
@@ -500,12 +530,16 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
     return out;
   };
 
+  Rows acc_last;  // the running sum a stage cut inside an FFN sends on
   const float score_scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(c.head_dim)));
   for (std::int64_t l = 0; l < c.n_layer; ++l) {
     const LayerPlan& lp = layers[l];
     if (!lp.attention && !lp.ffn) continue;
     const std::string b = fmt::format("blk.{}.", l);
     Rows x_next = alloc_rows(vb, b + "out", T, nv, {&x.all});
+    const bool cut_after = lp.ffn && lp.end_part < K;  // the stage ends inside this FFN
+    Rows acc_sent;
+    if (cut_after) acc_sent = alloc_rows(vb, b + "ffn.sum.out", T, nv, {&x.all, &x_next.all});
     const MemAllocator::Mark mark = L.alloc.mark();
     Rows x_mid = x;
     if (lp.attention) {
@@ -636,26 +670,42 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
     } else {
     const Rows h2 = rms_norm(x_mid, lp.ffn_norm, b + "ffn_norm");
     const MxmInput h2in = mxm_input(h2, b + "ffn_in");
-    const Rows gate = project(vb, lp.gate, h2in, b + "gate");
-    const Rows up = project(vb, lp.up, h2in, b + "up");
+    // The running sum of the FFN groups: received when this stage starts inside the FFN.
+    Rows sum;
+    bool have_sum = lp.first_part > 0;
+    if (have_sum) sum = acc_received;
+    for (int k = lp.first_part; k < lp.end_part; ++k) {
+    const std::size_t i = static_cast<std::size_t>(k - lp.first_part);
+    const std::string bk = K == 1 ? b : fmt::format("{}{}.", b, k);
+    const Rows gate = project(vb, lp.gate[i], h2in, bk + "gate");
+    const Rows up = project(vb, lp.up[i], h2in, bk + "up");
     // silu(g) * u = g / (1 + exp(-g)) * u, in the reference's order.
     auto unary_rows = [&](Opcode op, const Rows& a, float fimm, const std::string& name) {
       Rows out = alloc_rows(vb, name, T, a.width, {&a.all});
       map_rows(vb, op, {same(a)}, out, 0, fimm);
       return out;
     };
-    const Rows neg = unary_rows(Opcode::MulImm, gate, -1.0f, b + "neg");
-    const Rows ex = unary_rows(Opcode::Exp, neg, 0.0f, b + "expneg");
-    const Rows den = unary_rows(Opcode::AddImm, ex, 1.0f, b + "den");
-    Rows silu = alloc_rows(vb, b + "silu", T, gate.width, {&gate.all, &den.all});
+    const Rows neg = unary_rows(Opcode::MulImm, gate, -1.0f, bk + "neg");
+    const Rows ex = unary_rows(Opcode::Exp, neg, 0.0f, bk + "expneg");
+    const Rows den = unary_rows(Opcode::AddImm, ex, 1.0f, bk + "den");
+    Rows silu = alloc_rows(vb, bk + "silu", T, gate.width, {&gate.all, &den.all});
     map_rows(vb, Opcode::Div, {same(gate), same(den)}, silu);
-    Rows act = alloc_rows(vb, b + "act", T, gate.width, {&silu.all, &up.all});
+    Rows act = alloc_rows(vb, bk + "act", T, gate.width, {&silu.all, &up.all});
     map_rows(vb, Opcode::Mul, {same(silu), same(up)}, act);
-    const Rows down = all_reduce(project(vb, lp.down, mxm_input(act, b + "act_mx"), b + "down"), b + "down");
-    map_rows(vb, Opcode::Add, {same(x_mid), same(down)}, x_next);
+    const Rows down = all_reduce(project(vb, lp.down[i], mxm_input(act, bk + "act_mx"), bk + "down"), bk + "down");
+    sum = have_sum ? add_rows(sum, down, bk + "ffn.sum") : down;
+    have_sum = true;
+    }
+    if (cut_after) {  // x stays the FFN's input; the next stage finishes the sum
+      map_rows(vb, Opcode::Move, {same(x_mid)}, x_next);
+      map_rows(vb, Opcode::Move, {same(sum)}, acc_sent);
+    } else {
+      map_rows(vb, Opcode::Add, {same(x_mid), same(sum)}, x_next);
+    }
     }
     L.alloc.release(mark);
     x = x_next;
+    if (cut_after) acc_last = acc_sent;
   }
 
   if (st.head) {
@@ -668,7 +718,7 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
                                   logits.all.place.stripe_vectors(s) * lanes});
   }
   if (st.egress)
-    for (const auto& [ref, n] : stripes(x)) {
+    for (const auto& [ref, n] : boundary(x, acc_out ? &acc_last : nullptr)) {
       const std::vector<std::uint64_t> sent = L.emitter.send(ref, {kChannelOutput}, n, link.occupancy, "stage output");
       output_sends_.insert(output_sends_.end(), sent.begin(), sent.end());
     }

@@ -42,8 +42,11 @@ struct LinkCycles {
 };
 
 // The part of the model one chip of a multi-chip system runs (partition: system_lowering.h).
-// A stage holds the half-layer units [first_unit, end_unit): unit 2l is the attention of layer
-// l, unit 2l + 1 its FFN. With tp_size P > 1 every chip of the stage holds 1/P of each unit (query
+// A stage holds the units [first_unit, end_unit). Every layer is 1 + K units (K = ffn_parts):
+// unit (1 + K) l is the attention of layer l, unit (1 + K) l + 1 + k the FFN's column group k
+// (gate and up rows, down columns), so a large FFN can be cut between stages. A stage that
+// starts or ends inside an FFN receives or sends, after x (the FFN's input then), the sum of
+// the FFN groups so far; the last group adds it to x. With tp_size P > 1 every chip of the stage holds 1/P of each unit (query
 // heads, their key/value heads, FFN columns, and vocabulary rows of the embedding and the LM
 // head); the partial sums meet in a butterfly all-reduce over log2(P) channels, in which both
 // partners add the same two vectors, so every rank keeps the same bits. The program is the same
@@ -52,6 +55,7 @@ struct LinkCycles {
 struct StageSpec {
   int first_unit = 0;
   int end_unit = -1;        // -1: through the last layer
+  int ffn_parts = 1;        // K: column groups of each FFN, each a unit
   bool embedding = true;    // embeds the tokens (else receives the residual stream x)
   bool head = true;         // computes the logits of its vocabulary rows
   int tp_size = 1;          // P: 1, 2, 4 or 8
@@ -110,7 +114,7 @@ class DecodeProgram {
   // forward channels (ingress; the same cycles on every forward channel), in order.
   const std::vector<std::uint64_t>& output_sends() const { return output_sends_; }
   const std::vector<std::uint64_t>& forward_sends() const { return forward_sends_; }
-  // Vectors of x a stage sends or receives (rows x padded width).
+  // Vectors of x (and of the FFN's running sum, when cut there) that the stage receives.
   std::uint32_t stream_vectors() const { return stream_vectors_; }
   // The cycle the last input vector is in MEM (0 for an embedding stage).
   std::uint64_t input_ready() const { return input_ready_; }

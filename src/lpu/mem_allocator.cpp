@@ -30,9 +30,9 @@ std::uint64_t MemAllocator::capacity_bytes() const {
   return static_cast<std::uint64_t>(top_.size()) * slice_vectors_ * chip_.vector_bytes;
 }
 
-std::uint64_t MemAllocator::free_vectors() const {
+std::uint64_t MemAllocator::free_vectors(Pool pool) const {
   std::uint64_t free = 0;
-  for (std::uint32_t top : top_) free += slice_vectors_ - top;
+  for (int s : pool_slices(pool)) free += slice_vectors_ - top_[s];
   return free;
 }
 

@@ -84,7 +84,8 @@ class MemAllocator {
   const std::vector<Allocation>& log() const { return log_; }
 
   bool overflowed() const { return overflow_bytes_ > 0; }
-  std::uint64_t free_vectors() const;  // above every slice's top, both pools
+  std::uint32_t top(int slice) const { return top_[slice]; }  // first free address
+  std::uint64_t free_vectors(Pool pool) const;  // above the tops of the pool's slices
   std::uint64_t used_bytes() const { return used_bytes_; }          // placed, bytes
   std::uint64_t requested_bytes() const { return used_bytes_ + overflow_bytes_; }
   std::uint64_t capacity_bytes() const;

@@ -44,6 +44,15 @@ MxmWeights MxmPlacer::place(const std::string& name, std::uint32_t rows, std::ui
   }
   for (std::uint32_t j = 0; j < w.blocks; ++j) {
     const std::uint32_t r = std::min(block_rows, w.rows - j * block_rows);
+    // The next plane in turn, unless another has clearly less in its slices: matrices of
+    // different widths would otherwise fill some planes' slices before the others'.
+    auto depth = [&](int plane) {
+      std::uint32_t top = 0;
+      for (int s : plane_slices_[plane]) top = std::max(top, alloc_.top(s));
+      return top;
+    };
+    for (int p = 0; p < fp_.mxm_planes(); ++p)
+      if (depth(p) + w.chunks * chip_.vector_bytes / 16 < depth(next_plane_)) next_plane_ = p;
     for (std::uint32_t c = 0; c < w.chunks; ++c) {
       const int plane = next_plane_;
       const Placed p = alloc_.allocate_on(fmt::format("{}.{}.{}", name, j, c), r, plane_slices_[plane]);

@@ -5,23 +5,36 @@
 #include <fmt/ranges.h>
 #include <functional>
 #include <map>
+#include <tuple>
 
 #include "core/error.h"
 #include "lpu/model_footprint.h"
+#include "lpu/partition.h"
 #include "lpu/topology.h"
 
 namespace lockstep::lpu {
 namespace {
 
-// SRAM vectors per chip of each half-layer unit (attention, FFN alternately), and the extras
-// of the first and last stage: the partition's balance weights.
+// What one chip of a stage holds of each unit (per layer: attention, then K FFN groups), in
+// vectors: MXM weights, which must sit in the slices that feed the MXM planes, and everything
+// (weights, KV cache, norms), which must fit the chip. The first stage adds the embedding table
+// (anywhere), the last the LM head (MXM weights).
+struct Load {
+  std::uint64_t weights = 0, total = 0;
+  Load& operator+=(const Load& o) {
+    weights += o.weights;
+    total += o.total;
+    return *this;
+  }
+};
+
 struct UnitCosts {
-  std::vector<std::uint64_t> unit;  // [2 * n_layer]
-  std::uint64_t first_extra = 0, last_extra = 0;
+  std::vector<Load> unit;  // [(1 + K) * n_layer]
+  Load first_extra, last_extra;
 };
 
 UnitCosts unit_costs(const model::ModelConfig& c, const ChipConfig& chip, compiler::WeightPrecision weights,
-                     std::int64_t context, int P) {
+                     std::int64_t context, int P, int K) {
   const ModelParts parts = model_parts(c, chip, weights, context, P);
   const double attention = double(c.n_embd) * double(c.q_dim() + 2 * c.n_head_kv * c.head_dim) +
                            double(c.q_dim()) * double(c.n_embd);
@@ -30,50 +43,80 @@ UnitCosts unit_costs(const model::ModelConfig& c, const ChipConfig& chip, compil
   UnitCosts u;
   const std::uint64_t vocab = static_cast<std::uint64_t>((c.n_vocab + P - 1) / P);
   for (std::int64_t l = 0; l < c.n_layer; ++l) {
-    u.unit.push_back(static_cast<std::uint64_t>(double(parts.layer_weights) * share) + parts.layer_kv +
-                     parts.layer_norms / 2);
-    u.unit.push_back(static_cast<std::uint64_t>(double(parts.layer_weights) * (1 - share)) +
-                     parts.layer_norms / 2);
+    const auto a = static_cast<std::uint64_t>(double(parts.layer_weights) * share);
+    u.unit.push_back({a, a + parts.layer_kv + parts.layer_norms / 2});
+    for (int k = 0; k < K; ++k) {
+      const auto f = static_cast<std::uint64_t>(double(parts.layer_weights) * (1 - share) / K);
+      u.unit.push_back({f, f + parts.layer_norms / 2 / K});
+    }
   }
-  u.first_extra = embedding_vectors(c, chip, vocab);
-  u.last_extra = lm_head_vectors(c, chip, weights, vocab) + parts.final_norm;
+  u.first_extra = {0, embedding_vectors(c, chip, vocab)};
+  const std::uint64_t head = lm_head_vectors(c, chip, weights, vocab);
+  u.last_extra = {head, head + parts.final_norm};
   return u;
 }
 
-// Cuts the units into `stages` contiguous non-empty runs minimising the largest run's cost
-// (binary search on the bound, greedy fill). Returns the first unit of every stage.
-std::vector<int> balance_units(const UnitCosts& u, int stages) {
+// A chip's capacities, vectors: the MXM-feeding slices for weights (less what whole blocks
+// waste), and the whole SRAM less the partition's headroom (partition.h).
+struct Capacity {
+  double weights = 0, total = 0;
+};
+
+Capacity chip_capacity(const ChipConfig& chip) {
+  const double slice = double(chip.banks_per_slice) * chip.vectors_per_bank;
+  const double planes = 2.0 * chip.mxm_planes_per_hemisphere;
+  return {0.95 * planes * chip.mxm_load_streams * slice, (1 - kPartitionHeadroom) * double(chip.sram_bytes()) / chip.vector_bytes};
+}
+
+// The load of units [lo, hi) as a fraction of the chip: the larger of weights and total.
+double stage_load(const UnitCosts& u, const Capacity& cap, int lo, int hi) {
+  Load sum;
+  for (int i = lo; i < hi; ++i) sum += u.unit[i];
+  if (lo == 0) sum += u.first_extra;
+  if (hi == static_cast<int>(u.unit.size())) sum += u.last_extra;
+  return std::max(double(sum.weights) / cap.weights, double(sum.total) / cap.total);
+}
+
+// Cuts the units into `stages` contiguous non-empty runs minimising the largest stage load
+// (bisection on the bound, greedy fill), then spreads them as evenly as that bound allows (a
+// stage takes its share of the units left, so late stages are not left nearly empty). Returns
+// the first unit of every stage and the load.
+std::pair<std::vector<int>, double> balance_units(const UnitCosts& u, const Capacity& cap, int stages) {
   const int n = static_cast<int>(u.unit.size());
-  auto cost = [&](int lo, int hi) {  // units [lo, hi) of a stage
-    std::uint64_t sum = 0;
-    for (int i = lo; i < hi; ++i) sum += u.unit[i];
-    if (lo == 0) sum += u.first_extra;
-    if (hi == n) sum += u.last_extra;
-    return sum;
-  };
-  auto cut = [&](std::uint64_t bound, std::vector<int>* firsts) {
+  // An additive stand-in for a unit's load, for the even spread: its share of both capacities.
+  auto size = [&](const Load& l) { return double(l.weights) / cap.weights + double(l.total) / cap.total; };
+  std::vector<double> after(static_cast<std::size_t>(n) + 1, size(u.last_extra));  // [i] units i.. n-1
+  for (int i = n - 1; i >= 0; --i) after[i] = after[i + 1] + size(u.unit[i]);
+  auto cut = [&](double bound, std::vector<int>* firsts, bool even) {
     int lo = 0;
     for (int s = 0; s < stages; ++s) {
       if (firsts) firsts->push_back(lo);
       const int left = stages - s - 1;  // stages after this one, each needing a unit
+      const double share = (after[lo] + (lo == 0 ? size(u.first_extra) : 0)) / (stages - s);
+      double taken = (lo == 0 ? size(u.first_extra) : 0) + size(u.unit[lo]);
       int hi = lo + 1;
       if (hi > n - left) return false;
-      while (hi < n - left && cost(lo, hi + 1) <= bound) ++hi;
+      while (hi < n - left && (!even || taken + size(u.unit[hi]) / 2 <= share) &&
+             stage_load(u, cap, lo, hi + 1) <= bound)
+        taken += size(u.unit[hi++]);
       if (s + 1 == stages) hi = n;
-      if (cost(lo, hi) > bound) return false;
+      if (stage_load(u, cap, lo, hi) > bound) return false;
       lo = hi;
     }
     return true;
   };
-  std::uint64_t lo = 0, hi = cost(0, n);
-  while (lo < hi) {
-    const std::uint64_t mid = lo + (hi - lo) / 2;
-    if (cut(mid, nullptr)) hi = mid;
-    else lo = mid + 1;
+  double lo = 0, hi = stage_load(u, cap, 0, n);
+  for (int i = 0; i < 60; ++i) {
+    const double mid = (lo + hi) / 2;
+    if (cut(mid, nullptr, false)) hi = mid;
+    else lo = mid;
   }
   std::vector<int> firsts;
-  cut(lo, &firsts);
-  return firsts;
+  if (!cut(hi, &firsts, true)) {
+    firsts.clear();
+    cut(hi, &firsts, false);
+  }
+  return {firsts, hi};
 }
 
 int link_to(const Topology& topology, int from, int to) {
@@ -162,9 +205,7 @@ SystemDecode::SystemDecode(const model::ModelConfig& config, const model::Model*
     while (tp_ > 1 && (config.n_head % tp_ != 0 || (tp_ & (tp_ - 1)) != 0)) --tp_;
   if (tp_ > t.chips_per_node)
     fail("a tensor-parallel degree of {} does not fit a node of {} chips", tp_, t.chips_per_node);
-  const int units = static_cast<int>(2 * config.n_layer);
   int S = request.stages > 0 ? request.stages : std::max(1, topology.active_chips() / tp_);
-  S = std::min(S, units);
   if (std::int64_t{S} * tp_ > topology.active_chips())
     fail("{} stages x {} chips = {} chips; {} has {} active chips", S, tp_, S * tp_, system.name,
          topology.active_chips());
@@ -173,8 +214,18 @@ SystemDecode::SystemDecode(const model::ModelConfig& config, const model::Model*
   const std::int64_t context =
       options.context > 0 ? options.context : std::min<std::int64_t>(config.n_ctx_train, 4096);
   context_ = context;
-  const std::vector<int> firsts =
-      balance_units(unit_costs(config, system.chip, options.weights, context, tp_), S);
+  // K: the FFN of every layer is cut into K column groups when whole FFNs are too coarse to
+  // spread over the stages: the fewest groups (1, 2, 4) whose balanced stages fit a chip.
+  const Capacity capacity = chip_capacity(system.chip);
+  std::vector<int> firsts;
+  for (ffn_parts_ = 1;; ffn_parts_ *= 2) {
+    const UnitCosts costs = unit_costs(config, system.chip, options.weights, context, tp_, ffn_parts_);
+    S = std::min(S, static_cast<int>(costs.unit.size()));
+    double load = 0;
+    std::tie(firsts, load) = balance_units(costs, capacity, S);
+    if (load <= 1 || ffn_parts_ == 4) break;
+  }
+  const int units = static_cast<int>((1 + ffn_parts_) * config.n_layer);
   const std::vector<std::vector<int>> chips = place_stages(topology, S, tp_);
 
   LinkCycles link;
@@ -202,7 +253,17 @@ SystemDecode::SystemDecode(const model::ModelConfig& config, const model::Model*
     spec.embedding = s == 0;
     spec.head = s + 1 == S;
     spec.tp_size = tp_;
+    spec.ffn_parts = ffn_parts_;
     spec.link = link;
+    // Every stage program is compiled here, so that an error names its stage.
+    auto compile = [&](const StageSpec& mine) {
+      try {
+        return DecodeProgram(config, model, system, options, mine);
+      } catch (const Error& e) {
+        fail("stage {} of {} (units {}..{}{}{}), {}: {}", s, S, info.first_unit, info.end_unit - 1,
+             mine.embedding ? " + embedding" : "", mine.head ? " + LM head" : "", chip_role(mine), e.what());
+      }
+    };
     std::vector<std::uint64_t> ingress_arrivals, peer_arrivals;
     if (s > 0) {
       // This stage's cycle 0 is the arrival of the first vector of x.
@@ -211,13 +272,13 @@ SystemDecode::SystemDecode(const model::ModelConfig& config, const model::Model*
       probe.input_only = true;
       probe.ingress = true;
       probe.input_arrivals = ingress_arrivals;
-      const DecodeProgram ingress(config, nullptr, system, options, probe);
+      const DecodeProgram ingress = compile(probe);
       std::uint64_t ready = ingress.input_ready();
       if (tp_ > 1) {
         for (std::uint64_t c : ingress.forward_sends()) peer_arrivals.push_back(c + link.transfer);
         probe.ingress = false;
         probe.input_arrivals = peer_arrivals;
-        ready = std::max(ready, DecodeProgram(config, nullptr, system, options, probe).input_ready());
+        ready = std::max(ready, compile(probe).input_ready());
       }
       // Past the input's last stream writes, so that every rank schedules its layers alike.
       // (a stream write occupies its diagonal for up to a chip's width of positions).
@@ -230,7 +291,7 @@ SystemDecode::SystemDecode(const model::ModelConfig& config, const model::Model*
       mine.ingress = s > 0 && rank == 0;
       mine.egress = s + 1 < S && rank == tp_ - 1;
       if (s > 0) mine.input_arrivals = mine.ingress ? ingress_arrivals : peer_arrivals;
-      const std::string key = fmt::format("{}:{}:{}:{}:{}:{}:{}:{}", info.first_unit % 2,
+      const std::string key = fmt::format("{}:{}:{}:{}:{}:{}:{}:{}", info.first_unit % (1 + ffn_parts_),
                                           info.end_unit - info.first_unit, mine.embedding, mine.head,
                                           mine.ingress, mine.egress, fmt::join(mine.input_arrivals, ","),
                                           mine.body_floor);
@@ -252,14 +313,7 @@ SystemDecode::SystemDecode(const model::ModelConfig& config, const model::Model*
         facts.vocab_first = rank * twin.vocab_rows;
         if (mine.egress) egress_sends = egress_sends_of_.at(found->second);
       } else {
-        const DecodeProgram stage = [&] {
-          try {
-            return DecodeProgram(config, model, system, options, mine);
-          } catch (const Error& e) {
-            fail("stage {} of {} (half-layers {}..{}{}{}), {}: {}", s, S, info.first_unit, info.end_unit - 1,
-                 mine.embedding ? " + embedding" : "", mine.head ? " + LM head" : "", chip_role(mine), e.what());
-          }
-        }();
+        const DecodeProgram stage = compile(mine);
         facts.vocab_first = stage.vocab_first();
         facts.vocab_rows = stage.vocab_rows();
         facts.logits_stride = stage.logits_stride();

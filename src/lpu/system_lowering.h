@@ -3,10 +3,11 @@
 // scheduled Send / Receive (decode_lowering.h's StageSpec), and the whole run one SystemProgram
 // on the system's clock (system_program.h).
 //
-// Partition: the model's 2 x n_layer half-layer units (attention, FFN) are cut into S
-// contiguous runs that balance each chip's SRAM (weights and KV cache of its units, the
-// embedding on the first stage, the LM head on the last), so that a 70B model spreads over
-// exactly the system's 576 chips rather than whole layers over 640.
+// Partition: every layer is 1 + K units (its attention, then its FFN in K column groups; K = 1,
+// or 2 or 4 when whole FFNs are too coarse to balance over the stages within a chip's SRAM);
+// the units are cut into S contiguous runs that balance each chip's SRAM (weights and KV cache
+// of its units, the embedding on the first stage, the LM head on the last), so that a 70B model
+// spreads over exactly the system's 576 chips rather than whole layers over 640.
 //
 // Placement: every stage on P chips of one node (all-to-all local links carry the all-reduce);
 // consecutive stages joined by one direct link, from the egress chip of stage s to the ingress
@@ -38,7 +39,7 @@ struct SystemRequest {
 };
 
 struct StageInfo {
-  int first_unit = 0, end_unit = 0;  // half-layer units [first, end)
+  int first_unit = 0, end_unit = 0;  // units [first, end) (system_lowering.h's numbering)
   std::vector<int> chips;            // [rank] -> topology chip id
   int ingress_rank = 0, egress_rank = 0;
   std::uint64_t sram_bytes = 0;      // placed per chip (the largest rank)
@@ -56,6 +57,7 @@ class SystemDecode {
   const SystemProgram& program() const { return program_; }
   const std::vector<StageInfo>& stages() const { return stages_; }
   int tensor_parallel() const { return tp_; }
+  int ffn_parts() const { return ffn_parts_; }  // K: units per layer are 1 + K
   std::uint32_t rows() const { return rows_; }
   std::int64_t context() const { return context_; }
   // System cycles of one run: from the first stage's start to the last stage's end.
@@ -77,6 +79,7 @@ class SystemDecode {
   std::vector<std::vector<std::uint64_t>> egress_sends_of_;  // [program] its kChannelOutput sends
   std::vector<StageInfo> stages_;
   int tp_ = 1;
+  int ffn_parts_ = 1;
   std::uint32_t rows_ = 1;
   std::int64_t context_ = 0;
   // Per chip of program_.chips: its stage and rank, and the per-rank facts inputs() needs.
