@@ -430,19 +430,36 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
   // Butterfly all-reduce: at step s every rank swaps its running sum with rank ^ 2^s and adds.
   // Both partners add the same two vectors (a + b == b + a exactly), so all ranks end with the
   // same bits; every rank's program is the same, so its partner's sends leave when its own do.
-  auto all_reduce = [&](Rows partial, const std::string& name) {
-    for (int s = 0; (1 << s) < P; ++s) {
-      const std::string sn = fmt::format("{}.allreduce.{}", name, s);
-      Rows theirs = alloc_rows(vb, sn, T, partial.width, {&partial.all});
-      const auto mine = stripes(partial), into = stripes(theirs);
-      for (std::size_t k = 0; k < mine.size(); ++k) {
-        std::vector<std::uint64_t> arrivals = L.emitter.send(mine[k].first, {kChannelButterfly + s}, mine[k].second, link.occupancy, sn + " send");
-        for (std::uint64_t& a : arrivals) a += link.transfer;
-        L.emitter.receive(kChannelButterfly + s, into[k].first, arrivals, link.occupancy, sn + " receive");
+  // The vectors go in chunks, each through all the steps on its own, so that the steps' links
+  // (one channel each) carry different chunks at once instead of one after another.
+  constexpr std::uint32_t kAllReduceChunk = 8;  // vectors
+  auto all_reduce = [&](const Rows& partial, const std::string& name) {
+    if (P == 1) return partial;
+    Rows result = alloc_rows(vb, name + ".allreduce", T, partial.width, {&partial.all});
+    const auto mine = stripes(partial), out = stripes(result);
+    for (std::size_t k = 0; k < mine.size(); ++k)
+      for (std::uint32_t first = 0; first < mine[k].second; first += kAllReduceChunk) {
+        const std::uint32_t n = std::min(kAllReduceChunk, mine[k].second - first);
+        auto chunk = [&](const VecRef& stripe) {
+          return VTensor{name, Placed{{stripe.slice}, stripe.addr + first, n}};
+        };
+        VTensor current = chunk(mine[k].first);
+        for (int s = 0; (1 << s) < P; ++s) {
+          const std::string sn = fmt::format("{}.allreduce.{}", name, s);
+          const VTensor theirs = vb.alloc(sn, n, 1, {&current, &result.all});
+          std::vector<std::uint64_t> arrivals =
+              L.emitter.send(current.at(0), {kChannelButterfly + s}, n, link.occupancy, sn + " send");
+          for (std::uint64_t& a : arrivals) a += link.transfer;
+          L.emitter.receive(kChannelButterfly + s, theirs.at(0), arrivals, link.occupancy, sn + " receive");
+          const bool last = (2 << s) >= P;
+          const VTensor sum = last ? chunk(out[k].first) : vb.alloc(sn + ".sum", n, 1, {&current, &theirs, &result.all});
+          std::vector<VectorStep> adds;
+          for (std::uint32_t i = 0; i < n; ++i) adds.push_back({{current.at(i), theirs.at(i)}, sum.at(i)});
+          vb.map(Opcode::Add, adds, 0, 0.0f, sn + ".sum");
+          current = sum;
+        }
       }
-      partial = add_rows(partial, theirs, sn + ".sum");
-    }
-    return partial;
+    return result;
   };
 
   // ---- The residual stream x: embedded here, or received from the previous stage.
