@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <fmt/core.h>
+#include <unistd.h>
 
 #include "cli/lpu_options.h"
 #include "cli/units.h"
@@ -26,7 +28,14 @@ SystemSpeed system_speed(const lpu::SystemDecode& decode, const lpu::SystemConfi
 lpu::SystemDecode compile_system(const model::ModelConfig& config, const model::Model* model,
                                  const lpu::SystemConfig& system, const SystemCompileOptions& options) {
   const auto t0 = std::chrono::steady_clock::now();
-  lpu::SystemDecode decode(config, model, system, {options.weights, options.context}, options.request);
+  const bool terminal = isatty(fileno(stderr));
+  lpu::SystemDecode decode(config, model, system, {options.weights, options.context}, options.request,
+                           [&](int done, int stages, std::size_t programs) {
+                             if (terminal || done == stages)
+                               fmt::print(stderr, "{}scheduling stage {}/{} ({} distinct chip programs){}",
+                                          terminal ? "\r" : "", done, stages, programs,
+                                          done == stages ? "\n" : "");
+                           });
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const auto& stages = decode.stages();
   const int P = decode.tensor_parallel();

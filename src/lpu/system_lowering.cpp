@@ -4,7 +4,10 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <functional>
+#include <atomic>
+#include <exception>
 #include <map>
+#include <thread>
 #include <tuple>
 
 #include "core/error.h"
@@ -181,6 +184,28 @@ std::vector<std::vector<int>> place_stages(const Topology& topology, int stages,
   return placed;
 }
 
+// Runs body(i) for i < n on up to two threads (the machine's cores); rethrows the first error.
+void parallel_for(std::size_t n, const std::function<void(std::size_t)>& body) {
+  const std::size_t workers = std::min<std::size_t>(n, std::max(1u, std::min(2u, std::thread::hardware_concurrency())));
+  std::atomic<std::size_t> next{0};
+  std::vector<std::exception_ptr> errors(n);
+  auto work = [&] {
+    for (std::size_t i = next++; i < n; i = next++) {
+      try {
+        body(i);
+      } catch (...) {
+        errors[i] = std::current_exception();
+      }
+    }
+  };
+  std::vector<std::thread> threads;
+  for (std::size_t w = 1; w < workers; ++w) threads.emplace_back(work);
+  work();
+  for (std::thread& t : threads) t.join();
+  for (const std::exception_ptr& e : errors)
+    if (e) std::rethrow_exception(e);
+}
+
 std::string chip_role(const StageSpec& s) {
   return fmt::format("rank {}{}{}", s.tp_rank, s.ingress ? " (ingress)" : "", s.egress ? " (egress)" : "");
 }
@@ -195,7 +220,8 @@ SystemDecode::~SystemDecode() = default;
 
 SystemDecode::SystemDecode(const model::ModelConfig& config, const model::Model* model,
                            const SystemConfig& system, const DecodeOptions& options,
-                           const SystemRequest& request)
+                           const SystemRequest& request,
+                           const std::function<void(int, int, std::size_t)>& progress)
     : config_(config), chip_(system.chip) {
   const Topology topology(system);
   const SystemTopology& t = topology.description();
@@ -265,6 +291,7 @@ SystemDecode::SystemDecode(const model::ModelConfig& config, const model::Model*
       }
     };
     std::vector<std::uint64_t> ingress_arrivals, peer_arrivals;
+    std::vector<std::vector<MemorySegment>> memory_of_rank(static_cast<std::size_t>(tp_));
     if (s > 0) {
       // This stage's cycle 0 is the arrival of the first vector of x.
       for (std::uint64_t c : previous_sends) ingress_arrivals.push_back(c - previous_sends.front());
@@ -284,60 +311,62 @@ SystemDecode::SystemDecode(const model::ModelConfig& config, const model::Model*
       // (a stream write occupies its diagonal for up to a chip's width of positions).
       spec.body_floor = ready + 2 * static_cast<std::uint64_t>(Floorplan(system.chip).positions());
     }
-    std::vector<std::uint64_t> egress_sends;
+    // The ranks' specs; each distinct one (every rank, when weights make them differ) is
+    // compiled once, the distinct ones in parallel.
+    std::vector<StageSpec> specs(static_cast<std::size_t>(tp_), spec);
+    std::vector<std::string> keys;
     for (int rank = 0; rank < tp_; ++rank) {
-      StageSpec mine = spec;
+      StageSpec& mine = specs[rank];
       mine.tp_rank = rank;
       mine.ingress = s > 0 && rank == 0;
       mine.egress = s + 1 < S && rank == tp_ - 1;
       if (s > 0) mine.input_arrivals = mine.ingress ? ingress_arrivals : peer_arrivals;
-      const std::string key = fmt::format("{}:{}:{}:{}:{}:{}:{}:{}", info.first_unit % (1 + ffn_parts_),
-                                          info.end_unit - info.first_unit, mine.embedding, mine.head,
-                                          mine.ingress, mine.egress, fmt::join(mine.input_arrivals, ","),
-                                          mine.body_floor);
+      keys.push_back(model ? std::to_string(rank)
+                           : fmt::format("{}:{}:{}:{}:{}:{}:{}:{}", info.first_unit % (1 + ffn_parts_),
+                                         info.end_unit - info.first_unit, mine.embedding, mine.head,
+                                         mine.ingress, mine.egress, fmt::join(mine.input_arrivals, ","),
+                                         mine.body_floor));
+    }
+    std::vector<int> jobs;  // ranks to compile
+    for (int rank = 0; rank < tp_; ++rank)
+      if ((model || !shared.count(keys[rank])) &&
+          std::find_if(jobs.begin(), jobs.end(), [&](int j) { return keys[j] == keys[rank]; }) == jobs.end())
+        jobs.push_back(rank);
+    std::vector<std::unique_ptr<DecodeProgram>> compiled(static_cast<std::size_t>(tp_));
+    parallel_for(jobs.size(), [&](std::size_t j) {
+      compiled[jobs[j]] = std::make_unique<DecodeProgram>(compile(specs[jobs[j]]));
+    });
+    for (int rank : jobs) {
+      const DecodeProgram& stage = *compiled[rank];
+      Program program = stage.program();
+      memory_of_rank[rank] = std::move(program.memory);
+      program.memory.clear();
+      int index = -1;
+      for (std::size_t p = 0; p < program_.programs.size() && index < 0; ++p)
+        if (same_code(program_.programs[p], program)) index = static_cast<int>(p);
+      if (index < 0) {
+        index = static_cast<int>(program_.programs.size());
+        program_.programs.push_back(std::move(program));
+        compiled_.push_back({stage.output_sends(), stage.sram_bytes(), stage.vocab_rows(), stage.logits_stride()});
+      }
+      shared[keys[rank]] = index;
+    }
+    std::vector<std::uint64_t> egress_sends;
+    for (int rank = 0; rank < tp_; ++rank) {
       ChipAssignment chip;
       chip.chip = chips[s][rank];
       chip.start_cycle = start;
-      chip.role = fmt::format("stage {} rank {}{}{}", s, rank, mine.ingress ? " (ingress)" : "",
-                              mine.egress ? " (egress)" : "");
-      ChipFacts facts{s, rank, 0, 0, 0};
-      auto found = model ? shared.end() : shared.find(key);
-      if (found != shared.end()) {
-        chip.program = found->second;
-        const ChipFacts& twin = facts_[static_cast<std::size_t>(
-            std::find_if(program_.chips.begin(), program_.chips.end(),
-                         [&](const ChipAssignment& a) { return a.program == found->second; }) -
-            program_.chips.begin())];
-        facts.vocab_rows = twin.vocab_rows;
-        facts.logits_stride = twin.logits_stride;
-        facts.vocab_first = rank * twin.vocab_rows;
-        if (mine.egress) egress_sends = egress_sends_of_.at(found->second);
-      } else {
-        const DecodeProgram stage = compile(mine);
-        facts.vocab_first = stage.vocab_first();
-        facts.vocab_rows = stage.vocab_rows();
-        facts.logits_stride = stage.logits_stride();
-        info.sram_bytes = std::max(info.sram_bytes, stage.sram_bytes());
-        if (mine.egress) egress_sends = stage.output_sends();
-        Program program = stage.program();
-        chip.memory = std::move(program.memory);
-        program.memory.clear();
-        int index = -1;
-        for (std::size_t p = 0; p < program_.programs.size() && index < 0; ++p)
-          if (same_code(program_.programs[p], program)) index = static_cast<int>(p);
-        if (index < 0) {
-          index = static_cast<int>(program_.programs.size());
-          program_.programs.push_back(std::move(program));
-          egress_sends_of_.push_back(stage.output_sends());
-        }
-        chip.program = index;
-        if (!model) shared[key] = index;
-      }
+      chip.role = fmt::format("stage {} {}", s, chip_role(specs[rank]));
+      chip.program = shared.at(keys[rank]);
+      chip.memory = std::move(memory_of_rank[rank]);
+      const CompiledFacts& c = compiled_[chip.program];
+      facts_.push_back({s, rank, rank * c.vocab_rows, c.vocab_rows, c.logits_stride});
+      if (specs[rank].egress) egress_sends = c.output_sends;
+      info.sram_bytes = std::max(info.sram_bytes, c.sram_bytes);
       info.cycles = std::max(info.cycles, program_.programs[chip.program].predicted_cycles);
       program_.chips.push_back(std::move(chip));
-      facts_.push_back(facts);
     }
-    if (info.sram_bytes == 0 && !stages_.empty()) info.sram_bytes = stages_.back().sram_bytes;
+    if (progress) progress(s + 1, S, program_.programs.size());
     // Channel maps: butterfly partners, the stage's input and output, the ingress's forwards.
     const std::size_t base = program_.chips.size() - static_cast<std::size_t>(tp_);
     for (int rank = 0; rank < tp_; ++rank) {

@@ -50,8 +50,10 @@ struct StageInfo {
 class SystemDecode {
  public:
   // With `model`, every chip's memory image holds its shard of the weights (functional runs).
+  // progress(stages compiled, stages, distinct programs so far) after every stage.
   SystemDecode(const model::ModelConfig& config, const model::Model* model, const SystemConfig& system,
-               const DecodeOptions& options, const SystemRequest& request = {});
+               const DecodeOptions& options, const SystemRequest& request = {},
+               const std::function<void(int, int, std::size_t)>& progress = {});
   ~SystemDecode();
 
   const SystemProgram& program() const { return program_; }
@@ -76,7 +78,13 @@ class SystemDecode {
   model::ModelConfig config_;
   ChipConfig chip_;
   SystemProgram program_;
-  std::vector<std::vector<std::uint64_t>> egress_sends_of_;  // [program] its kChannelOutput sends
+  struct CompiledFacts {  // [program] what its compilation said beyond the program
+    std::vector<std::uint64_t> output_sends;  // kChannelOutput issue cycles
+    std::uint64_t sram_bytes = 0;
+    std::int64_t vocab_rows = 0;
+    std::uint32_t logits_stride = 0;
+  };
+  std::vector<CompiledFacts> compiled_;
   std::vector<StageInfo> stages_;
   int tp_ = 1;
   int ffn_parts_ = 1;
