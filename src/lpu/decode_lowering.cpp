@@ -21,6 +21,7 @@ namespace lockstep::lpu {
 namespace {
 
 constexpr std::int64_t kDefaultContext = 4096;
+constexpr std::uint32_t kScoreChains = 4;  // independent q . k chains per head
 
 std::uint32_t ceil_div(std::uint64_t a, std::uint64_t b) {
   return static_cast<std::uint32_t>((a + b - 1) / b);
@@ -631,18 +632,31 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
         const std::vector<TableRef>& kt = lp.keys[g];
         const VTensor key_table = Lowering::as_tensor(kt);
         const VTensor value_table = Lowering::as_tensor(lp.values[g]);
-        VTensor acc;
+        // q . k over the head's dimensions as kScoreChains independent multiply-add chains
+        // (dimension d in chain d mod kScoreChains), summed at the end: a quarter of the
+        // dependent steps of one chain.
+        std::vector<VTensor> chain(std::min<std::uint32_t>(kScoreChains, hd));
         for (std::uint32_t d = 0; d < hd; ++d) {
+          VTensor& acc = chain[d % chain.size()];
+          const bool first = d < chain.size();
           VTensor next = vb.alloc(fmt::format("{}.s{}", hn, d), L.blocks, 1, {&qd, &acc, &key_table});
           std::vector<VectorStep> steps;
           for (std::uint32_t blk = 0; blk < L.blocks; ++blk) {
             const VecRef key = Lowering::table_vector(kt, blk, d);
-            if (d == 0) steps.push_back({{qd.at(d), key}, next.at(blk)});
+            if (first) steps.push_back({{qd.at(d), key}, next.at(blk)});
             else steps.push_back({{qd.at(d), key, acc.at(blk)}, next.at(blk)});
           }
-          vb.map(d == 0 ? Opcode::Mul : Opcode::MulAdd, steps, 0, 0.0f, hn + " scores");
+          vb.map(first ? Opcode::Mul : Opcode::MulAdd, steps, 0, 0.0f, hn + " scores");
           acc = next;
         }
+        while (chain.size() > 1) {  // pairwise: (c0 + c1) + (c2 + c3)
+          std::vector<VTensor> sums;
+          for (std::size_t i = 0; i + 1 < chain.size(); i += 2)
+            sums.push_back(vb.binary(Opcode::Add, chain[i], chain[i + 1], hn + ".scores.sum"));
+          if (chain.size() % 2) sums.push_back(chain.back());
+          chain = std::move(sums);
+        }
+        const VTensor acc = chain[0];
         const VTensor scaled = vb.unary(Opcode::MulImm, acc, score_scale, hn + ".scaled");
         const VTensor masked = vb.binary(Opcode::Add, scaled, mask_t, hn + ".masked");
         const VTensor mx = vb.reduce_lanes(Opcode::Max, vb.reduce_vectors(Opcode::Max, masked, hn + ".maxv"), hn + ".max");
