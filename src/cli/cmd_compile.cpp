@@ -39,6 +39,7 @@ struct CompileArgs {
   int stages = 0;           // --stages: force pipeline stages (0 = choose)
   int tensor_parallel = 0;  // --tensor-parallel: force the split of each layer (0 = choose)
   std::int64_t prompt = 550;  // --prompt: prompt tokens for a system's time to first token
+  std::vector<std::int64_t> batches;  // --batch: sequences per group for the batch x pipeline table
 };
 
 // --dump-after PASS: the compiler's structure after that pass (each pass's verifier has run).
@@ -186,6 +187,7 @@ void compile_model(const CompileArgs& a, const lpu::SystemConfig& system) {
     options.context = ctx;
     options.prompt = a.prompt;
     options.request = {a.stages, a.tensor_parallel};
+    options.batches = a.batches;
     compile_system(config, model.get(), system, options);
     return;
   }
@@ -271,6 +273,10 @@ void add_compile(CLI::App& app) {
   cmd->add_option("--prompt", args->prompt,
                   "prompt tokens for a multi-chip system's time to first token")
       ->capture_default_str();
+  cmd->add_option("--batch", args->batches,
+                  "on a system: sequences per group (e.g. 1,2,3,4) for a batch x pipeline table")
+      ->delimiter(',')
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{256}));
   cmd->add_option("-o,--output", args->output, "write the program (.asm: assembly; else binary)");
   cmd->add_option("--emit", args->emit, "summary, asm (to stdout without -o) or binary")
       ->capture_default_str();

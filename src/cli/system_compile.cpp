@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 #include <cstdio>
 #include <fmt/core.h>
 #include <unistd.h>
@@ -10,20 +11,6 @@
 #include "cli/units.h"
 
 namespace lockstep::cli {
-
-SystemSpeed system_speed(const lpu::SystemDecode& decode, const lpu::SystemConfig& system,
-                         std::int64_t prompt) {
-  SystemSpeed s;
-  const double hz = system.chip.clock_hz;
-  s.token_seconds = static_cast<double>(decode.cycles()) / hz;
-  s.tokens_per_s = 1.0 / s.token_seconds;
-  std::uint64_t period = 0;
-  for (const auto& stage : decode.stages()) period = std::max(period, stage.cycles);
-  s.stage_period_seconds = static_cast<double>(period) / hz;
-  s.ttft_seconds = static_cast<double>(std::max<std::int64_t>(prompt, 1) - 1) * s.stage_period_seconds +
-                   s.token_seconds;
-  return s;
-}
 
 lpu::SystemDecode compile_system(const model::ModelConfig& config, const model::Model* model,
                                  const lpu::SystemConfig& system, const SystemCompileOptions& options) {
@@ -62,13 +49,29 @@ lpu::SystemDecode compile_system(const model::ModelConfig& config, const model::
   }
   fmt::print("programs       {} distinct chip programs for {} chips, scheduled in {:.2f} s\n",
              decode.distinct_programs(), decode.program().chips.size(), seconds);
-  const SystemSpeed speed = system_speed(decode, system, options.prompt);
+  const lpu::SystemSpeed speed = lpu::system_speed(decode, system, options.prompt);
   fmt::print("decode step    {} per token on the system clock (attention over the {}-token window)\n",
              cycles_and_time(decode.cycles(), system.chip.clock_hz), decode.context());
   fmt::print("tokens/s       {:.0f} per user (every step takes the same cycles)\n", speed.tokens_per_s);
   fmt::print("TTFT           {:.1f} ms for a {}-token prompt (one prompt token enters the pipeline per "
              "stage period of {:.1f} us)\n",
              1e3 * speed.ttft_seconds, options.prompt, 1e6 * speed.stage_period_seconds);
+  if (!options.batches.empty()) {
+    fmt::print("\nbatch x pipeline (G groups of B sequences in the {} stages; batch_pipeline() in "
+               "src/cli/system_compile.h)\n",
+               stages.size());
+    fmt::print("  {:>5} {:>7} {:>7} {:>14} {:>16} {:>18}\n", "B", "groups", "users", "step latency",
+               "tokens/s/user", "tokens/s/system");
+    for (const std::int64_t batch : options.batches) {
+      lpu::DecodeOptions step_options{options.weights, options.context};
+      step_options.rows = batch;
+      std::optional<lpu::SystemDecode> batched;
+      if (batch != 1) batched.emplace(config, nullptr, system, step_options, options.request);
+      for (const lpu::BatchPoint& p : lpu::batch_pipeline(batched ? *batched : decode, system, batch))
+        fmt::print("  {:>5} {:>7} {:>7} {:>11.3f} ms {:>16.1f} {:>18.0f}\n", p.batch, p.groups,
+                   p.batch * p.groups, 1e3 * p.latency_s, p.per_user, p.per_system);
+    }
+  }
   return decode;
 }
 

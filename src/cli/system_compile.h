@@ -4,9 +4,11 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "compiler/precision.h"
 #include "lpu/system_config.h"
+#include "lpu/pipeline_speed.h"
 #include "lpu/system_lowering.h"
 #include "model/model.h"
 
@@ -17,23 +19,11 @@ struct SystemCompileOptions {
   std::int64_t context = 0;      // tokens
   std::int64_t prompt = 550;     // prompt tokens for the time to first token
   lpu::SystemRequest request;
+  std::vector<std::int64_t> batches;  // sequences per group for the batch x pipeline table
 };
 
 // Compiles, prints the plan and the predictions, and returns the system decode program.
 lpu::SystemDecode compile_system(const model::ModelConfig& config, const model::Model* model,
                                  const lpu::SystemConfig& system, const SystemCompileOptions& options);
-
-// Per-user decode tokens/s and time to first token (s) of a compiled system: a token takes
-// cycles() on the system clock; a prompt of N tokens enters the pipeline one token per stage
-// period (the slowest stage's cycles), so its last token leaves after (N - 1) periods plus one
-// token's latency.
-struct SystemSpeed {
-  double token_seconds = 0;
-  double tokens_per_s = 0;
-  double stage_period_seconds = 0;
-  double ttft_seconds = 0;
-};
-SystemSpeed system_speed(const lpu::SystemDecode& decode, const lpu::SystemConfig& system,
-                         std::int64_t prompt);
 
 }  // namespace lockstep::cli

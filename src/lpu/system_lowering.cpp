@@ -216,7 +216,6 @@ bool same_code(const Program& a, const Program& b) {
 
 }  // namespace
 
-SystemDecode::~SystemDecode() = default;
 
 SystemDecode::SystemDecode(const model::ModelConfig& config, const model::Model* model,
                            const SystemConfig& system, const DecodeOptions& options,

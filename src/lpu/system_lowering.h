@@ -54,7 +54,6 @@ class SystemDecode {
   SystemDecode(const model::ModelConfig& config, const model::Model* model, const SystemConfig& system,
                const DecodeOptions& options, const SystemRequest& request = {},
                const std::function<void(int, int, std::size_t)>& progress = {});
-  ~SystemDecode();
 
   const SystemProgram& program() const { return program_; }
   const std::vector<StageInfo>& stages() const { return stages_; }

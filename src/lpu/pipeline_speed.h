@@ -1,0 +1,41 @@
+// What a compiled system's programs imply for its users: per-user decode speed, time to first
+// token, and the batch x pipeline trade-off. The cycles come from the compiled (and simulated)
+// stage programs; only the composition of stages over time is arithmetic, stated below.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "lpu/system_config.h"
+#include "lpu/system_lowering.h"
+
+namespace lockstep::lpu {
+
+// Per-user decode tokens/s and time to first token (s) of a compiled system: a token takes
+// cycles() on the system clock; a prompt of N tokens enters the pipeline one token per stage
+// period (the slowest stage's cycles), so its last token leaves after (N - 1) periods plus one
+// token's latency.
+struct SystemSpeed {
+  double token_seconds = 0;
+  double tokens_per_s = 0;
+  double stage_period_seconds = 0;
+  double ttft_seconds = 0;
+};
+SystemSpeed system_speed(const SystemDecode& decode, const SystemConfig& system,
+                         std::int64_t prompt);
+
+// Batch x pipeline: G groups of B sequences share the S stages, each stage working on one
+// group at a time. A token of a group takes L = the system's cycles for a B-row step; a stage
+// serves every group once per round, so a group's next token starts after max(L, G x period)
+// (period: the slowest stage's B-row program). Per user: 1 / max(L, G x period) tokens/s; per
+// system: G x B times that. A B-row step is timed as the compiler's B-token chunk, which streams
+// every weight once for B rows and attends per row over the window, as B sequences would.
+struct BatchPoint {
+  std::int64_t batch = 1, groups = 1;
+  double per_user = 0, per_system = 0;  // tokens/s
+  double latency_s = 0;                 // one token of one group
+};
+std::vector<BatchPoint> batch_pipeline(const SystemDecode& step, const SystemConfig& system,
+                                       std::int64_t batch);
+
+}  // namespace lockstep::lpu
