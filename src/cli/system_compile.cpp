@@ -60,16 +60,18 @@ lpu::SystemDecode compile_system(const model::ModelConfig& config, const model::
     fmt::print("\nbatch x pipeline (G groups of B sequences in the {} stages; batch_pipeline() in "
                "src/cli/system_compile.h)\n",
                stages.size());
-    fmt::print("  {:>5} {:>7} {:>7} {:>14} {:>16} {:>18}\n", "B", "groups", "users", "step latency",
-               "tokens/s/user", "tokens/s/system");
+    fmt::print("  {:>5} {:>7} {:>7} {:>14} {:>16} {:>18} {:>22}\n", "B", "groups", "users", "step latency",
+               "tokens/s/user", "tokens/s/system", fmt::format("TTFT ({} tok, B-chunks)", options.prompt));
     for (const std::int64_t batch : options.batches) {
       lpu::DecodeOptions step_options{options.weights, options.context};
       step_options.rows = batch;
       std::optional<lpu::SystemDecode> batched;
       if (batch != 1) batched.emplace(config, nullptr, system, step_options, options.request);
-      for (const lpu::BatchPoint& p : lpu::batch_pipeline(batched ? *batched : decode, system, batch))
-        fmt::print("  {:>5} {:>7} {:>7} {:>11.3f} ms {:>16.1f} {:>18.0f}\n", p.batch, p.groups,
-                   p.batch * p.groups, 1e3 * p.latency_s, p.per_user, p.per_system);
+      const lpu::SystemDecode& step = batched ? *batched : decode;
+      const double ttft = lpu::system_speed(step, system, options.prompt).ttft_seconds;
+      for (const lpu::BatchPoint& p : lpu::batch_pipeline(step, system, batch))
+        fmt::print("  {:>5} {:>7} {:>7} {:>11.3f} ms {:>16.1f} {:>18.0f} {:>19.1f} ms\n", p.batch, p.groups,
+                   p.batch * p.groups, 1e3 * p.latency_s, p.per_user, p.per_system, 1e3 * ttft);
     }
   }
   return decode;

@@ -13,8 +13,9 @@ SystemSpeed system_speed(const SystemDecode& decode, const SystemConfig& system,
   std::uint64_t period = 0;
   for (const auto& stage : decode.stages()) period = std::max(period, stage.cycles);
   s.stage_period_seconds = static_cast<double>(period) / hz;
-  s.ttft_seconds = static_cast<double>(std::max<std::int64_t>(prompt, 1) - 1) * s.stage_period_seconds +
-                   s.token_seconds;
+  const std::int64_t rows = decode.rows();
+  const std::int64_t chunks = (std::max<std::int64_t>(prompt, 1) + rows - 1) / rows;
+  s.ttft_seconds = static_cast<double>(chunks - 1) * s.stage_period_seconds + s.token_seconds;
   return s;
 }
 

@@ -11,10 +11,11 @@
 
 namespace lockstep::lpu {
 
-// Per-user decode tokens/s and time to first token (s) of a compiled system: a token takes
-// cycles() on the system clock; a prompt of N tokens enters the pipeline one token per stage
-// period (the slowest stage's cycles), so its last token leaves after (N - 1) periods plus one
-// token's latency.
+// Per-user decode tokens/s and time to first token (s) of a compiled system: a step takes
+// cycles() on the system clock; a prompt of N tokens enters the pipeline in chunks of the
+// program's rows() tokens, one chunk per stage period (the slowest stage's cycles), so its last
+// chunk leaves after (ceil(N / rows) - 1) periods plus one step's latency. (For rows > 1 the
+// tokens/s figure is per row of a batched step.)
 struct SystemSpeed {
   double token_seconds = 0;
   double tokens_per_s = 0;
