@@ -1,13 +1,17 @@
 // lockstep demo: what a newcomer sees first. Loads the embedded KJV model and generates from a
 // few prompts with a fixed seed, streaming the text and printing the speeds.
 #include <cstdio>
+#include <unistd.h>
 #include <fmt/core.h>
 
 #include "cli/command_registry.h"
 #include "cli/generation_options.h"
 #include "cli/model_argument.h"
 #include "cli/target_option.h"
+#include "lpu/pipeline_speed.h"
 #include "lpu/system_config.h"
+#include "lpu/system_lowering.h"
+#include "model/catalog.h"
 #include "runtime/lpu_backend.h"
 #include "tokenizer/streaming_decoder.h"
 
@@ -17,6 +21,7 @@ namespace {
 struct DemoArgs {
   std::string model;
   std::int64_t n = 64;
+  bool system_prediction = true;
   runtime::GenerationOptions options;
 };
 
@@ -43,6 +48,30 @@ std::pair<runtime::GenerationStats, std::string> stream(runtime::Backend& backen
   return {stats, text};
 }
 
+// Llama-2-70B (the shape, no weights) compiled onto the 576 chips of groq-576, beside the
+// published speed of FACTS.md's calibration point.
+void predict_llama_2_70b() {
+  fmt::print("\nLlama-2-70B (int8 weights, no weight file needed) compiled onto 576 simulated chips\n"
+             "(groq-576: 8 racks in one synchronous domain), every chip-to-chip transfer scheduled:\n");
+  const lpu::SystemConfig system = lpu::load_system("groq-576");
+  const model::ModelConfig config = model::load_catalog_shape("llama-2-70b");
+  constexpr std::int64_t kContext = 1024;  // the calibration run: 550 prompt + 150 output tokens
+  const bool terminal = isatty(fileno(stderr));
+  const lpu::SystemDecode decode(config, nullptr, system, {compiler::WeightPrecision::Int8, kContext}, {},
+                                 [&](int done, int stages, std::size_t programs) {
+                                   if (terminal)
+                                     fmt::print(stderr, "\r  scheduling stage {}/{} ({} distinct chip programs){}",
+                                                done, stages, programs, done == stages ? "\n" : "");
+                                 });
+  const lpu::SystemSpeed speed = lpu::system_speed(decode, system, 550);
+  fmt::print("  [{} stages x {} chips, {:.2f} ms per token on the system clock]\n", decode.stages().size(),
+             decode.tensor_parallel(), 1e3 * speed.token_seconds);
+  fmt::print("  [predicted: {:.0f} tokens/s per user, time to first token {:.0f} ms for 550 prompt tokens]\n",
+             speed.tokens_per_s, 1e3 * speed.ttft_seconds);
+  fmt::print("  [published: ~257 tokens/s per user (Jan 2024, independent measurement; FACTS.md);\n"
+             "   docs/validation.md compares every published figure]\n");
+}
+
 void demo(DemoArgs& a) {
   fmt::print("lockstep demo: a tiny Llama-architecture model trained on the King James Bible,\n"
              "run by lockstep's FP32 reference pass on this CPU. Same seed, same text.\n\n");
@@ -66,6 +95,7 @@ void demo(DemoArgs& a) {
   fmt::print("  [{}]\n  [the same text as the CPU's: {}]\n  [simulator wall clock: {}]\n",
              describe_simulated(*lpu), text == first_text ? "yes" : "no",
              describe_generation(stats));
+  if (a.system_prediction) predict_llama_2_70b();
 }
 
 void add_demo_command(CLI::App& app) {
@@ -75,6 +105,8 @@ void add_demo_command(CLI::App& app) {
   add_model_argument(*cmd, args->model);
   cmd->add_option("-n,--n-predict", args->n, "tokens to generate per prompt")->capture_default_str();
   add_sampling_options(*cmd, args->options.sampling);
+  cmd->add_flag("!--no-system", args->system_prediction,
+                "skip the last part: Llama-2-70B compiled onto 576 chips (about a minute)");
   cmd->callback([args] { demo(*args); });
 }
 
