@@ -5,6 +5,8 @@
 #include "lpu/topology.h"
 
 #include <gtest/gtest.h>
+
+#include <cstdio>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -369,6 +371,29 @@ TEST_F(SystemPresetFileTest, BadStructureNamesTheKey) {
   root = YAML::Clone(root_);
   root["delays"] = YAML::Load("{mem_read: {value: 2, assumption: x}}");
   expect_error(root, {"'chip'", "'delays'"});
+}
+
+// DIGEST.md's scaling table gives the network's end-to-end latency for 8, 16 and 64 chips
+// (0.6, 1.2 and 1.8 us over 1, 2 and 3 hops). The model's worst one-vector transfer between any
+// two chips of that many: docs/validation.md quotes these lines.
+TEST(TopologyTest, ScalingTableLatencies) {
+  const Topology rack(load_system("groq-rack"));
+  auto worst = [&](int chips) {
+    std::int64_t cycles = 0;
+    int hops = 0;
+    for (int a = 0; a < chips; ++a)
+      for (int b = 0; b < chips; ++b) {
+        const std::vector<Hop> r = rack.route(a, b);
+        cycles = std::max(cycles, rack.route_transfer_cycles(r, 320));
+        hops = std::max(hops, static_cast<int>(r.size()));
+      }
+    std::printf("[measured] %d chips: worst route %d hops, one vector %lld cycles = %.2f us\n", chips,
+                hops, static_cast<long long>(cycles), cycles / 0.9e3);
+    return hops;
+  };
+  EXPECT_EQ(worst(8), 1);
+  EXPECT_EQ(worst(16), 3);  // local, global, local: one global link joins two nodes
+  EXPECT_EQ(worst(64), 3);
 }
 
 }  // namespace
