@@ -92,7 +92,14 @@ double SystemActivity::send_fraction(const ChipActivity& chip, std::int64_t bin)
                                    [](const LinkSend& s, std::int64_t c) { return s.cycle < c; });
   const auto hi = std::lower_bound(lo, chip.sends.end(), (bin + 1) * bin_cycles,
                                    [](const LinkSend& s, std::int64_t c) { return s.cycle < c; });
-  return static_cast<double>(hi - lo) * static_cast<double>(link_occupancy) /
+  std::vector<std::int64_t> per_link;  // [link] sends in the bin
+  for (auto it = lo; it != hi; ++it) {
+    const auto link = static_cast<std::size_t>(std::max(it->link, 0));
+    if (link >= per_link.size()) per_link.resize(link + 1, 0);
+    ++per_link[link];
+  }
+  const std::int64_t busiest = per_link.empty() ? 0 : *std::max_element(per_link.begin(), per_link.end());
+  return static_cast<double>(busiest) * static_cast<double>(link_occupancy) /
          static_cast<double>(bin_cycles);
 }
 

@@ -54,8 +54,8 @@ struct SystemActivity {
   // Share of the bin's capacity (bin_cycles x the kind's queues) a chip's `unit` kind was busy,
   // 0 outside the chip's bins. bin: system bin.
   double busy_fraction(const ChipActivity& chip, Unit unit, std::int64_t bin) const;
-  // Share of the bin one link would be occupied by the chip's sends in it (may exceed 1 when
-  // several links send at once).
+  // Share of the bin the chip's busiest link is occupied by its Sends that depart in the bin
+  // (sends x link_occupancy / bin_cycles; may exceed 1 when a Send's occupancy runs past the bin).
   double send_fraction(const ChipActivity& chip, std::int64_t bin) const;
 };
 

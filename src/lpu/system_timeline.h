@@ -3,9 +3,10 @@
 // write_system_timeline_svg: an SVG heat map that opens in any browser. One row per chip, in
 // pipeline order (stage by stage, rank by rank), stages separated by faint lines and labelled
 // every few stages; x is system time in microseconds, with an axis. Each bin of a row is coloured
-// by the unit kind the chip kept busiest in it, as a share of that kind's capacity (MXM: load,
-// compute and emit queues of all planes; VXM; SXM; MEM; links: one link's occupancy by the
-// chip's Sends), darker = busier; light grey = running but issuing nothing; white = not running.
+// by the unit kind the chip kept busiest in it, as a share of that kind's capacity (its queues x
+// the bin's cycles; MXM: the busiest of its load, compute and emit queue kinds; links: the
+// busiest link's occupancy by the chip's Sends), darker = busier; light grey = running but
+// issuing nothing; white = not running.
 //
 // write_system_chrome_trace: Chrome trace-event JSON for Perfetto (ui.perfetto.dev). One process
 // per chip, named "chip N (stage s rank r)", in pipeline order; one thread per unit kind with a

@@ -42,18 +42,10 @@ int level_of(double fraction) {
 Cell classify(const SystemActivity& a, const ChipActivity& chip, std::int64_t bin) {
   const std::int64_t lo = bin * a.bin_cycles, hi = lo + a.bin_cycles;
   if (hi <= chip.start || lo >= chip.end) return {};
-  const auto units = [&](std::initializer_list<Unit> kinds) {
-    double busy = 0, capacity = 0;
-    for (Unit u : kinds) {
-      const int k = static_cast<int>(u);
-      busy += a.busy_fraction(chip, u, bin) * std::max(a.queues[k], 1);
-      capacity += std::max(a.queues[k], 1);
-    }
-    return busy / capacity;
-  };
+  const auto share_of = [&](Unit u) { return a.busy_fraction(chip, u, bin); };
   const std::array<double, kDoingColoured> share{
-      units({Unit::MxmLoad, Unit::MxmCompute, Unit::MxmEmit}), units({Unit::Vxm}),
-      units({Unit::Sxm}), units({Unit::Mem}), a.send_fraction(chip, bin)};
+      std::max({share_of(Unit::MxmLoad), share_of(Unit::MxmCompute), share_of(Unit::MxmEmit)}),
+      share_of(Unit::Vxm), share_of(Unit::Sxm), share_of(Unit::Mem), a.send_fraction(chip, bin)};
   const auto best = std::max_element(share.begin(), share.end());
   if (*best <= 0) return {Doing::Idle, 0};
   return {static_cast<Doing>(best - share.begin()), level_of(*best)};
