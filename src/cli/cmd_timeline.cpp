@@ -115,7 +115,7 @@ void add_timeline(CLI::App& app) {
       "Perfetto)");
   cmd->footer(
       "Compiles the model onto the system (as `lockstep compile --system ...`; a 70B model on\n"
-      "groq-576 takes about a minute and a half), simulates each distinct chip program once in\n"
+      "groq-576 takes one to two minutes), simulates each distinct chip program once in\n"
       "timing mode, and shifts each chip's activity by its start cycle onto the system clock.\n"
       "The SVG has one row per chip in pipeline order; colour = the unit kind busiest in each\n"
       "bin. The trace (--trace) has one process per chip with a thread per unit kind and one\n"
