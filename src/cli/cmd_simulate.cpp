@@ -159,6 +159,13 @@ void simulate_system(const SimulateArgs& a, const lpu::SystemConfig& system,
   lpu::SystemSimulator simulator(system);
   std::set<int> domains;
   for (const auto& chip : program.chips) domains.insert(simulator.topology().domain(chip.chip));
+  int crossings = 0;  // links between domains the program maps (at both ends)
+  for (const auto& chip : program.chips)
+    for (int link : chip.channel_links)
+      if (link != lpu::kUnmappedChannel &&
+          simulator.transfer_cycles(chip.chip, link) != simulator.transfer_cycles())
+        ++crossings;
+  crossings /= 2;
   std::mt19937_64 rng(a.seed);
   const lpu::TokenLatencies t =
       lpu::simulate_tokens(simulator, program, chips, static_cast<int>(a.tokens), &rng);
@@ -167,11 +174,16 @@ void simulate_system(const SimulateArgs& a, const lpu::SystemConfig& system,
   const std::uint64_t p50 = t.percentile(50), p99 = t.percentile(99), max = t.percentile(100);
   fmt::print("\nsimulated      {} decode tokens in timing mode (every step is the same program), "
              "Ethernet jitter seed {}\n", a.tokens, a.seed);
-  fmt::print("chips          {} in {} synchronous domain{} ({} chips each at most); {} distinct "
-             "programs\n", program.chips.size(), domains.size(), domains.size() == 1 ? "" : "s",
+  fmt::print("chips          {} in {} synchronous domain{} (a domain holds up to {} chips); {} "
+             "distinct programs\n", program.chips.size(), domains.size(), domains.size() == 1 ? "" : "s",
              system.topology.sync_domain_chips, decode.distinct_programs());
   fmt::print("system cycles  {} per token without jitter (the compiler's prediction)\n",
              cycles_and_time(program.predicted_cycles, hz));
+  if (crossings > 0)
+    fmt::print("ethernet       {} pipeline links cross domains: {} ns fixed each (in the schedule) + "
+               "log-normal jitter (median {} ns, sigma {}) drawn per link per token\n",
+               crossings, system.topology.ethernet_latency_ns, system.topology.ethernet_jitter_median_ns,
+               system.topology.ethernet_jitter_sigma);
   fmt::print("token latency  P50 {:.2f} us, P99 {:.2f} us, max {:.2f} us{}\n", us(p50), us(p99),
              us(max), p50 == max ? " (equal: one clock, no jitter)" : " (Ethernet jitter between domains)");
   fmt::print("tokens/s       {:.0f} per user at P50, {:.0f} at the max\n", 1e6 / us(p50), 1e6 / us(max));
