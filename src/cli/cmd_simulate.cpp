@@ -2,15 +2,22 @@
 // [--trace FILE.json]: compiles, then executes the program on the cycle-exact simulator, which
 // checks every machine rule while it runs. Timing mode counts cycles; functional mode computes
 // the values (for a GEMM it checks them against the host; for a model it decodes tokens).
+// On a system of several chips (--system groq-576), the model is compiled as for compile
+// (SystemDecode) and --tokens decode steps run on the system simulator in timing mode, each with
+// its own Ethernet jitter draw from --seed (lpu/token_latency.h): the per-token latency's P50,
+// P99 and max are equal inside one synchronous domain and spread across domains.
 #include <fmt/core.h>
 
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <random>
+#include <set>
 
 #include "cli/command_registry.h"
 #include "cli/lpu_options.h"
 #include "cli/model_argument.h"
+#include "cli/system_compile.h"
 #include "cli/units.h"
 #include "compiler/precision.h"
 #include "core/error.h"
@@ -18,6 +25,8 @@
 #include "lpu/decode_lowering.h"
 #include "lpu/gemm_lowering.h"
 #include "lpu/simulator.h"
+#include "lpu/system_simulator.h"
+#include "lpu/token_latency.h"
 #include "lpu/trace.h"
 #include "model/catalog.h"
 #include "numerics/half.h"
@@ -35,6 +44,8 @@ struct SimulateArgs {
   std::string trace;
   std::int64_t tokens = 8;
   std::uint64_t seed = 1;
+  int stages = 0;           // --stages: a system's pipeline stages (0 = choose)
+  int tensor_parallel = 0;  // --tensor-parallel: a system's chips per layer (0 = choose)
 };
 
 using Clock = std::chrono::steady_clock;
@@ -122,7 +133,76 @@ void simulate_gemm(const SimulateArgs& a, const lpu::SystemConfig& system) {
   if (int8 && worst != 0) fail("the simulated GEMM differs from the host's product");
 }
 
+// A model on a system of chips: compile, then --tokens timing runs with jitter from --seed.
+void simulate_system(const SimulateArgs& a, const lpu::SystemConfig& system,
+                     const model::ModelConfig& config) {
+  if (a.functional)
+    fail("simulate times a system of chips ({}) in timing mode only; drop --functional (the LPU "
+         "system backend computes values on it)", system.name);
+  if (!a.trace.empty()) fail("--trace is for one chip; {} is a system of {} chips", system.name,
+                             system.topology.chips);
+  if (a.tokens < 1) fail("--tokens must be at least 1, not {}", a.tokens);
+  SystemCompileOptions options;
+  options.weights = compiler::parse_weight_precision(a.weights);
+  options.context = a.context > 0 ? a.context : std::min<std::int64_t>(config.n_ctx_train, 4096);
+  options.request = {a.stages, a.tensor_parallel};
+  fmt::print("{} on {} ({} weights, context {} tokens)\n", a.preset.empty() ? a.model : a.preset, system.name,
+             compiler::weight_precision_name(options.weights), options.context);
+  const lpu::SystemDecode decode = compile_system(config, nullptr, system, options);
+  const lpu::SystemProgram& program = decode.program();
+  std::vector<std::unique_ptr<lpu::Chip>> owned;
+  std::vector<lpu::Chip*> chips;
+  for (std::size_t i = 0; i < program.chips.size(); ++i) {
+    owned.push_back(std::make_unique<lpu::Chip>(system.chip));
+    chips.push_back(owned.back().get());
+  }
+  lpu::SystemSimulator simulator(system);
+  std::set<int> domains;
+  for (const auto& chip : program.chips) domains.insert(simulator.topology().domain(chip.chip));
+  int crossings = 0;  // links between domains the program maps (at both ends)
+  for (const auto& chip : program.chips)
+    for (int link : chip.channel_links)
+      if (link != lpu::kUnmappedChannel &&
+          simulator.transfer_cycles(chip.chip, link) != simulator.transfer_cycles())
+        ++crossings;
+  crossings /= 2;
+  std::mt19937_64 rng(a.seed);
+  const lpu::TokenLatencies t =
+      lpu::simulate_tokens(simulator, program, chips, static_cast<int>(a.tokens), &rng);
+  const double hz = system.chip.clock_hz;
+  auto us = [&](std::uint64_t cycles) { return 1e6 * static_cast<double>(cycles) / hz; };
+  const std::uint64_t p50 = t.percentile(50), p99 = t.percentile(99), max = t.percentile(100);
+  fmt::print("\nsimulated      {} decode tokens in timing mode (every step is the same program), "
+             "Ethernet jitter seed {}\n", a.tokens, a.seed);
+  fmt::print("chips          {} in {} synchronous domain{} (a domain holds up to {} chips); {} "
+             "distinct programs\n", program.chips.size(), domains.size(), domains.size() == 1 ? "" : "s",
+             system.topology.sync_domain_chips, decode.distinct_programs());
+  fmt::print("system cycles  {} per token without jitter (the compiler's prediction)\n",
+             cycles_and_time(program.predicted_cycles, hz));
+  if (crossings > 0)
+    fmt::print("ethernet       {} pipeline links cross domains: {} ns fixed each (in the schedule) + "
+               "log-normal jitter (median {} ns, sigma {}) drawn per link per token\n",
+               crossings, system.topology.ethernet_latency_ns, system.topology.ethernet_jitter_median_ns,
+               system.topology.ethernet_jitter_sigma);
+  fmt::print("token latency  P50 {:.2f} us, P99 {:.2f} us, max {:.2f} us{}\n", us(p50), us(p99),
+             us(max), p50 == max ? " (equal: one clock, no jitter)" : " (Ethernet jitter between domains)");
+  fmt::print("tokens/s       {:.0f} per user at P50, {:.0f} at the max\n", 1e6 / us(p50), 1e6 / us(max));
+  const double busy = t.links_used == 0 ? 0.0
+                                        : 100.0 * static_cast<double>(t.link_busy_cycles) /
+                                              (static_cast<double>(t.links_used) * static_cast<double>(p50));
+  fmt::print("links          {} vector transfers per token over {} link directions, busy {:.2f}% "
+             "of the token's time\n", t.transfers, t.links_used, busy);
+  fmt::print("wall clock     {:.2f} s to simulate one token ({:.2f} s for {})\n",
+             t.wall_seconds / static_cast<double>(a.tokens), t.wall_seconds, a.tokens);
+  fmt::print("checked        every machine rule and link rule, every token\n");
+}
+
 void simulate_model(const SimulateArgs& a, const lpu::SystemConfig& system) {
+  if (system.topology.chips > 1) {
+    if (!a.model.empty() && !a.preset.empty()) fail("give MODEL or --model-preset, not both");
+    return simulate_system(a, system, a.preset.empty() ? open_model(a.model, /*quiet=*/true)->config
+                                                       : model::load_catalog_shape(a.preset));
+  }
   std::shared_ptr<const model::Model> model;
   model::ModelConfig config;
   if (!a.preset.empty()) {
@@ -178,10 +258,15 @@ void add_simulate(CLI::App& app) {
   cmd->add_option("--ctx", args->context, "context length the KV cache holds, tokens");
   cmd->add_flag("--functional", args->functional, "compute values, not only cycles");
   cmd->add_option("--trace", args->trace, "write a Chrome / Perfetto timeline (JSON) of the run");
-  cmd->add_option("--tokens", args->tokens, "functional model runs: greedy tokens to decode")
+  cmd->add_option("--tokens", args->tokens,
+                  "functional model runs: greedy tokens to decode; on a system: decode steps timed")
       ->capture_default_str();
-  cmd->add_option("--seed", args->seed, "functional GEMM runs: seed of the random inputs")
+  cmd->add_option("--seed", args->seed,
+                  "functional GEMM runs: seed of the random inputs; on a system: of the Ethernet jitter")
       ->capture_default_str();
+  cmd->add_option("--stages", args->stages, "a system's pipeline stages (default: chosen)");
+  cmd->add_option("--tensor-parallel", args->tensor_parallel,
+                  "a system's chips per layer: 1, 2, 4 or 8 (default: chosen)");
   cmd->callback([args] { run_simulate(*args); });
 }
 

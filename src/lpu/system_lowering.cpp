@@ -385,7 +385,11 @@ SystemDecode::SystemDecode(const model::ModelConfig& config, const model::Model*
                                                         static_cast<std::uint64_t>(start) + info.cycles);
     if (s + 1 < S) {
       if (egress_sends.empty()) fail("internal compiler error: stage {} sends nothing onward", s);
-      start += static_cast<std::int64_t>(egress_sends.front() + link.transfer);
+      // A link out of the synchronous domain is Ethernet: its fixed latency delays the next
+      // stage (its jitter is the simulator's, system_simulator.h).
+      const bool ethernet = topology.domain(chips[s].back()) != topology.domain(chips[s + 1].front());
+      start += static_cast<std::int64_t>(egress_sends.front() + link.transfer) +
+               (ethernet ? topology.ethernet_latency_cycles() : 0);
       previous_sends = egress_sends;
     }
     stages_.push_back(std::move(info));

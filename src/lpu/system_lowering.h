@@ -15,7 +15,8 @@
 // order found by a depth-first search over the nodes' global links.
 //
 // Time: stage 0 starts at system cycle 0; stage s + 1 starts when the first vector of x sent by
-// stage s arrives, so its program's cycle 0 is that arrival and every stage of one shape has the
+// stage s arrives (a link between synchronous domains adds the Ethernet latency's fixed part,
+// topology.h), so its program's cycle 0 is that arrival and every stage of one shape has the
 // same program. A chip's program depends on its stage's shape and its role (ingress, egress,
 // other), not on its rank: ranks differ in their weights only (ChipAssignment::memory).
 #pragma once

@@ -7,7 +7,8 @@
 // Time: the system runs on one clock (the synchronous domain of FACTS.md); a chip's program
 // cycle c happens at system cycle start_cycle + c. A Send on chip A, channel k, at system cycle
 // t puts one vector on link channel_links[k] of A; it arrives at the link's other end at
-// t + the topology's link_transfer_cycles(vector_bytes) and occupies the link for
+// t + the topology's link_transfer_cycles(vector_bytes) (plus the Ethernet latency when the link
+// joins two synchronous domains: system_simulator.h) and occupies the link for
 // link_occupancy_cycles(vector_bytes) from t (lpu/topology.h).
 #pragma once
 

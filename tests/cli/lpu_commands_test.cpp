@@ -46,6 +46,19 @@ TEST(LpuCommands, CompilePartitionsLlama2_70BAcrossChipsAndObeysForcedPlans) {
   EXPECT_NE(bad.err.find("8-way tensor parallel needs at least"), std::string::npos) << bad.err;
 }
 
+TEST(LpuCommands, SimulateOnASystemReportsTokenLatencyPercentiles) {
+  auto r = run_lockstep({"simulate", "--model-preset", "tiny", "--system", "groq-node", "--tokens", "5"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("5 decode tokens in timing mode (every step is the same program)"),
+            std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("in 1 synchronous domain"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("(equal: one clock, no jitter)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("every machine rule and link rule"), std::string::npos) << r.out;
+  auto functional = run_lockstep({"simulate", "--model-preset", "tiny", "--system", "groq-node", "--functional"});
+  EXPECT_NE(functional.exit_code, 0);
+  EXPECT_NE(functional.err.find("timing mode only"), std::string::npos) << functional.err;
+}
+
 TEST(LpuCommands, RunOnTheSimulatedChipPrintsTheCpuText) {
   auto cpu = run_lockstep({"run", "-p", "And God said", "-n", "24", "--seed", "3"});
   auto lpu = run_lockstep({"run", "-p", "And God said", "-n", "24", "--seed", "3", "--target", "lpu-sim"});
