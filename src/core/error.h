@@ -16,6 +16,13 @@ class Error : public std::runtime_error {
   explicit Error(const std::string& message) : std::runtime_error(message) {}
 };
 
+// A program or its data does not fit the memory it was compiled for (a caller may retry with a
+// different split).
+class DoesNotFit : public Error {
+ public:
+  using Error::Error;
+};
+
 // Throws lockstep::Error with a fmt-formatted message.
 template <typename... Args>
 [[noreturn]] void fail(fmt::format_string<Args...> format, Args&&... args) {

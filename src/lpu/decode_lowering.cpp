@@ -402,10 +402,11 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
   };
 
   if (L.alloc.overflowed())
-    fail("{} does not fit one {} chip: it needs {:.1f} MiB of SRAM for a {}-token context, the "
-         "chip has {:.1f} MiB ('lockstep compile' says how many chips)",
-         c.name, system.name, L.alloc.requested_bytes() / 1048576.0, context_,
-         L.alloc.capacity_bytes() / 1048576.0);
+    throw DoesNotFit(fmt::format(
+        "{} does not fit one {} chip: it needs {:.1f} MiB of SRAM for a {}-token context, the "
+        "chip has {:.1f} MiB ('lockstep compile' says how many chips)",
+        c.name, system.name, L.alloc.requested_bytes() / 1048576.0, context_,
+        L.alloc.capacity_bytes() / 1048576.0));
 
   placement_ = L.alloc.log();
   verify_placement(placement_, placement_.size(), chip_);
@@ -477,26 +478,35 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
   stream_vectors_ = 0;
   for (const auto& part : inbound) stream_vectors_ += part.second;
   if (st.embedding) {
-    // Per row, gather each part's row (zeros outside its range), widen, add.
+    // Per row, gather each part's row (zeros outside its range), widen, and add into a running
+    // sum (two alternating buffers; each part's gather buffers are freed once added, so a large
+    // vocabulary's parts do not pile up). The last part's sum lands in the row of x (or, with
+    // P > 1, of this rank's partial embedding, which the all-reduce completes).
     const MemAllocator::Mark embedding_mark = L.alloc.mark();
     const VTensor embedding_table = Lowering::as_tensor(embedding);
-    std::vector<VTensor> embedded;
+    Rows rows = P == 1 ? x : alloc_rows(vb, "embd", T, nv, {&x.all});
     for (std::uint32_t t = 0; t < T; ++t) {
-      VTensor sum;
+      const MemAllocator::Mark row_mark = L.alloc.mark();
+      const VTensor sums[2] = {vb.alloc(fmt::format("embd.sum.{}.0", t), nv, 4, {&token, &embedding_table, &rows.all}),
+                               vb.alloc(fmt::format("embd.sum.{}.1", t), nv, 4, {&token, &embedding_table, &rows.all})};
       for (std::size_t pi = 0; pi < embedding.size(); ++pi) {
+        const MemAllocator::Mark part_mark = L.alloc.mark();
         VTensor row16 = vb.alloc(fmt::format("embd16.{}.{}", t, pi), row_vectors, 1, {&token, &embedding_table});
         vb.gather(token.at(t), embedding[pi], row16.at(0), row_vectors, "token embedding");
-        VTensor row32 = vb.from_fp16(row16, nv, fmt::format("embd32.{}.{}", t, pi));
-        sum = pi == 0 ? row32 : vb.binary(Opcode::Add, sum, row32, fmt::format("embd.sum.{}", pi));
+        const VTensor row32 = vb.from_fp16(row16, nv, fmt::format("embd32.{}.{}", t, pi));
+        const bool last = pi + 1 == embedding.size();
+        std::vector<VectorStep> steps;
+        for (std::uint32_t v = 0; v < nv; ++v) {
+          const VecRef out = last ? rows.at(t, v) : sums[pi % 2].at(v);
+          if (pi == 0) steps.push_back({{row32.at(v)}, out});
+          else steps.push_back({{sums[(pi + 1) % 2].at(v), row32.at(v)}, out});
+        }
+        vb.map(pi == 0 ? Opcode::Move : Opcode::Add, steps, 0, 0.0f, "token embedding sum");
+        if (embedding.size() > 1) L.alloc.release(part_mark);
       }
-      embedded.push_back(sum);
+      if (T > 1 || tight) L.alloc.release(row_mark);
     }
-    const RowOperand from_gathers = [&](std::uint32_t t, std::uint32_t v) { return embedded[t].at(v); };
-    if (P == 1) {
-      map_rows(vb, Opcode::Move, {from_gathers}, x);
-    } else {  // each rank gathered its vocabulary rows (zeros for a token outside them)
-      Rows rows = alloc_rows(vb, "embd", T, nv, {&x.all});
-      map_rows(vb, Opcode::Move, {from_gathers}, rows);
+    if (P > 1) {  // each rank gathered its vocabulary rows (zeros for a token outside them)
       const Rows full = all_reduce(rows, "embd");
       map_rows(vb, Opcode::Move, {same(full)}, x);
     }

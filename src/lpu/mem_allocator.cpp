@@ -1,5 +1,7 @@
 #include "lpu/mem_allocator.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstring>
 #include <map>
@@ -48,8 +50,8 @@ Placed MemAllocator::allocate_on(const std::string& what, std::uint32_t vectors,
   const std::uint64_t bytes = std::uint64_t{vectors} * chip_.vector_bytes;
   if (std::uint64_t{addr} + depth > slice_vectors_) {
     if (strict_)
-      fail("the working tensors of this step ({}) do not fit the chip's SRAM; try a shorter "
-           "context or prefill chunk", what);
+      throw DoesNotFit(fmt::format("the working tensors of this step ({}) do not fit the chip's SRAM; "
+                                   "try a shorter context or prefill chunk", what));
     overflow_bytes_ += bytes;
     p.addr = 0;  // not a real placement; the compiler stops before scheduling
     return p;
@@ -84,7 +86,7 @@ Placed MemAllocator::allocate_table(const std::string& what, std::uint32_t vecto
       return log_.back().place;
     }
   }
-  if (strict_) fail("table {} does not fit the chip's SRAM", what);
+  if (strict_) throw DoesNotFit(fmt::format("table {} does not fit the chip's SRAM", what));
   overflow_bytes_ += std::uint64_t{vectors} * chip_.vector_bytes;
   return Placed{{pool_slices(pool).front()}, 0, vectors};
 }
@@ -111,7 +113,7 @@ std::pair<Placed, std::uint32_t> MemAllocator::allocate_table_part(const std::st
     if (best_rows == max_rows) break;
   }
   if (best < 0) {
-    if (strict_) fail("table {} does not fit the chip's SRAM", what);
+    if (strict_) throw DoesNotFit(fmt::format("table {} does not fit the chip's SRAM", what));
     overflow_bytes_ += std::uint64_t{max_rows} * row_vectors * chip_.vector_bytes;
     return {Placed{{pool_slices(pool).front()}, 0, max_rows * row_vectors}, max_rows};
   }

@@ -68,7 +68,7 @@ struct Capacity {
 Capacity chip_capacity(const ChipConfig& chip) {
   const double slice = double(chip.banks_per_slice) * chip.vectors_per_bank;
   const double planes = 2.0 * chip.mxm_planes_per_hemisphere;
-  return {0.95 * planes * chip.mxm_load_streams * slice, (1 - kPartitionHeadroom) * double(chip.sram_bytes()) / chip.vector_bytes};
+  return {0.9 * planes * chip.mxm_load_streams * slice, (1 - 1.5 * kPartitionHeadroom) * double(chip.sram_bytes()) / chip.vector_bytes};
 }
 
 // The load of units [lo, hi) as a fraction of the chip: the larger of weights and total.
@@ -222,6 +222,26 @@ SystemDecode::SystemDecode(const model::ModelConfig& config, const model::Model*
                            const SystemRequest& request,
                            const std::function<void(int, int, std::size_t)>& progress)
     : config_(config), chip_(system.chip) {
+  // The balance estimates each chip's SRAM from the model's parts; when a stage's real
+  // placement disagrees (padding, fragmentation), plan again with less of each chip counted on.
+  for (const double fill : {1.0, 0.9, 0.8, 0.7}) {
+    try {
+      build(model, system, options, request, progress, fill);
+      return;
+    } catch (const DoesNotFit& e) {
+      if (fill == 0.7) throw;
+      program_ = {};
+      stages_.clear();
+      facts_.clear();
+      compiled_.clear();
+    }
+  }
+}
+
+void SystemDecode::build(const model::Model* model, const SystemConfig& system, const DecodeOptions& options,
+                         const SystemRequest& request,
+                         const std::function<void(int, int, std::size_t)>& progress, double fill) {
+  const model::ModelConfig& config = config_;
   const Topology topology(system);
   const SystemTopology& t = topology.description();
   // P: the request, else the node's chips, halved until the query heads split evenly.
@@ -241,7 +261,9 @@ SystemDecode::SystemDecode(const model::ModelConfig& config, const model::Model*
   context_ = context;
   // K: the FFN of every layer is cut into K column groups when whole FFNs are too coarse to
   // spread over the stages: the fewest groups (1, 2, 4) whose balanced stages fit a chip.
-  const Capacity capacity = chip_capacity(system.chip);
+  Capacity capacity = chip_capacity(system.chip);
+  capacity.weights *= fill;
+  capacity.total *= fill;
   std::vector<int> firsts;
   for (ffn_parts_ = 1;; ffn_parts_ *= 2) {
     const UnitCosts costs = unit_costs(config, system.chip, options.weights, context, tp_, ffn_parts_);
@@ -284,6 +306,10 @@ SystemDecode::SystemDecode(const model::ModelConfig& config, const model::Model*
     auto compile = [&](const StageSpec& mine) {
       try {
         return DecodeProgram(config, model, system, options, mine);
+      } catch (const DoesNotFit& e) {
+        throw DoesNotFit(fmt::format("stage {} of {} (units {}..{}{}{}), {}: {}", s, S, info.first_unit,
+                                     info.end_unit - 1, mine.embedding ? " + embedding" : "",
+                                     mine.head ? " + LM head" : "", chip_role(mine), e.what()));
       } catch (const Error& e) {
         fail("stage {} of {} (units {}..{}{}{}), {}: {}", s, S, info.first_unit, info.end_unit - 1,
              mine.embedding ? " + embedding" : "", mine.head ? " + LM head" : "", chip_role(mine), e.what());

@@ -75,6 +75,11 @@ class SystemDecode {
       const std::function<std::vector<std::uint8_t>(std::size_t, const HostBuffer&)>& read) const;
 
  private:
+  // Plans and compiles, counting on `fill` of each chip's capacities.
+  void build(const model::Model* model, const SystemConfig& system, const DecodeOptions& options,
+             const SystemRequest& request, const std::function<void(int, int, std::size_t)>& progress,
+             double fill);
+
   model::ModelConfig config_;
   ChipConfig chip_;
   SystemProgram program_;
