@@ -1,6 +1,11 @@
 // The LPU commands as a user runs them: compile, simulate and run --target lpu-sim.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "support/paths.h"
 #include "support/run_command.h"
 
 namespace lockstep {
@@ -57,6 +62,29 @@ TEST(LpuCommands, SimulateOnASystemReportsTokenLatencyPercentiles) {
   auto functional = run_lockstep({"simulate", "--model-preset", "tiny", "--system", "groq-node", "--functional"});
   EXPECT_NE(functional.exit_code, 0);
   EXPECT_NE(functional.err.find("timing mode only"), std::string::npos) << functional.err;
+}
+
+TEST(LpuCommands, CompileOnASystemPredictsSpeedTtftAndBatchTable) {
+  auto r = run_lockstep({"compile", "--model-preset", "tiny", "--system", "groq-rack", "--stages", "2",
+                         "--batch", "1,2"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("2 stages x "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("per user (every step takes the same cycles)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("TTFT"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("tokens/s/system"), std::string::npos) << r.out;
+}
+
+TEST(LpuCommands, SimulateTraceOfASystemHasAProcessPerChip) {
+  const std::string path = testing::scratch_dir("lpu-commands") + "/system.json";
+  auto r = run_lockstep({"simulate", "--model-preset", "tiny", "--system", "groq-node", "--tokens", "1",
+                         "--trace", path});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::ifstream in(path);
+  const nlohmann::json trace = nlohmann::json::parse(in);
+  std::set<int> processes;
+  for (const auto& e : trace["traceEvents"])
+    if (e.value("ph", "") == "M" && e.value("name", "") == "process_name") processes.insert(e["pid"].get<int>());
+  EXPECT_EQ(processes.size(), 8u);  // the tiny shape over the node's 8 chips
 }
 
 TEST(LpuCommands, RunOnTheSimulatedChipPrintsTheCpuText) {
