@@ -4,13 +4,16 @@
 
 #include "core/error.h"
 #include "lpu/system_config.h"
+#include "runtime/lpu_system_backend.h"
 
 namespace lockstep::cli {
 
 void add_target_options(CLI::App& command, TargetOptions& o) {
   command.add_option("--target", o.target, "execution target: ref (FP32 reference) or lpu-sim")
       ->capture_default_str();
-  command.add_option("--chip", o.system, "lpu-sim: hardware preset (configs/systems) or .yaml file")
+  command.add_option("--chip", o.system,
+                     "lpu-sim: hardware preset (configs/systems) or .yaml file; a system preset "
+                     "(groq-node, groq-rack, ...) splits the model over its chips")
       ->capture_default_str();
   command.add_option("--set", o.overrides, "lpu-sim: override a preset value, key=value");
 }
@@ -23,7 +26,11 @@ std::unique_ptr<runtime::Backend> make_backend(const TargetOptions& o,
   if (o.target != "lpu-sim") fail("--target '{}' must be ref or lpu-sim", o.target);
   std::vector<lpu::SystemOverride> overrides;
   for (const auto& text : o.overrides) overrides.push_back(lpu::parse_system_override(text));
-  auto backend = runtime::make_lpu_backend(std::move(model), lpu::load_system(o.system, overrides), n_ctx);
+  const lpu::SystemConfig system = lpu::load_system(o.system, overrides);
+  // A system preset splits the model over its chips (every step on the system simulator).
+  auto backend = system.topology.chips > 1
+                     ? runtime::make_lpu_system_backend(std::move(model), system, n_ctx)
+                     : runtime::make_lpu_backend(std::move(model), system, n_ctx);
   *lpu = backend.get();
   return backend;
 }
