@@ -777,40 +777,40 @@ std::vector<std::pair<HostBuffer, std::vector<std::uint8_t>>> DecodeProgram::inp
 }
 
 std::vector<std::pair<HostBuffer, std::vector<std::uint8_t>>> decode_inputs(
-    const model::ModelConfig& config_, const ChipConfig& chip_, const std::vector<HostBuffer>& buffers,
-    std::uint32_t rows_, std::int64_t context_, std::int64_t vocab_first_,
+    const model::ModelConfig& config, const ChipConfig& chip, const std::vector<HostBuffer>& buffers,
+    std::uint32_t rows, std::int64_t context, std::int64_t vocab_first,
     std::span<const std::int32_t> tokens, std::int64_t pos) {
-  if (tokens.size() != rows_)
-    fail("this program takes {} tokens per run, given {}", rows_, tokens.size());
-  if (pos < 0 || pos + static_cast<std::int64_t>(rows_) > context_)
+  if (tokens.size() != rows)
+    fail("this program takes {} tokens per run, given {}", rows, tokens.size());
+  if (pos < 0 || pos + static_cast<std::int64_t>(rows) > context)
     fail("positions {}..{} are outside the compiled context of {} tokens", pos,
-         pos + static_cast<std::int64_t>(rows_) - 1, context_);
+         pos + static_cast<std::int64_t>(rows) - 1, context);
   for (std::int32_t token : tokens)
-    if (token < 0 || token >= config_.n_vocab)
-      fail("token {} is outside the vocabulary of {} tokens", token, config_.n_vocab);
-  const int lanes = chip_.fp32_lanes();
-  const std::size_t vb = chip_.vector_bytes;
+    if (token < 0 || token >= config.n_vocab)
+      fail("token {} is outside the vocabulary of {} tokens", token, config.n_vocab);
+  const int lanes = chip.fp32_lanes();
+  const std::size_t vb = chip.vector_bytes;
   std::vector<std::pair<HostBuffer, std::vector<std::uint8_t>>> out;
   for (const HostBuffer& b : buffers) {
     if (!b.is_input) continue;
     std::vector<std::uint8_t> bytes(std::size_t{b.vectors} * vb, 0);
-    const std::uint32_t per_row = b.vectors / rows_;  // vectors of one row
-    for (std::uint32_t t = 0; t < rows_; ++t) {
+    const std::uint32_t per_row = b.vectors / rows;  // vectors of one row
+    for (std::uint32_t t = 0; t < rows; ++t) {
       std::uint8_t* row = bytes.data() + std::size_t{t} * per_row * vb;
       const std::int64_t p = pos + t;
       auto put_i32 = [&](std::int32_t v) { std::memcpy(row, &v, 4); };
       auto put_f32 = [&](std::size_t lane, float v) { std::memcpy(row + 4 * lane, &v, 4); };
-      if (b.name == "token") put_i32(static_cast<std::int32_t>(tokens[t] - vocab_first_));
+      if (b.name == "token") put_i32(static_cast<std::int32_t>(tokens[t] - vocab_first));
       else if (b.name == "position") put_i32(static_cast<std::int32_t>(p));
       else if (b.name == "position.block") put_i32(static_cast<std::int32_t>(p / lanes));
       else if (b.name == "position.lane") put_f32(static_cast<std::size_t>(p % lanes), 1.0f);
       else if (b.name == "rope.cos" || b.name == "rope.sin") {
         // As reference::apply_rope computes them: theta in double, rounded to float once.
-        const std::int64_t d = config_.head_dim;
-        const double position = static_cast<double>(p) / config_.rope_linear_scale;
+        const std::int64_t d = config.head_dim;
+        const double position = static_cast<double>(p) / config.rope_linear_scale;
         for (std::int64_t i = 0; i < d / 2; ++i) {
-          double theta = position * std::pow(config_.rope_theta, -2.0 * i / d);
-          if (!config_.rope_freq_factors.empty()) theta /= config_.rope_freq_factors[i];
+          double theta = position * std::pow(config.rope_theta, -2.0 * i / d);
+          if (!config.rope_freq_factors.empty()) theta /= config.rope_freq_factors[i];
           put_f32(static_cast<std::size_t>(i),
                   static_cast<float>(b.name == "rope.cos" ? std::cos(theta) : std::sin(theta)));
         }
@@ -832,11 +832,11 @@ std::vector<float> DecodeProgram::logits(
   return decode_logits(program_.buffers, rows_, vocab_rows_, logits_stride_, chip_.fp32_lanes(), read);
 }
 
-std::vector<float> decode_logits(const std::vector<HostBuffer>& buffers, std::uint32_t rows_,
-                                 std::int64_t vocab_rows_, std::uint32_t logits_stride_, int fp32_lanes,
+std::vector<float> decode_logits(const std::vector<HostBuffer>& buffers, std::uint32_t rows,
+                                 std::int64_t vocab_rows, std::uint32_t logits_stride, int fp32_lanes,
                                  const std::function<std::vector<std::uint8_t>(const HostBuffer&)>& read) {
-  const std::size_t n_vocab = static_cast<std::size_t>(vocab_rows_);
-  std::vector<float> out(n_vocab * rows_, 0.0f);
+  const std::size_t n_vocab = static_cast<std::size_t>(vocab_rows);
+  std::vector<float> out(n_vocab * rows, 0.0f);
   const std::uint32_t lanes = static_cast<std::uint32_t>(fp32_lanes);
   for (const HostBuffer& b : buffers) {
     if (b.is_input) continue;
@@ -845,7 +845,7 @@ std::vector<float> decode_logits(const std::vector<HostBuffer>& buffers, std::ui
     // Stripe s holds vectors u = 4k + s; vector u is row u / stride, vector u % stride of it.
     for (std::uint32_t k = 0; k < b.vectors; ++k) {
       const std::uint32_t u = 4 * k + s;
-      const std::uint32_t t = u / logits_stride_, v = u % logits_stride_;
+      const std::uint32_t t = u / logits_stride, v = u % logits_stride;
       for (std::uint32_t l = 0; l < lanes; ++l) {
         const std::size_t e = std::size_t{v} * lanes + l;
         if (e < n_vocab)
