@@ -258,7 +258,7 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
   if (st.first_unit < 0 || st.first_unit > end_unit || end_unit > U * c.n_layer)
     fail("units {}..{} are outside the model's {} units", st.first_unit, end_unit, U * c.n_layer);
   // Cut inside an FFN: the stage receives (sends) the FFN's input and its running sum.
-  const bool acc_in = !st.embedding && st.first_unit % U >= 2;
+  const bool acc_in = (!st.embedding || st.embedding_adds) && st.first_unit % U >= 2;
   const bool acc_out = end_unit % U >= 2;
   context_ = options.context > 0 ? options.context : std::min(c.n_ctx_train, kDefaultContext);
   program_.system = system.name;
@@ -277,6 +277,10 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
   const std::int64_t ffn_group = (ffn + K - 1) / K;  // columns of one FFN part
   vocab_rows_ = (c.n_vocab + P - 1) / P;
   vocab_first_ = rank * vocab_rows_;
+  const std::int64_t stage_embedding_rows = st.embedding_rows < 0 ? c.n_vocab : st.embedding_rows;
+  const std::int64_t embedding_rows = (stage_embedding_rows + P - 1) / P;  // this rank's
+  token_first_ = st.embedding_first + rank * embedding_rows;
+  const bool receives = !st.embedding || st.embedding_adds;
 
   const ElementType weight_type =
       options.weights == compiler::WeightPrecision::Int8 ? ElementType::I8 : ElementType::F16;
@@ -361,15 +365,16 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
   const std::uint32_t row_vectors = ceil_div(c.n_embd, chip_.vector_bytes / 2);  // fp16 row
   std::vector<TableRef> embedding;
   if (st.embedding) {
-    embedding = L.table("token_embd", vocab_rows_, static_cast<std::int32_t>(row_vectors), Pool::Weights);
+    embedding = L.table("token_embd", embedding_rows, static_cast<std::int32_t>(row_vectors), Pool::Weights);
     if (model)
       for (const TableRef& part : embedding) {
         MemorySegment seg{part.slice, part.addr,
                           std::vector<std::uint8_t>(std::size_t(part.rows) * row_vectors * chip_.vector_bytes, 0)};
         std::vector<float> row(c.n_embd);
         for (std::int64_t r = 0; r < part.rows; ++r) {
-          if (vocab_first_ + part.row_lo + r >= c.n_vocab) break;
-          weight_row(*model->token_embd, vocab_first_ + part.row_lo + r, row.data());
+          const std::int64_t id = token_first_ + part.row_lo + r;
+          if (id >= c.n_vocab || id >= st.embedding_first + stage_embedding_rows) break;
+          weight_row(*model->token_embd, id, row.data());
           for (std::int64_t e = 0; e < c.n_embd; ++e) {
             const std::uint16_t h = numerics::fp32_to_fp16(row[e]);
             std::memcpy(&seg.bytes[std::size_t(r) * row_vectors * chip_.vector_bytes + 2 * e], &h, 2);
@@ -477,14 +482,38 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
   const auto inbound = boundary(x, acc_in ? &acc_received : nullptr);
   stream_vectors_ = 0;
   for (const auto& part : inbound) stream_vectors_ += part.second;
+  if (receives) {
+    const int channel = st.ingress ? kChannelInput : kChannelFromIngress;
+    if (st.input_arrivals.size() != stream_vectors_)
+      fail("internal compiler error: stage input has {} arrivals for {} vectors", st.input_arrivals.size(), stream_vectors_);
+    std::size_t next = 0;
+    for (const auto& [ref, n] : inbound) {
+      const std::vector<std::uint64_t> arrivals(st.input_arrivals.begin() + next, st.input_arrivals.begin() + next + n);
+      input_ready_ = std::max(input_ready_, L.emitter.receive(channel, ref, arrivals, link.occupancy, "stage input") +
+                                                std::uint64_t{n - 1} * link.occupancy + 8);
+      next += n;
+    }
+    if (st.ingress && P > 1) {
+      std::vector<int> peers;
+      for (int k = 0; k + 1 < P; ++k) peers.push_back(kChannelForward + k);
+      for (const auto& [ref, n] : inbound) {
+        const std::vector<std::uint64_t> sent = L.emitter.send(ref, peers, n, link.occupancy, "stage input forward");
+        forward_sends_.insert(forward_sends_.end(), sent.begin(), sent.end());
+      }
+    }
+    if (st.input_only) return;
+    L.scheduler.set_floor(st.body_floor);
+  }
   if (st.embedding) {
     // Per row, gather each part's row (zeros outside its range), widen, and add into a running
     // sum (two alternating buffers; each part's gather buffers are freed once added, so a large
     // vocabulary's parts do not pile up). The last part's sum lands in the row of x (or, with
     // P > 1, of this rank's partial embedding, which the all-reduce completes).
+    Rows embedded;  // x plus this stage's part, when x arrived as a partial embedding
+    if (st.embedding_adds) embedded = alloc_rows(vb, "embd.total", T, nv, {&x.all});
     const MemAllocator::Mark embedding_mark = L.alloc.mark();
     const VTensor embedding_table = Lowering::as_tensor(embedding);
-    Rows rows = P == 1 ? x : alloc_rows(vb, "embd", T, nv, {&x.all});
+    Rows rows = P == 1 && !st.embedding_adds ? x : alloc_rows(vb, "embd", T, nv, {&x.all});
     for (std::uint32_t t = 0; t < T; ++t) {
       const MemAllocator::Mark row_mark = L.alloc.mark();
       const VTensor sums[2] = {vb.alloc(fmt::format("embd.sum.{}.0", t), nv, 4, {&token, &embedding_table, &rows.all}),
@@ -506,32 +535,12 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
       }
       if (T > 1 || tight) L.alloc.release(row_mark);
     }
-    if (P > 1) {  // each rank gathered its vocabulary rows (zeros for a token outside them)
-      const Rows full = all_reduce(rows, "embd");
-      map_rows(vb, Opcode::Move, {same(full)}, x);
-    }
+    // Each rank gathered its vocabulary rows (zeros for a token outside them).
+    const Rows full = P > 1 ? all_reduce(rows, "embd") : rows;
+    if (st.embedding_adds) map_rows(vb, Opcode::Add, {same(x), same(full)}, embedded);
+    else if (P > 1) map_rows(vb, Opcode::Move, {same(full)}, x);
     if (tight) L.alloc.release(embedding_mark);
-  } else {
-    const int channel = st.ingress ? kChannelInput : kChannelFromIngress;
-    if (st.input_arrivals.size() != stream_vectors_)
-      fail("internal compiler error: stage input has {} arrivals for {} vectors", st.input_arrivals.size(), stream_vectors_);
-    std::size_t next = 0;
-    for (const auto& [ref, n] : inbound) {
-      const std::vector<std::uint64_t> arrivals(st.input_arrivals.begin() + next, st.input_arrivals.begin() + next + n);
-      input_ready_ = std::max(input_ready_, L.emitter.receive(channel, ref, arrivals, link.occupancy, "stage input") +
-                                                std::uint64_t{n - 1} * link.occupancy + 8);
-      next += n;
-    }
-    if (st.ingress && P > 1) {
-      std::vector<int> peers;
-      for (int k = 0; k + 1 < P; ++k) peers.push_back(kChannelForward + k);
-      for (const auto& [ref, n] : inbound) {
-        const std::vector<std::uint64_t> sent = L.emitter.send(ref, peers, n, link.occupancy, "stage input forward");
-        forward_sends_.insert(forward_sends_.end(), sent.begin(), sent.end());
-      }
-    }
-    if (st.input_only) return;
-    L.scheduler.set_floor(st.body_floor);
+    if (st.embedding_adds) x = embedded;
   }
 
   // RMSNorm of every row: sum of squares per row, then one scale vector per row.
@@ -773,7 +782,7 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
 
 std::vector<std::pair<HostBuffer, std::vector<std::uint8_t>>> DecodeProgram::inputs(
     std::span<const std::int32_t> tokens, std::int64_t pos) const {
-  return decode_inputs(config_, chip_, program_.buffers, rows_, context_, vocab_first_, tokens, pos);
+  return decode_inputs(config_, chip_, program_.buffers, rows_, context_, token_first_, tokens, pos);
 }
 
 std::vector<std::pair<HostBuffer, std::vector<std::uint8_t>>> decode_inputs(

@@ -57,6 +57,12 @@ struct StageSpec {
   int end_unit = -1;        // -1: through the last layer
   int ffn_parts = 1;        // K: column groups of each FFN, each a unit
   bool embedding = true;    // embeds the tokens (else receives the residual stream x)
+  // The vocabulary rows whose embedding this stage holds (all ranks together; rows < 0: all).
+  // A large vocabulary spreads over several stages: each adds its rows' part to the partial
+  // embedding it receives (embedding_adds), a token outside them adding zeros.
+  std::int64_t embedding_first = 0;
+  std::int64_t embedding_rows = -1;
+  bool embedding_adds = false;
   bool head = true;         // computes the logits of its vocabulary rows
   int tp_size = 1;          // P: 1, 2, 4 or 8
   int tp_rank = 0;
@@ -107,6 +113,8 @@ class DecodeProgram {
   std::vector<float> logits(
       const std::function<std::vector<std::uint8_t>(const HostBuffer&)>& read) const;
   std::int64_t vocab_first() const { return vocab_first_; }
+  // The first embedding row this chip holds: the host gives it the token id less this.
+  std::int64_t token_first() const { return token_first_; }
   std::uint32_t logits_stride() const { return logits_stride_; }
   std::int64_t vocab_rows() const { return vocab_rows_; }
 
@@ -130,6 +138,7 @@ class DecodeProgram {
   std::vector<Allocation> placement_;
   std::int64_t vocab_first_ = 0;
   std::int64_t vocab_rows_ = 0;
+  std::int64_t token_first_ = 0;
   std::vector<std::uint64_t> output_sends_, forward_sends_;
   std::uint32_t stream_vectors_ = 0;
   std::uint64_t input_ready_ = 0;

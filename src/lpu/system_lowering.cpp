@@ -32,12 +32,12 @@ struct Load {
 };
 
 struct UnitCosts {
-  std::vector<Load> unit;  // [(1 + K) * n_layer]
+  std::vector<Load> unit;  // [E + (1 + K) * n_layer]: E embedding parts, then the layers
   Load first_extra, last_extra;
 };
 
 UnitCosts unit_costs(const model::ModelConfig& c, const ChipConfig& chip, compiler::WeightPrecision weights,
-                     std::int64_t context, int P, int K) {
+                     std::int64_t context, int P, int K, int E) {
   const ModelParts parts = model_parts(c, chip, weights, context, P);
   const double attention = double(c.n_embd) * double(c.q_dim() + 2 * c.n_head_kv * c.head_dim) +
                            double(c.q_dim()) * double(c.n_embd);
@@ -45,6 +45,8 @@ UnitCosts unit_costs(const model::ModelConfig& c, const ChipConfig& chip, compil
   const double share = attention / (attention + ffn);
   UnitCosts u;
   const std::uint64_t vocab = static_cast<std::uint64_t>((c.n_vocab + P - 1) / P);
+  const std::uint64_t part = static_cast<std::uint64_t>((c.n_vocab + std::int64_t{E} * P - 1) / (std::int64_t{E} * P));
+  for (int e = 0; e < E; ++e) u.unit.push_back({0, embedding_vectors(c, chip, part)});
   for (std::int64_t l = 0; l < c.n_layer; ++l) {
     const auto a = static_cast<std::uint64_t>(double(parts.layer_weights) * share);
     u.unit.push_back({a, a + parts.layer_kv + parts.layer_norms / 2});
@@ -53,7 +55,6 @@ UnitCosts unit_costs(const model::ModelConfig& c, const ChipConfig& chip, compil
       u.unit.push_back({f, f + parts.layer_norms / 2 / K});
     }
   }
-  u.first_extra = {0, embedding_vectors(c, chip, vocab)};
   const std::uint64_t head = lm_head_vectors(c, chip, weights, vocab);
   u.last_extra = {head, head + parts.final_norm};
   return u;
@@ -264,15 +265,33 @@ void SystemDecode::build(const model::Model* model, const SystemConfig& system, 
   Capacity capacity = chip_capacity(system.chip);
   capacity.weights *= fill;
   capacity.total *= fill;
+  // E: the embedding is spread over E stages' worth of units when one stage's share would take
+  // most of a chip (a 128k-token vocabulary at 8192 wide is 263 MB per chip of 8).
+  embedding_parts_ = request.embedding_parts > 0 ? request.embedding_parts : 1;
+  while (request.embedding_parts == 0 && embedding_parts_ < 8 &&
+         double(embedding_vectors(config, system.chip,
+                                  static_cast<std::uint64_t>((config.n_vocab + std::int64_t{embedding_parts_} * tp_ - 1) /
+                                                             (std::int64_t{embedding_parts_} * tp_)))) >
+             0.6 * capacity.total)
+    embedding_parts_ *= 2;
+  const int E = embedding_parts_;
   std::vector<int> firsts;
-  for (ffn_parts_ = 1;; ffn_parts_ *= 2) {
-    const UnitCosts costs = unit_costs(config, system.chip, options.weights, context, tp_, ffn_parts_);
+  for (ffn_parts_ = request.ffn_parts > 0 ? request.ffn_parts : 1;; ffn_parts_ *= 2) {
+    const UnitCosts costs = unit_costs(config, system.chip, options.weights, context, tp_, ffn_parts_, E);
     S = std::min(S, static_cast<int>(costs.unit.size()));
     double load = 0;
     std::tie(firsts, load) = balance_units(costs, capacity, S);
-    if (load <= 1 || ffn_parts_ == 4) break;
+    if (load <= 1 || ffn_parts_ == 4 || request.ffn_parts > 0) break;
   }
-  const int units = static_cast<int>((1 + ffn_parts_) * config.n_layer);
+  const int units = E + static_cast<int>((1 + ffn_parts_) * config.n_layer);
+  if (!request.first_units.empty()) {
+    firsts = request.first_units;
+    S = static_cast<int>(firsts.size());
+    if (firsts.front() != 0 || !std::is_sorted(firsts.begin(), firsts.end()) ||
+        std::adjacent_find(firsts.begin(), firsts.end()) != firsts.end() || firsts.back() >= units)
+      fail("forced stage cuts must start at unit 0 and increase below {} units", units);
+  }
+  const std::int64_t rows_per_part = (config.n_vocab + E - 1) / E;
   const std::vector<std::vector<int>> chips = place_stages(topology, S, tp_);
 
   LinkCycles link;
@@ -295,9 +314,15 @@ void SystemDecode::build(const model::Model* model, const SystemConfig& system, 
     info.egress_rank = tp_ - 1;
     info.start_cycle = start;
     StageSpec spec;
-    spec.first_unit = info.first_unit;
-    spec.end_unit = info.end_unit;
-    spec.embedding = s == 0;
+    spec.first_unit = std::max(info.first_unit, E) - E;  // layer units, numbered from the first layer
+    spec.end_unit = std::max(info.end_unit, E) - E;
+    spec.embedding = info.first_unit < E;
+    if (spec.embedding) {
+      spec.embedding_first = info.first_unit * rows_per_part;
+      spec.embedding_rows = std::min<std::int64_t>(config.n_vocab, std::min(info.end_unit, E) * rows_per_part) -
+                            spec.embedding_first;
+      spec.embedding_adds = info.first_unit > 0;
+    }
     spec.head = s + 1 == S;
     spec.tp_size = tp_;
     spec.ffn_parts = ffn_parts_;
@@ -347,8 +372,9 @@ void SystemDecode::build(const model::Model* model, const SystemConfig& system, 
       mine.egress = s + 1 < S && rank == tp_ - 1;
       if (s > 0) mine.input_arrivals = mine.ingress ? ingress_arrivals : peer_arrivals;
       keys.push_back(model ? std::to_string(rank)
-                           : fmt::format("{}:{}:{}:{}:{}:{}:{}:{}", info.first_unit % (1 + ffn_parts_),
-                                         info.end_unit - info.first_unit, mine.embedding, mine.head,
+                           : fmt::format("{}:{}:{}:{}:{}:{}:{}:{}:{}:{}", mine.first_unit % (1 + ffn_parts_),
+                                         mine.end_unit - mine.first_unit, mine.embedding, mine.embedding_rows,
+                                         mine.embedding_adds, mine.head,
                                          mine.ingress, mine.egress, fmt::join(mine.input_arrivals, ","),
                                          mine.body_floor));
     }
@@ -385,7 +411,9 @@ void SystemDecode::build(const model::Model* model, const SystemConfig& system, 
       chip.program = shared.at(keys[rank]);
       chip.memory = std::move(memory_of_rank[rank]);
       const CompiledFacts& c = compiled_[chip.program];
-      facts_.push_back({s, rank, rank * c.vocab_rows, c.vocab_rows, c.logits_stride});
+      const std::int64_t token_rows = (specs[rank].embedding_rows + tp_ - 1) / tp_;
+      facts_.push_back({s, rank, rank * c.vocab_rows, c.vocab_rows, c.logits_stride,
+                        specs[rank].embedding ? specs[rank].embedding_first + rank * token_rows : 0});
       if (specs[rank].egress) egress_sends = c.output_sends;
       info.sram_bytes = std::max(info.sram_bytes, c.sram_bytes);
       info.cycles = std::max(info.cycles, program_.programs[chip.program].predicted_cycles);
@@ -427,7 +455,7 @@ std::vector<std::pair<HostBuffer, std::vector<std::uint8_t>>> SystemDecode::inpu
   const ChipAssignment& a = program_.chips.at(index);
   // The chip config only matters for its lane count, which every chip of a system shares.
   return decode_inputs(config_, chip_, program_.programs[a.program].buffers, rows_, context_,
-                       facts_[index].vocab_first, tokens, pos);
+                       facts_[index].token_first, tokens, pos);
 }
 
 std::vector<float> SystemDecode::logits(

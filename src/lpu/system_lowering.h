@@ -3,7 +3,8 @@
 // scheduled Send / Receive (decode_lowering.h's StageSpec), and the whole run one SystemProgram
 // on the system's clock (system_program.h).
 //
-// Partition: every layer is 1 + K units (its attention, then its FFN in K column groups; K = 1,
+// Partition: the embedding is E units (its vocabulary in E row ranges: E = 1 unless one stage's
+// share would take most of a chip), then every layer is 1 + K units (its attention, then its FFN in K column groups; K = 1,
 // or 2 or 4 when whole FFNs are too coarse to balance over the stages within a chip's SRAM);
 // the units are cut into S contiguous runs that balance each chip's SRAM (weights and KV cache
 // of its units, the embedding on the first stage, the LM head on the last), so that a 70B model
@@ -35,8 +36,14 @@
 namespace lockstep::lpu {
 
 struct SystemRequest {
+  SystemRequest(int stages_ = 0, int tensor_parallel_ = 0)  // NOLINT: {S, P} reads well
+      : stages(stages_), tensor_parallel(tensor_parallel_) {}
   int stages = 0;           // S; 0 = every active chip of the system (S = chips / P)
   int tensor_parallel = 0;  // P; 0 = the node's chips (8), or fewer if the heads do not split
+  int embedding_parts = 0;  // E; 0 = chosen (1 unless the embedding is large)
+  int ffn_parts = 0;        // K; 0 = chosen
+  std::vector<int> first_units;  // forced cuts: the first unit of every stage (S entries, from
+                                 // 0, increasing); empty = balanced
 };
 
 struct StageInfo {
@@ -60,6 +67,7 @@ class SystemDecode {
   const std::vector<StageInfo>& stages() const { return stages_; }
   int tensor_parallel() const { return tp_; }
   int ffn_parts() const { return ffn_parts_; }  // K: units per layer are 1 + K
+  int embedding_parts() const { return embedding_parts_; }  // E: units before the first layer
   std::uint32_t rows() const { return rows_; }
   std::int64_t context() const { return context_; }
   // System cycles of one run: from the first stage's start to the last stage's end.
@@ -93,13 +101,15 @@ class SystemDecode {
   std::vector<StageInfo> stages_;
   int tp_ = 1;
   int ffn_parts_ = 1;
+  int embedding_parts_ = 1;
   std::uint32_t rows_ = 1;
   std::int64_t context_ = 0;
   // Per chip of program_.chips: its stage and rank, and the per-rank facts inputs() needs.
   struct ChipFacts {
     int stage = 0, rank = 0;
-    std::int64_t vocab_first = 0, vocab_rows = 0;
+    std::int64_t vocab_first = 0, vocab_rows = 0;  // LM head rows (last stage)
     std::uint32_t logits_stride = 0;
+    std::int64_t token_first = 0;  // first embedding row held: the token input is shifted by it
   };
   std::vector<ChipFacts> facts_;
 };

@@ -37,6 +37,16 @@ struct Split {
   const char* system;
   int stages;
   int tensor_parallel;
+  std::vector<int> first_units = {};  // forced cuts (units: E embedding parts, then layers)
+  int embedding_parts = 0;
+  int ffn_parts = 0;
+  lpu::SystemRequest request() const {
+    lpu::SystemRequest r(stages, tensor_parallel);
+    r.first_units = first_units;
+    r.embedding_parts = embedding_parts;
+    r.ffn_parts = ffn_parts;
+    return r;
+  }
 };
 
 class LpuSystemBackendTest : public ::testing::TestWithParam<Split> {};
@@ -46,7 +56,7 @@ TEST_P(LpuSystemBackendTest, EmbeddedModelMatchesTheReference) {
   const auto m = model::load_model("");
   const lpu::SystemConfig system = lpu::load_system(split.system);
   auto reference = make_reference_backend(m, kContext);
-  auto lpu = make_lpu_system_backend(m, system, kContext, {split.stages, split.tensor_parallel});
+  auto lpu = make_lpu_system_backend(m, system, kContext, split.request());
   const std::vector<std::int32_t> prompt = {1, 7, 42, 5, 99};
   const std::size_t n = prompt.size() * m->config.n_vocab;
   std::vector<float> want(n), got(n);
@@ -59,17 +69,23 @@ TEST_P(LpuSystemBackendTest, EmbeddedModelMatchesTheReference) {
               static_cast<unsigned long long>(lpu->cycles_per_step()));
   EXPECT_LE(worst, kLogitTolerance);
   auto reference2 = make_reference_backend(m, kContext);
-  auto lpu2 = make_lpu_system_backend(m, system, kContext, {split.stages, split.tensor_parallel});
+  auto lpu2 = make_lpu_system_backend(m, system, kContext, split.request());
   EXPECT_EQ(greedy(*reference2, prompt), greedy(*lpu2, prompt));
 }
 
 INSTANTIATE_TEST_SUITE_P(Splits, LpuSystemBackendTest,
                          ::testing::Values(Split{"groq-node", 1, 2}, Split{"groq-node", 2, 2},
-                                           Split{"groq-node", 1, 8}, Split{"groq-rack", 2, 8}),
+                                           Split{"groq-node", 1, 8}, Split{"groq-rack", 2, 8},
+                                           // The embedding over two stages (the second adds its
+                                           // rows' part), and FFNs cut in two column groups with
+                                           // a stage boundary inside one (units: 2 embedding
+                                           // parts, then 3 per layer).
+                                           Split{"groq-node", 3, 2, {0, 1, 4}, 2, 2}),
                          [](const auto& info) {
                            return std::to_string(info.param.stages * info.param.tensor_parallel) + "_chips_" +
                                   std::to_string(info.param.stages) + "x" +
-                                  std::to_string(info.param.tensor_parallel);
+                                  std::to_string(info.param.tensor_parallel) +
+                                  (info.param.first_units.empty() ? "" : "_cut");
                          });
 
 }  // namespace
