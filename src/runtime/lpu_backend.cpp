@@ -14,47 +14,46 @@ class SimulatedChipBackend final : public LpuBackend {
  public:
   SimulatedChipBackend(std::shared_ptr<const model::Model> model, const lpu::SystemConfig& system,
                        std::int64_t n_ctx)
-      : model_(std::move(model)),
-        system_(system),
+      : LpuBackend(std::move(model), system),
         program_(model_->config, model_.get(), system, {compiler::WeightPrecision::Fp16, n_ctx}),
         chip_(system.chip),
         decoded_(chip_.decode(program_.program())) {
     chip_.load_memory(program_.program());
   }
 
-  const model::Model& model() const override { return *model_; }
   std::int64_t context_length() const override { return program_.context(); }
   std::uint64_t cycles_per_step() const override { return program_.program().predicted_cycles; }
-  double seconds_per_step() const override { return cycles_per_step() / system_.chip.clock_hz; }
-  std::uint64_t steps_run() const override { return steps_; }
-  const lpu::SystemConfig& system() const override { return system_; }
-
-  void forward(std::span<const std::int32_t> tokens, std::int64_t pos, std::span<float> logits,
-               bool all_logits) override {
-    const std::size_t n_vocab = static_cast<std::size_t>(model_->config.n_vocab);
-    for (std::size_t i = 0; i < tokens.size(); ++i) {
-      for (const auto& [buffer, bytes] : program_.inputs(tokens[i], pos + static_cast<std::int64_t>(i)))
-        chip_.write_buffer(buffer, bytes);
-      chip_.run(decoded_, program_.program(), lpu::SimulationMode::Functional);
-      ++steps_;
-      if (!all_logits && i + 1 < tokens.size()) continue;
-      const std::vector<float> out =
-          program_.logits([&](const lpu::HostBuffer& b) { return chip_.read_buffer(b); });
-      float* dst = logits.data() + (all_logits ? i * n_vocab : 0);
-      std::copy(out.begin(), out.end(), dst);
-    }
-  }
 
  private:
-  std::shared_ptr<const model::Model> model_;
-  lpu::SystemConfig system_;
+  void step(std::int32_t token, std::int64_t pos) override {
+    for (const auto& [buffer, bytes] : program_.inputs(token, pos)) chip_.write_buffer(buffer, bytes);
+    chip_.run(decoded_, program_.program(), lpu::SimulationMode::Functional);
+  }
+  std::vector<float> read_logits() const override {
+    return program_.logits([&](const lpu::HostBuffer& b) { return chip_.read_buffer(b); });
+  }
+
   lpu::DecodeProgram program_;
   lpu::Chip chip_;
   lpu::DecodedProgram decoded_;
-  std::uint64_t steps_ = 0;
 };
 
 }  // namespace
+
+LpuBackend::LpuBackend(std::shared_ptr<const model::Model> model, const lpu::SystemConfig& system)
+    : model_(std::move(model)), system_(system) {}
+
+void LpuBackend::forward(std::span<const std::int32_t> tokens, std::int64_t pos, std::span<float> logits,
+                         bool all_logits) {
+  const std::size_t n_vocab = static_cast<std::size_t>(model_->config.n_vocab);
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    step(tokens[i], pos + static_cast<std::int64_t>(i));
+    ++steps_;
+    if (!all_logits && i + 1 < tokens.size()) continue;
+    const std::vector<float> out = read_logits();
+    std::copy(out.begin(), out.end(), logits.data() + (all_logits ? i * n_vocab : 0));
+  }
+}
 
 std::unique_ptr<LpuBackend> make_lpu_backend(std::shared_ptr<const model::Model> model,
                                              const lpu::SystemConfig& system, std::int64_t n_ctx) {

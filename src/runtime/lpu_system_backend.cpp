@@ -16,8 +16,7 @@ class SimulatedSystemBackend final : public LpuBackend {
  public:
   SimulatedSystemBackend(std::shared_ptr<const model::Model> model, const lpu::SystemConfig& system,
                          std::int64_t n_ctx, const lpu::SystemRequest& request)
-      : model_(std::move(model)),
-        system_(system),
+      : LpuBackend(std::move(model), system),
         program_(model_->config, model_.get(), system, {compiler::WeightPrecision::Fp16, n_ctx}, request),
         simulator_(system) {
     for (std::size_t i = 0; i < program_.program().chips.size(); ++i) {
@@ -27,38 +26,24 @@ class SimulatedSystemBackend final : public LpuBackend {
     lpu::load_system_memory(program_.program(), views_);
   }
 
-  const model::Model& model() const override { return *model_; }
   std::int64_t context_length() const override { return program_.context(); }
   std::uint64_t cycles_per_step() const override { return program_.cycles(); }
-  double seconds_per_step() const override { return cycles_per_step() / system_.chip.clock_hz; }
-  std::uint64_t steps_run() const override { return steps_; }
-  const lpu::SystemConfig& system() const override { return system_; }
-
-  void forward(std::span<const std::int32_t> tokens, std::int64_t pos, std::span<float> logits,
-               bool all_logits) override {
-    const std::size_t n_vocab = static_cast<std::size_t>(model_->config.n_vocab);
-    for (std::size_t i = 0; i < tokens.size(); ++i) {
-      const std::int64_t p = pos + static_cast<std::int64_t>(i);
-      for (std::size_t c = 0; c < views_.size(); ++c)
-        for (const auto& [buffer, bytes] : program_.inputs(c, tokens.subspan(i, 1), p))
-          views_[c]->write_buffer(buffer, bytes);
-      simulator_.run(program_.program(), lpu::SimulationMode::Functional, views_);
-      ++steps_;
-      if (!all_logits && i + 1 < tokens.size()) continue;
-      const std::vector<float> out = program_.logits(
-          [&](std::size_t c, const lpu::HostBuffer& b) { return views_[c]->read_buffer(b); });
-      std::copy(out.begin(), out.end(), logits.data() + (all_logits ? i * n_vocab : 0));
-    }
-  }
 
  private:
-  std::shared_ptr<const model::Model> model_;
-  lpu::SystemConfig system_;
+  void step(std::int32_t token, std::int64_t pos) override {
+    for (std::size_t c = 0; c < views_.size(); ++c)
+      for (const auto& [buffer, bytes] : program_.inputs(c, std::span<const std::int32_t>(&token, 1), pos))
+        views_[c]->write_buffer(buffer, bytes);
+    simulator_.run(program_.program(), lpu::SimulationMode::Functional, views_);
+  }
+  std::vector<float> read_logits() const override {
+    return program_.logits([&](std::size_t c, const lpu::HostBuffer& b) { return views_[c]->read_buffer(b); });
+  }
+
   lpu::SystemDecode program_;
   lpu::SystemSimulator simulator_;
   std::vector<std::unique_ptr<lpu::Chip>> chips_;
   std::vector<lpu::Chip*> views_;
-  std::uint64_t steps_ = 0;
 };
 
 }  // namespace
