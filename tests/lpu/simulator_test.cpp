@@ -5,6 +5,7 @@
 // Values are checked in functional mode; timing mode must give the same cycles. Then one test
 // per machine rule breaks a valid program on purpose, in both modes, and expects the simulator
 // to refuse it with a sentence naming the rule, queue, instruction, iteration and cycle.
+#include "support/lpu_vectors.h"
 #include "lpu/simulator.h"
 
 #include <gtest/gtest.h>
@@ -24,19 +25,8 @@ namespace {
 constexpr int kBytes = 320;
 constexpr int kPerBank = 4096;
 
-std::vector<std::uint8_t> f32_vector(float base, float step) {
-  std::vector<std::uint8_t> v(kBytes);
-  for (int l = 0; l < kBytes / 4; ++l) {
-    const float x = base + step * static_cast<float>(l);
-    std::memcpy(v.data() + 4 * l, &x, 4);
-  }
-  return v;
-}
-float f32_lane(const std::vector<std::uint8_t>& v, int lane) {
-  float x;
-  std::memcpy(&x, v.data() + 4 * lane, 4);
-  return x;
-}
+using testing::f32_lane;
+using testing::f32_vector;
 std::vector<std::uint8_t> i32_vector(std::int32_t lane0) {
   std::vector<std::uint8_t> v(kBytes, 0);
   std::memcpy(v.data(), &lane0, 4);

@@ -4,6 +4,7 @@
 // them on channel 0 and writes them eastward into its slice w43. Cycles follow isa.h's timing
 // law with the preset's delays and the topology's link timing (occupancy ~24, transfer ~241).
 // Then each link rule is broken on purpose and must be refused with its rule named.
+#include "support/lpu_vectors.h"
 #include "lpu/system_simulator.h"
 
 #include <gtest/gtest.h>
@@ -25,19 +26,8 @@ constexpr int kSliceW43 = 43;  // global slice of MEM w43, position 3
 constexpr int kSliceW0 = 0;    // position 46
 constexpr int kSliceE0 = 44;   // position 48
 
-std::vector<std::uint8_t> f32_vector(int bytes, float base, float step) {
-  std::vector<std::uint8_t> v(bytes);
-  for (int l = 0; l < bytes / 4; ++l) {
-    const float x = base + step * static_cast<float>(l);
-    std::memcpy(v.data() + 4 * l, &x, 4);
-  }
-  return v;
-}
-float f32_lane(const std::vector<std::uint8_t>& v, int lane) {
-  float x;
-  std::memcpy(&x, v.data() + 4 * lane, 4);
-  return x;
-}
+using testing::f32_lane;
+using testing::f32_vector;
 
 // The MachineRuleViolation `f` throws (failing the test if it throws none).
 std::string violation_of(const std::function<void()>& f) {
@@ -94,7 +84,7 @@ class SystemSimulatorTest : public ::testing::Test {
   }
 
   std::vector<std::uint8_t> vector_of(int k) const {
-    return f32_vector(bytes_, 1.0f + static_cast<float>(k), 0.5f);
+    return f32_vector(1.0f + static_cast<float>(k), 0.5f, bytes_);
   }
 
   // A on chip 0, B on chip 1, channel 0 of each mapped to the link between them.

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "support/lpu_agreement.h"
 #include "support/lpu_chip.h"
 
 #include <cmath>
@@ -20,43 +21,11 @@
 namespace lockstep::runtime {
 namespace {
 
-constexpr std::int64_t kContext = 128;
-constexpr int kTokens = 64;
-// fp16 weights and fp16 inputs to the MXM against the fp32 reference: logits (row std ~4) stay
-// within this absolute error (docs/lpu.md, "Measured").
-constexpr float kLogitTolerance = 0.05f;
-
-
-std::vector<std::int32_t> greedy(Backend& backend, const std::vector<std::int32_t>& prompt) {
-  GenerationOptions options;
-  options.max_new_tokens = kTokens;
-  options.stop_at_end_of_generation = false;
-  options.sampling.temperature = 0.0f;
-  std::vector<std::int32_t> out;
-  generate(backend, prompt, options, [&](std::int32_t id) {
-    out.push_back(id);
-    return true;
-  });
-  return out;
-}
+constexpr std::int64_t kContext = testing::kLpuTestContext;
 
 void expect_same_as_reference(std::shared_ptr<const model::Model> m) {
-  auto reference = make_reference_backend(m, kContext);
-  auto lpu = make_lpu_backend(m, lockstep::testing::test_system(), kContext);
-  const std::vector<std::int32_t> prompt = {1, 7, 42, 5, 99 % static_cast<int>(m->config.n_vocab)};
-  // Logits of the prompt, every position.
-  const std::size_t n = prompt.size() * m->config.n_vocab;
-  std::vector<float> want(n), got(n);
-  reference->forward(prompt, 0, want, true);
-  lpu->forward(prompt, 0, got, true);
-  float worst = 0;
-  for (std::size_t i = 0; i < n; ++i) worst = std::max(worst, std::fabs(want[i] - got[i]));
-  std::printf("[measured] %s: max |logit error| %.3g over %zu logits; %llu cycles per step\n",
-              m->config.name.c_str(), worst, n, (unsigned long long)lpu->cycles_per_step());
-  EXPECT_LE(worst, kLogitTolerance);
-  auto reference2 = make_reference_backend(m, kContext);
-  auto lpu2 = make_lpu_backend(m, lockstep::testing::test_system(), kContext);
-  EXPECT_EQ(greedy(*reference2, prompt), greedy(*lpu2, prompt));
+  testing::expect_lpu_matches_reference(
+      m, [&] { return make_lpu_backend(m, lockstep::testing::test_system(), kContext); }, m->config.name);
 }
 
 TEST(LpuBackendTest, EmbeddedModelMatchesTheReference) { expect_same_as_reference(model::load_model("")); }

@@ -6,32 +6,14 @@
 
 #include <gtest/gtest.h>
 
-#include <cmath>
-#include <cstdio>
+#include <fmt/format.h>
 
 #include "lpu/system_config.h"
 #include "model/model_loader.h"
-#include "runtime/generator.h"
+#include "support/lpu_agreement.h"
 
 namespace lockstep::runtime {
 namespace {
-
-constexpr std::int64_t kContext = 128;
-constexpr int kTokens = 64;
-constexpr float kLogitTolerance = 0.05f;  // as for one chip (lpu_backend_test.cpp)
-
-std::vector<std::int32_t> greedy(Backend& backend, const std::vector<std::int32_t>& prompt) {
-  GenerationOptions options;
-  options.max_new_tokens = kTokens;
-  options.stop_at_end_of_generation = false;
-  options.sampling.temperature = 0.0f;
-  std::vector<std::int32_t> out;
-  generate(backend, prompt, options, [&](std::int32_t id) {
-    out.push_back(id);
-    return true;
-  });
-  return out;
-}
 
 struct Split {
   const char* system;
@@ -55,22 +37,9 @@ TEST_P(LpuSystemBackendTest, EmbeddedModelMatchesTheReference) {
   const Split split = GetParam();
   const auto m = model::load_model("");
   const lpu::SystemConfig system = lpu::load_system(split.system);
-  auto reference = make_reference_backend(m, kContext);
-  auto lpu = make_lpu_system_backend(m, system, kContext, split.request());
-  const std::vector<std::int32_t> prompt = {1, 7, 42, 5, 99};
-  const std::size_t n = prompt.size() * m->config.n_vocab;
-  std::vector<float> want(n), got(n);
-  reference->forward(prompt, 0, want, true);
-  lpu->forward(prompt, 0, got, true);
-  float worst = 0;
-  for (std::size_t i = 0; i < n; ++i) worst = std::max(worst, std::fabs(want[i] - got[i]));
-  std::printf("[measured] %d x %d chips: max |logit error| %.3g; %llu system cycles per step\n",
-              split.stages, split.tensor_parallel, worst,
-              static_cast<unsigned long long>(lpu->cycles_per_step()));
-  EXPECT_LE(worst, kLogitTolerance);
-  auto reference2 = make_reference_backend(m, kContext);
-  auto lpu2 = make_lpu_system_backend(m, system, kContext, split.request());
-  EXPECT_EQ(greedy(*reference2, prompt), greedy(*lpu2, prompt));
+  testing::expect_lpu_matches_reference(
+      m, [&] { return make_lpu_system_backend(m, system, testing::kLpuTestContext, split.request()); },
+      fmt::format("{} x {} chips", split.stages, split.tensor_parallel));
 }
 
 INSTANTIATE_TEST_SUITE_P(Splits, LpuSystemBackendTest,
