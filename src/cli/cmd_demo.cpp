@@ -1,12 +1,12 @@
 // lockstep demo: what a newcomer sees first. Loads the embedded KJV model and generates from a
 // few prompts with a fixed seed, streaming the text and printing the speeds.
 #include <cstdio>
-#include <unistd.h>
 #include <fmt/core.h>
 
 #include "cli/command_registry.h"
 #include "cli/generation_options.h"
 #include "cli/model_argument.h"
+#include "cli/system_compile.h"
 #include "cli/target_option.h"
 #include "lpu/pipeline_speed.h"
 #include "lpu/system_config.h"
@@ -56,13 +56,8 @@ void predict_llama_2_70b() {
   const lpu::SystemConfig system = lpu::load_system("groq-576");
   const model::ModelConfig config = model::load_catalog_shape("llama-2-70b");
   constexpr std::int64_t kContext = 1024;  // the calibration run: 550 prompt + 150 output tokens
-  const bool terminal = isatty(fileno(stderr));
   const lpu::SystemDecode decode(config, nullptr, system, {compiler::WeightPrecision::Int8, kContext}, {},
-                                 [&](int done, int stages, std::size_t programs) {
-                                   if (terminal)
-                                     fmt::print(stderr, "\r  scheduling stage {}/{} ({} distinct chip programs){}",
-                                                done, stages, programs, done == stages ? "\n" : "");
-                                 });
+                                 scheduling_progress("  ", false));
   const lpu::SystemSpeed speed = lpu::system_speed(decode, system, 550);
   fmt::print("  [{} stages x {} chips, {:.2f} ms per token on the system clock]\n", decode.stages().size(),
              decode.tensor_parallel(), 1e3 * speed.token_seconds);

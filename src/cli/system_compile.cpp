@@ -12,17 +12,20 @@
 
 namespace lockstep::cli {
 
+std::function<void(int, int, std::size_t)> scheduling_progress(std::string indent, bool log_final_line) {
+  const bool terminal = isatty(fileno(stderr));
+  return [=](int done, int stages, std::size_t programs) {
+    if (terminal || (log_final_line && done == stages))
+      fmt::print(stderr, "{}{}scheduling stage {}/{} ({} distinct chip programs){}", terminal ? "\r" : "",
+                 indent, done, stages, programs, done == stages ? "\n" : "");
+  };
+}
+
 lpu::SystemDecode compile_system(const model::ModelConfig& config, const model::Model* model,
                                  const lpu::SystemConfig& system, const SystemCompileOptions& options) {
   const auto t0 = std::chrono::steady_clock::now();
-  const bool terminal = isatty(fileno(stderr));
   lpu::SystemDecode decode(config, model, system, {options.weights, options.context}, options.request,
-                           [&](int done, int stages, std::size_t programs) {
-                             if (terminal || done == stages)
-                               fmt::print(stderr, "{}scheduling stage {}/{} ({} distinct chip programs){}",
-                                          terminal ? "\r" : "", done, stages, programs,
-                                          done == stages ? "\n" : "");
-                           });
+                           scheduling_progress("", true));
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const auto& stages = decode.stages();
   const int P = decode.tensor_parallel();

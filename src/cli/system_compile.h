@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,10 @@ struct SystemCompileOptions {
   lpu::SystemRequest request;
   std::vector<std::int64_t> batches;  // sequences per group for the batch x pipeline table
 };
+
+// SystemDecode's progress callback: "scheduling stage s/S (N distinct chip programs)" on stderr,
+// rewritten in place on a terminal; in a log, only the final line, if `log_final_line`.
+std::function<void(int, int, std::size_t)> scheduling_progress(std::string indent, bool log_final_line);
 
 // Compiles, prints the plan and the predictions, and returns the system decode program.
 lpu::SystemDecode compile_system(const model::ModelConfig& config, const model::Model* model,

@@ -63,34 +63,6 @@ Placed MemAllocator::allocate_on(const std::string& what, std::uint32_t vectors,
   return p;
 }
 
-Placed MemAllocator::allocate_table(const std::string& what, std::uint32_t vectors, Pool pool,
-                                    const std::vector<int>& avoid) {
-  const std::uint32_t bank = static_cast<std::uint32_t>(chip_.vectors_per_bank);
-  if (vectors > bank)
-    fail("internal compiler error: table {} of {} vectors exceeds a bank", what, vectors);
-  // Choose the slice as allocate() would, then move to the next bank if the table would cross.
-  // A full pool borrows from the other one before the chip counts as full.
-  for (const Pool from : {pool, pool == Pool::Activations ? Pool::Weights : Pool::Activations}) {
-    const auto& slices = pool_slices(from);
-    std::size_t& next = next_group_[static_cast<int>(from)];
-    for (std::size_t tries = 0; tries < slices.size(); ++tries) {
-      const int s = slices[(next + tries) % slices.size()];
-      if (std::find(avoid.begin(), avoid.end(), s) != avoid.end()) continue;
-      std::uint32_t start = top_[s];
-      if (start / bank != (start + vectors - 1) / bank) start = (start / bank + 1) * bank;
-      if (std::uint64_t{start} + vectors > slice_vectors_) continue;
-      next = (next + tries + 1) % slices.size();
-      top_[s] = start + vectors;
-      used_bytes_ += std::uint64_t{vectors} * chip_.vector_bytes;
-      log_.push_back({what, Placed{{s}, start, vectors}});
-      return log_.back().place;
-    }
-  }
-  if (strict_) throw DoesNotFit(fmt::format("table {} does not fit the chip's SRAM", what));
-  overflow_bytes_ += std::uint64_t{vectors} * chip_.vector_bytes;
-  return Placed{{pool_slices(pool).front()}, 0, vectors};
-}
-
 std::pair<Placed, std::uint32_t> MemAllocator::allocate_table_part(const std::string& what,
                                                                   std::uint32_t row_vectors,
                                                                   std::uint32_t max_rows, Pool pool) {

@@ -52,12 +52,9 @@ class MemAllocator {
   // where possible. `what` names the tensor in reports.
   Placed allocate(const std::string& what, std::uint32_t vectors, int stripes, Pool pool,
                   const std::vector<int>& avoid = {});
-  // A Gather / Scatter table: one slice, never across a bank boundary (the bank a Gather uses
-  // is fixed when it issues, whatever row it reads). vectors <= vectors_per_bank.
-  Placed allocate_table(const std::string& what, std::uint32_t vectors, Pool pool,
-                        const std::vector<int>& avoid = {});
-  // One part of a table of rows of `row_vectors` vectors: up to `max_rows` rows in one bank of
-  // one slice, on the slice of `pool` (else of the other pool) whose bank has room for the most
+  // One part of a Gather / Scatter table of rows of `row_vectors` vectors: up to `max_rows`
+  // rows in one bank of one slice (the bank a Gather uses is fixed when it issues, whatever row
+  // it reads), on the slice of `pool` (else of the other pool) whose bank has room for the most
   // rows, so that a large table fills the ends of partly used banks. Returns the rows placed;
   // when no bank has room for a row, counts max_rows as overflow (or throws, when strict).
   std::pair<Placed, std::uint32_t> allocate_table_part(const std::string& what, std::uint32_t row_vectors,

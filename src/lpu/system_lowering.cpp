@@ -329,15 +329,16 @@ void SystemDecode::build(const model::Model* model, const SystemConfig& system, 
     spec.link = link;
     // Every stage program is compiled here, so that an error names its stage.
     auto compile = [&](const StageSpec& mine) {
+      auto where = [&] {
+        return fmt::format("stage {} of {} (units {}..{}{}{}), {}: ", s, S, info.first_unit, info.end_unit - 1,
+                           mine.embedding ? " + embedding" : "", mine.head ? " + LM head" : "", chip_role(mine));
+      };
       try {
         return DecodeProgram(config, model, system, options, mine);
       } catch (const DoesNotFit& e) {
-        throw DoesNotFit(fmt::format("stage {} of {} (units {}..{}{}{}), {}: {}", s, S, info.first_unit,
-                                     info.end_unit - 1, mine.embedding ? " + embedding" : "",
-                                     mine.head ? " + LM head" : "", chip_role(mine), e.what()));
+        throw DoesNotFit(where() + e.what());  // the caller may plan again
       } catch (const Error& e) {
-        fail("stage {} of {} (units {}..{}{}{}), {}: {}", s, S, info.first_unit, info.end_unit - 1,
-             mine.embedding ? " + embedding" : "", mine.head ? " + LM head" : "", chip_role(mine), e.what());
+        throw Error(where() + e.what());
       }
     };
     std::vector<std::uint64_t> ingress_arrivals, peer_arrivals;
