@@ -122,8 +122,6 @@ class DecodeProgram {
   // forward channels (ingress; the same cycles on every forward channel), in order.
   const std::vector<std::uint64_t>& output_sends() const { return output_sends_; }
   const std::vector<std::uint64_t>& forward_sends() const { return forward_sends_; }
-  // Vectors of x (and of the FFN's running sum, when cut there) that the stage receives.
-  std::uint32_t stream_vectors() const { return stream_vectors_; }
   // The cycle the last input vector is in MEM (0 for an embedding stage).
   std::uint64_t input_ready() const { return input_ready_; }
 

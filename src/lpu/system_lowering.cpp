@@ -310,8 +310,6 @@ void SystemDecode::build(const model::Model* model, const SystemConfig& system, 
     info.first_unit = firsts[s];
     info.end_unit = s + 1 < S ? firsts[s + 1] : units;
     info.chips = chips[s];
-    info.ingress_rank = 0;
-    info.egress_rank = tp_ - 1;
     info.start_cycle = start;
     StageSpec spec;
     spec.first_unit = std::max(info.first_unit, E) - E;  // layer units, numbered from the first layer
