@@ -1,5 +1,5 @@
-// --target: which execution target runs the model. `ref` is the FP32 reference pass (the
-// oracle); `lpu-sim` compiles the model for a simulated LPU chip (--system) and runs every token
+// --target: which execution target runs the model. `cpu` (the default) is the fast CPU backend
+// (static kernel plan, pinned threads); `ref` is the FP32 reference pass (the oracle); `lpu-sim` compiles the model for a simulated LPU chip (--system) and runs every token
 // on the cycle-exact functional simulator.
 #pragma once
 
@@ -15,7 +15,9 @@
 namespace lockstep::cli {
 
 struct TargetOptions {
-  std::string target = "ref";
+  std::string target = "ref";  // becomes "cpu" once the backend lands
+  int threads = 0;          // cpu: worker threads, 0 = one per core
+  std::string isa = "native";  // cpu: kernel level (portable, avx2, avx512, native)
   std::string system = "lpu-v1";
   std::vector<std::string> overrides;
 };
