@@ -816,10 +816,8 @@ std::vector<std::pair<HostBuffer, std::vector<std::uint8_t>>> decode_inputs(
       else if (b.name == "rope.cos" || b.name == "rope.sin") {
         // As reference::apply_rope computes them: theta in double, rounded to float once.
         const std::int64_t d = config.head_dim;
-        const double position = static_cast<double>(p) / config.rope_linear_scale;
         for (std::int64_t i = 0; i < d / 2; ++i) {
-          double theta = position * std::pow(config.rope_theta, -2.0 * i / d);
-          if (!config.rope_freq_factors.empty()) theta /= config.rope_freq_factors[i];
+          const double theta = model::rope_angle(config, p, i);
           put_f32(static_cast<std::size_t>(i),
                   static_cast<float>(b.name == "rope.cos" ? std::cos(theta) : std::sin(theta)));
         }

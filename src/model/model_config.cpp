@@ -54,4 +54,11 @@ std::vector<float> llama3_rope_freq_factors(std::int64_t head_dim, double rope_t
   return factors;
 }
 
+double rope_angle(const ModelConfig& config, std::int64_t pos, std::int64_t i) {
+  const double position = static_cast<double>(pos) / config.rope_linear_scale;
+  double theta = position * std::pow(config.rope_theta, -2.0 * i / config.head_dim);
+  if (!config.rope_freq_factors.empty()) theta /= config.rope_freq_factors[i];
+  return theta;
+}
+
 }  // namespace lockstep::model

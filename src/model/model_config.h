@@ -48,6 +48,11 @@ struct ModelConfig {
 
 const char* architecture_name(Architecture a);
 
+// The RoPE angle of dimension pair i (0 <= i < head_dim / 2) at position pos, in radians:
+// (pos / rope_linear_scale) * rope_theta^(-2i / head_dim) / rope_freq_factors[i], in double.
+// Every target rotates by these angles (cos and sin rounded to fp32).
+double rope_angle(const ModelConfig& config, std::int64_t pos, std::int64_t i);
+
 // Llama 3 'llama3' RoPE scaling, computed as Hugging Face and llama.cpp's converter do:
 // one divisor per frequency pair. head_dim / 2 values.
 std::vector<float> llama3_rope_freq_factors(std::int64_t head_dim, double rope_theta,

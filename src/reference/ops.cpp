@@ -16,10 +16,8 @@ void apply_rope(std::span<float> x, std::int64_t n_heads, std::int64_t pos,
                 const model::ModelConfig& config) {
   const std::int64_t d = config.head_dim;
   const std::int64_t half = d / 2;
-  const double position = static_cast<double>(pos) / config.rope_linear_scale;
   for (std::int64_t i = 0; i < half; ++i) {
-    double theta = position * std::pow(config.rope_theta, -2.0 * i / d);
-    if (!config.rope_freq_factors.empty()) theta /= config.rope_freq_factors[i];
+    const double theta = model::rope_angle(config, pos, i);
     const float c = static_cast<float>(std::cos(theta));
     const float s = static_cast<float>(std::sin(theta));
     for (std::int64_t h = 0; h < n_heads; ++h) {

@@ -1,51 +1,24 @@
 #include "support/lpu_agreement.h"
 
-#include <gtest/gtest.h>
+#include <fmt/format.h>
 
-#include <algorithm>
-#include <cmath>
-#include <cstdio>
-#include <vector>
-
-#include "runtime/generator.h"
+#include "support/backend_agreement.h"
 
 namespace lockstep::testing {
-namespace {
-
-std::vector<std::int32_t> greedy(runtime::Backend& backend, const std::vector<std::int32_t>& prompt) {
-  runtime::GenerationOptions options;
-  options.max_new_tokens = kLpuGreedyTokens;
-  options.stop_at_end_of_generation = false;
-  options.sampling.temperature = 0.0f;
-  std::vector<std::int32_t> out;
-  runtime::generate(backend, prompt, options, [&](std::int32_t id) {
-    out.push_back(id);
-    return true;
-  });
-  return out;
-}
-
-}  // namespace
 
 void expect_lpu_matches_reference(std::shared_ptr<const model::Model> m,
                                   const std::function<std::unique_ptr<runtime::LpuBackend>()>& make,
                                   const std::string& label) {
-  auto reference = runtime::make_reference_backend(m, kLpuTestContext);
-  auto lpu = make();
-  const std::vector<std::int32_t> prompt = {1, 7, 42, 5, 99 % static_cast<int>(m->config.n_vocab)};
-  // Logits of the prompt, every position.
-  const std::size_t n = prompt.size() * m->config.n_vocab;
-  std::vector<float> want(n), got(n);
-  reference->forward(prompt, 0, want, true);
-  lpu->forward(prompt, 0, got, true);
-  float worst = 0;
-  for (std::size_t i = 0; i < n; ++i) worst = std::max(worst, std::fabs(want[i] - got[i]));
-  std::printf("[measured] %s: max |logit error| %.3g over %zu logits; %llu cycles per step\n",
-              label.c_str(), worst, n, static_cast<unsigned long long>(lpu->cycles_per_step()));
-  EXPECT_LE(worst, kLpuLogitTolerance);
-  auto reference2 = runtime::make_reference_backend(m, kLpuTestContext);
-  auto lpu2 = make();
-  EXPECT_EQ(greedy(*reference2, prompt), greedy(*lpu2, prompt));
+  AgreementCheck check;
+  check.logit_tolerance = kLpuLogitTolerance;
+  check.greedy_tokens = kLpuGreedyTokens;
+  check.context = kLpuTestContext;
+  expect_backend_matches_reference(
+      m, [&]() -> std::unique_ptr<runtime::Backend> { return make(); }, label, check,
+      [](const runtime::Backend& b) {
+        return fmt::format("{} cycles per step",
+                           static_cast<const runtime::LpuBackend&>(b).cycles_per_step());
+      });
 }
 
 }  // namespace lockstep::testing

@@ -1,0 +1,173 @@
+// Running a CPU plan: every member walks the same step list, does its share of each step and
+// meets the others at the barriers the lowering placed. Token-wise steps split the rows (or
+// rows x heads) evenly; matmuls use the output-row split fixed at lowering.
+#include <cmath>
+
+#include "cpu/elementwise.h"
+#include "cpu/plan.h"
+#include "model/tensor_view.h"
+
+namespace lockstep::cpu {
+namespace {
+
+struct RunContext {
+  Plan* plan;
+  ThreadTeam* team;
+  const std::int32_t* tokens;
+  std::int64_t n;
+  std::int64_t pos;
+  float* logits;
+  bool all_logits;
+};
+
+struct Range {
+  std::int64_t begin, end;
+};
+
+// Member m's share of items [first, last).
+Range share(std::int64_t first, std::int64_t last, int member, int members) {
+  const std::int64_t count = last - first;
+  return {first + count * member / members, first + count * (member + 1) / members};
+}
+
+float* f32_row(const Arena& arena, const RowBuffer& b, std::int64_t t) {
+  return reinterpret_cast<float*>(arena.at(b.offset + static_cast<std::size_t>(t) * b.row_bytes));
+}
+
+void run_step(const RunContext& r, const Step& s, int member) {
+  const Plan& p = *r.plan;
+  const Arena& arena = *p.arena;
+  const auto& c = p.config;
+  const int members = r.team->size();
+  const std::int64_t first = s.logit_rows_only && !r.all_logits ? r.n - 1 : 0;
+  const std::int64_t d = c.head_dim;
+  const auto* vector = reinterpret_cast<const float*>(arena.at(s.vector));
+  auto cache_row = [&](bool keys, std::int64_t layer, std::int64_t kv_head, std::int64_t position) {
+    const std::size_t base = keys ? p.key_cache : p.value_cache;
+    const std::size_t index =
+        static_cast<std::size_t>(((layer * c.n_head_kv + kv_head) * p.options.n_ctx + position) * d);
+    return reinterpret_cast<std::uint16_t*>(arena.at(base)) + index;
+  };
+
+  switch (s.kind) {
+    case StepKind::Embed: {
+      const Range rows = share(first, r.n, member, members);
+      for (std::int64_t t = rows.begin; t < rows.end; ++t)
+        model::dequantize_tensor_row(*p.token_embd, static_cast<std::uint64_t>(r.tokens[t]),
+                                     std::span<float>(f32_row(arena, s.out, t),
+                                                      static_cast<std::size_t>(c.n_embd)));
+      break;
+    }
+    case StepKind::RmsNorm: {
+      const Range rows = share(first, r.n, member, members);
+      for (std::int64_t t = rows.begin; t < rows.end; ++t)
+        rms_norm_row(f32_row(arena, s.in, t), vector, f32_row(arena, s.out, t), s.width, c.rms_eps);
+      break;
+    }
+    case StepKind::HeadNorm: {
+      const Range items = share(first * s.heads, r.n * s.heads, member, members);
+      for (std::int64_t i = items.begin; i < items.end; ++i) {
+        float* head = f32_row(arena, s.in, i / s.heads) + (i % s.heads) * d;
+        rms_norm_row(head, vector, head, d, c.rms_eps);
+      }
+      break;
+    }
+    case StepKind::Rope: {
+      const Range items = share(first * s.heads, r.n * s.heads, member, members);
+      const auto* table = reinterpret_cast<const float*>(arena.at(p.rope_table));
+      const bool adjacent = c.rope_style == model::RopeStyle::AdjacentPairs;
+      for (std::int64_t i = items.begin; i < items.end; ++i) {
+        const std::int64_t t = i / s.heads;
+        rope_row(f32_row(arena, s.in, t) + (i % s.heads) * d, 1, d, table + (r.pos + t) * d,
+                 adjacent);
+      }
+      break;
+    }
+    case StepKind::Prepare: {
+      const Range rows = share(first, r.n, member, members);
+      const auto& kernel = *p.matrices[static_cast<std::size_t>(s.matrix)].kernel;
+      for (std::int64_t t = rows.begin; t < rows.end; ++t)
+        kernel.prepare_activation(f32_row(arena, s.in, t),
+                                  arena.at(s.out.offset + static_cast<std::size_t>(t) * s.out.row_bytes),
+                                  s.width);
+      break;
+    }
+    case StepKind::MatMul: {
+      const auto& m = p.matrices[static_cast<std::size_t>(s.matrix)];
+      const std::int64_t begin = s.row_split[static_cast<std::size_t>(member)];
+      const std::int64_t end = s.row_split[static_cast<std::size_t>(member) + 1];
+      if (begin >= end) break;
+      float* y = s.to_logits ? r.logits : f32_row(arena, s.out, first);
+      const std::size_t y_stride =
+          s.to_logits ? static_cast<std::size_t>(c.n_vocab) : s.out.row_bytes / sizeof(float);
+      m.kernel->matmul(m.packed, arena.at(s.in.offset + static_cast<std::size_t>(first) * s.in.row_bytes),
+                       s.in.row_bytes, y, y_stride, r.n - first, begin, end);
+      break;
+    }
+    case StepKind::BiasAdd: {
+      const Range rows = share(first, r.n, member, members);
+      for (std::int64_t t = rows.begin; t < rows.end; ++t)
+        add_row(f32_row(arena, s.in, t), vector, f32_row(arena, s.out, t), s.width);
+      break;
+    }
+    case StepKind::KvAppend: {
+      const std::int64_t heads = s.width / d;
+      const Range items = share(first * heads, r.n * heads, member, members);
+      for (std::int64_t i = items.begin; i < items.end; ++i) {
+        const std::int64_t t = i / heads, h = i % heads;
+        p.vectors->fp32_to_fp16(f32_row(arena, s.in, t) + h * d,
+                                cache_row(s.keys, s.layer, h, r.pos + t), d);
+      }
+      break;
+    }
+    case StepKind::Attention: {
+      const std::int64_t heads = c.n_head, group = c.n_head / c.n_head_kv;
+      const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
+      float* scores = reinterpret_cast<float*>(arena.at(p.scores)) +
+                      static_cast<std::size_t>(member) *
+                          ((static_cast<std::size_t>(p.options.n_ctx) * 4 + 63) / 64 * 16);
+      const Range items = share(first * heads, r.n * heads, member, members);
+      for (std::int64_t i = items.begin; i < items.end; ++i) {
+        const std::int64_t t = i / heads, h = i % heads, kv_head = h / group;
+        const std::int64_t seen = r.pos + t + 1;
+        const float* q = f32_row(arena, s.in, t) + h * d;
+        p.vectors->dot_fp16_rows(q, cache_row(true, s.layer, kv_head, 0), static_cast<std::size_t>(d),
+                                 d, seen, scale, scores);
+        softmax_row(scores, seen);
+        p.vectors->weighted_sum_fp16_rows(scores, cache_row(false, s.layer, kv_head, 0),
+                                          static_cast<std::size_t>(d), d, seen,
+                                          f32_row(arena, s.out, t) + h * d);
+      }
+      break;
+    }
+    case StepKind::Add:
+    case StepKind::SwiGlu: {
+      const Range rows = share(first, r.n, member, members);
+      for (std::int64_t t = rows.begin; t < rows.end; ++t) {
+        if (s.kind == StepKind::Add)
+          add_row(f32_row(arena, s.in, t), f32_row(arena, s.in2, t), f32_row(arena, s.out, t), s.width);
+        else
+          swiglu_row(f32_row(arena, s.in, t), f32_row(arena, s.in2, t), f32_row(arena, s.out, t), s.width);
+      }
+      break;
+    }
+  }
+}
+
+void run_member(void* context, int member) {
+  const auto& r = *static_cast<const RunContext*>(context);
+  for (const Step& s : r.plan->steps) {
+    if (s.barrier_before) r.team->barrier();
+    run_step(r, s, member);
+  }
+}
+
+}  // namespace
+
+void run_plan(Plan& plan, ThreadTeam& team, const std::int32_t* tokens, std::int64_t n,
+              std::int64_t pos, float* logits, bool all_logits) {
+  RunContext context{&plan, &team, tokens, n, pos, logits, all_logits};
+  team.run(run_member, &context);
+}
+
+}  // namespace lockstep::cpu
