@@ -45,14 +45,17 @@ template <FloatWeight W, int R>
 inline void rows_times_vector(const std::uint8_t* w, std::size_t w_row_bytes, const float* x,
                               std::int64_t k16, float* y) {
   V16 acc[R];
+  #pragma GCC unroll 8
   for (int r = 0; r < R; ++r) acc[r] = {_mm256_setzero_ps(), _mm256_setzero_ps()};
   for (std::int64_t k = 0; k < k16; k += 16) {
     const __m256 x0 = _mm256_loadu_ps(x + k), x1 = _mm256_loadu_ps(x + k + 8);
+    #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       acc[r].lo = _mm256_fmadd_ps(load8<W>(w + r * w_row_bytes, k), x0, acc[r].lo);
       acc[r].hi = _mm256_fmadd_ps(load8<W>(w + r * w_row_bytes, k + 8), x1, acc[r].hi);
     }
   }
+  #pragma GCC unroll 8
   for (int r = 0; r < R; ++r) y[r] = reduce16(acc[r]);
 }
 
@@ -70,18 +73,25 @@ template <int R, int T>
 void tile(const float* w, std::size_t w_stride, const float* x, std::size_t x_stride,
           std::int64_t klen, float* acc_buf, bool first, float* y, std::size_t y_stride) {
   V16 acc[R][T];
+  #pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
+    #pragma GCC unroll 8
     for (int t = 0; t < T; ++t) {
       const float* a = acc_buf + (t * R + r) * 16;
       acc[r][t] = first ? V16{_mm256_setzero_ps(), _mm256_setzero_ps()}
                         : V16{_mm256_load_ps(a), _mm256_load_ps(a + 8)};
     }
   for (std::int64_t k = 0; k < klen; k += 16) {
+    #pragma GCC unroll 8
     for (int h = 0; h < 2; ++h) {
       __m256 xv[T];
+      #pragma GCC unroll 8
       for (int t = 0; t < T; ++t) xv[t] = _mm256_loadu_ps(x + t * x_stride + k + 8 * h);
+      #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) {
-        const __m256 wv = _mm256_load_ps(w + r * w_stride + k + 8 * h);
+        __m256 wv = _mm256_load_ps(w + r * w_stride + k + 8 * h);
+        __asm__("" : "+x"(wv));  // one load per weight vector, not one per FMA
+        #pragma GCC unroll 8
         for (int t = 0; t < T; ++t) {
           __m256& a = h == 0 ? acc[r][t].lo : acc[r][t].hi;
           a = _mm256_fmadd_ps(wv, xv[t], a);
@@ -90,10 +100,14 @@ void tile(const float* w, std::size_t w_stride, const float* x, std::size_t x_st
     }
   }
   if (y != nullptr) {
+    #pragma GCC unroll 8
     for (int t = 0; t < T; ++t)
+      #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) y[t * y_stride + r] = reduce16(acc[r][t]);
   } else {
+    #pragma GCC unroll 8
     for (int r = 0; r < R; ++r)
+      #pragma GCC unroll 8
       for (int t = 0; t < T; ++t) {
         float* a = acc_buf + (t * R + r) * 16;
         _mm256_store_ps(a, acc[r][t].lo);

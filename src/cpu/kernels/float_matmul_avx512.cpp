@@ -9,6 +9,10 @@
 // block; the partial accumulators of a token block live in a stack buffer between chunks.
 #include <immintrin.h>
 
+// GCC 12 reports its own _mm512_undefined_* placeholders inside the intrinsics as
+// "may be used uninitialized"; a false positive.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
 #include <cstddef>
 #include <cstdint>
 
@@ -48,12 +52,15 @@ template <FloatWeight W, int R>
 inline void rows_times_vector(const std::uint8_t* w, std::size_t w_row_bytes, const float* x,
                               std::int64_t k16, float* y) {
   __m512 acc[R];
+  #pragma GCC unroll 8
   for (int r = 0; r < R; ++r) acc[r] = _mm512_setzero_ps();
   for (std::int64_t k = 0; k < k16; k += 16) {
     const __m512 xv = _mm512_loadu_ps(x + k);
+    #pragma GCC unroll 8
     for (int r = 0; r < R; ++r)
       acc[r] = _mm512_fmadd_ps(load_weights<W>(w + r * w_row_bytes, k), xv, acc[r]);
   }
+  #pragma GCC unroll 8
   for (int r = 0; r < R; ++r) y[r] = reduce16(acc[r]);
 }
 
@@ -73,22 +80,32 @@ template <int R, int T>
 void tile(const float* w, std::size_t w_stride, const float* x, std::size_t x_stride,
           std::int64_t klen, float* acc_buf, bool first, float* y, std::size_t y_stride) {
   __m512 acc[R][T];
+  #pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
+    #pragma GCC unroll 8
     for (int t = 0; t < T; ++t)
       acc[r][t] = first ? _mm512_setzero_ps() : _mm512_load_ps(acc_buf + (t * R + r) * 16);
   for (std::int64_t k = 0; k < klen; k += 16) {
     __m512 xv[T];
+    #pragma GCC unroll 8
     for (int t = 0; t < T; ++t) xv[t] = _mm512_loadu_ps(x + t * x_stride + k);
+    #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
-      const __m512 wv = _mm512_load_ps(w + r * w_stride + k);
+      __m512 wv = _mm512_load_ps(w + r * w_stride + k);
+      __asm__("" : "+v"(wv));  // one load per weight vector, not one per FMA
+      #pragma GCC unroll 8
       for (int t = 0; t < T; ++t) acc[r][t] = _mm512_fmadd_ps(wv, xv[t], acc[r][t]);
     }
   }
   if (y != nullptr) {
+    #pragma GCC unroll 8
     for (int t = 0; t < T; ++t)
+      #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) y[t * y_stride + r] = reduce16(acc[r][t]);
   } else {
+    #pragma GCC unroll 8
     for (int r = 0; r < R; ++r)
+      #pragma GCC unroll 8
       for (int t = 0; t < T; ++t) _mm512_store_ps(acc_buf + (t * R + r) * 16, acc[r][t]);
   }
 }
