@@ -33,6 +33,7 @@ template <bool kQ4, int T, bool kPrefetch>
 inline void tile(const std::uint8_t* panel, std::int64_t nb, const std::int8_t* const* xq,
                  const float* const* xd, const std::int32_t* const* xb, float* y,
                  std::size_t y_stride, __mmask16 mask) {
+  constexpr bool kSplit = T <= 4;
   const std::int64_t quant_bytes = panel_quant_bytes(kQ4, nb * kBlock);
   const auto* scales = reinterpret_cast<const std::uint16_t*>(panel + quant_bytes);
   const __m512i nibble = _mm512_set1_epi8(0x0F);
@@ -44,6 +45,10 @@ inline void tile(const std::uint8_t* panel, std::int64_t nb, const std::int8_t* 
     __m512i s[T];
 #pragma GCC unroll 8
     for (int t = 0; t < T; ++t) s[t] = _mm512_set1_epi32(xb[t][b]);
+    // Small tiles split each block's dependent vpdpbusd chain in two (exact integer sums).
+    __m512i s2[T];
+#pragma GCC unroll 8
+    for (int t = 0; t < T; ++t) s2[t] = _mm512_setzero_si512();
     if constexpr (kQ4) {
 #pragma GCC unroll 4
       for (int c = 0; c < 4; ++c) {
@@ -54,7 +59,11 @@ inline void tile(const std::uint8_t* panel, std::int64_t nb, const std::int8_t* 
 #pragma GCC unroll 8
         for (int t = 0; t < T; ++t) {
           s[t] = _mm512_dpbusd_epi32(s[t], lo, broadcast4(xq[t] + b * kBlock + 4 * c));
-          s[t] = _mm512_dpbusd_epi32(s[t], hi, broadcast4(xq[t] + b * kBlock + 16 + 4 * c));
+          if constexpr (kSplit) {
+            s2[t] = _mm512_dpbusd_epi32(s2[t], hi, broadcast4(xq[t] + b * kBlock + 16 + 4 * c));
+          } else {
+            s[t] = _mm512_dpbusd_epi32(s[t], hi, broadcast4(xq[t] + b * kBlock + 16 + 4 * c));
+          }
         }
       }
     } else {
@@ -64,9 +73,17 @@ inline void tile(const std::uint8_t* panel, std::int64_t nb, const std::int8_t* 
         const __m512i w = _mm512_load_si512(wq + 64 * c);
 #pragma GCC unroll 8
         for (int t = 0; t < T; ++t) {
-          s[t] = _mm512_dpbusd_epi32(s[t], w, broadcast4(xq[t] + b * kBlock + 4 * c));
+          if (kSplit && c % 2 == 1) {
+            s2[t] = _mm512_dpbusd_epi32(s2[t], w, broadcast4(xq[t] + b * kBlock + 4 * c));
+          } else {
+            s[t] = _mm512_dpbusd_epi32(s[t], w, broadcast4(xq[t] + b * kBlock + 4 * c));
+          }
         }
       }
+    }
+    if constexpr (kSplit) {
+#pragma GCC unroll 8
+      for (int t = 0; t < T; ++t) s[t] = _mm512_add_epi32(s[t], s2[t]);
     }
     const __m512 dw = _mm512_cvtph_ps(
         _mm256_loadu_si256(reinterpret_cast<const __m256i*>(scales + b * kPanelRows)));
