@@ -17,6 +17,9 @@
 namespace lockstep::cpu::kernels::kquant {
 namespace {
 
+// Every loop over rows, tokens or the four 64-byte quarters of a super-block is fully unrolled
+// (#pragma GCC unroll): at -O2 GCC would otherwise keep the register tiles in stack arrays.
+
 // Prefetch distance for the weight stream (bytes ahead), as in the AVX-512 kernel.
 constexpr std::size_t kPrefetchBytes = 2048;
 
@@ -63,48 +66,65 @@ void q4k_tile(const Ctx& c, std::int64_t o, std::int64_t t0) {
                              _mm_setr_epi8(4, 4, 4, 4, 5, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7)};
   const __m128i dup_m = _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
   __m256 acc[R][T];
+  #pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
+    #pragma GCC unroll 8
     for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
 
   for (std::int64_t b = 0; b < nb; ++b) {
+    #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       const std::uint8_t* p = wq + r * qrow + b * kQ4QuantBytes + kPrefetchBytes;
       _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0);
       _mm_prefetch(reinterpret_cast<const char*>(p + 64), _MM_HINT_T0);
     }
     __m128i sm[R];
+    #pragma GCC unroll 8
     for (int r = 0; r < R; ++r)
       sm[r] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(wm + r * mrow + b * kQ4MetaBytes));
     __m256i i32[R][T];
+    #pragma GCC unroll 8
     for (int r = 0; r < R; ++r)
+      #pragma GCC unroll 8
       for (int t = 0; t < T; ++t) i32[r][t] = _mm256_setzero_si256();
+    #pragma GCC unroll 8
     for (int h = 0; h < 2; ++h) {
       __m256i i16[R][T];
+      #pragma GCC unroll 8
       for (int r = 0; r < R; ++r)
+        #pragma GCC unroll 8
         for (int t = 0; t < T; ++t) i16[r][t] = _mm256_setzero_si256();
+      #pragma GCC unroll 8
       for (int k = 0; k < 4; ++k) {
         __m256i a[T];
+        #pragma GCC unroll 8
         for (int t = 0; t < T; ++t) a[t] = load32(xt + t * c.x_stride + b * 256 + 64 * k + 32 * h);
+        #pragma GCC unroll 8
         for (int r = 0; r < R; ++r) {
           const __m256i raw = load32(wq + r * qrow + b * kQ4QuantBytes + (k / 2) * 64 + 32 * h);
           const __m256i w = k % 2 == 0 ? _mm256_and_si256(raw, m4)
                                        : _mm256_and_si256(_mm256_srli_epi16(raw, 4), m4);
           // |sum of 4 maddubs| <= 8 * 15 * 127 < 2^15.
+          #pragma GCC unroll 8
           for (int t = 0; t < T; ++t)
             i16[r][t] = _mm256_add_epi16(i16[r][t], _mm256_maddubs_epi16(w, a[t]));
         }
       }
+      #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) {
         const __m256i sc = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(sm[r], dup_sc[h]));
+        #pragma GCC unroll 8
         for (int t = 0; t < T; ++t)
           i32[r][t] = _mm256_add_epi32(i32[r][t], _mm256_madd_epi16(i16[r][t], sc));
       }
     }
+    #pragma GCC unroll 8
     for (int t = 0; t < T; ++t) {
       const std::uint8_t* xr = xt + t * c.x_stride;
       const __m256i bs = load32(xr + bs_off + b * 32);  // [16] int16 group sums
       float xd;
       std::memcpy(&xd, xr + d_off + b * 4, 4);
+      #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) {
         const __m256i mn = _mm256_cvtepu8_epi16(_mm_shuffle_epi8(sm[r], dup_m));
         const std::uint8_t* m = wm + r * mrow + b * kQ4MetaBytes;
@@ -117,7 +137,9 @@ void q4k_tile(const Ctx& c, std::int64_t o, std::int64_t t0) {
       }
     }
   }
+  #pragma GCC unroll 8
   for (int t = 0; t < T; ++t)
+    #pragma GCC unroll 8
     for (int r = 0; r < R; ++r)
       c.y[static_cast<std::size_t>(t0 + t) * c.y_stride + static_cast<std::size_t>(o + r)] =
           reduce8(acc[r][t]);
@@ -139,10 +161,13 @@ void q6k_tile(const Ctx& c, std::int64_t o, std::int64_t t0) {
   const __m128i dup_sc[2] = {_mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7),
                              _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15)};
   __m256 acc[R][T];
+  #pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
+    #pragma GCC unroll 8
     for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
 
   for (std::int64_t b = 0; b < nb; ++b) {
+    #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       const std::uint8_t* p = wq + r * qrow + b * kQ6QuantBytes + kPrefetchBytes;
       _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0);
@@ -150,20 +175,28 @@ void q6k_tile(const Ctx& c, std::int64_t o, std::int64_t t0) {
       _mm_prefetch(reinterpret_cast<const char*>(p + 128), _MM_HINT_T0);
     }
     __m128i sm[R];
+    #pragma GCC unroll 8
     for (int r = 0; r < R; ++r)
       sm[r] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(wm + r * mrow + b * kQ6MetaBytes));
     __m256i i32[R][T];
+    #pragma GCC unroll 8
     for (int r = 0; r < R; ++r)
+      #pragma GCC unroll 8
       for (int t = 0; t < T; ++t) i32[r][t] = _mm256_setzero_si256();
+    #pragma GCC unroll 8
     for (int h = 0; h < 2; ++h) {
       __m256i sc[R], hi[R];
+      #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) {
         sc[r] = _mm256_cvtepi8_epi16(_mm_shuffle_epi8(sm[r], dup_sc[h]));
         hi[r] = load32(wq + r * qrow + b * kQ6QuantBytes + 128 + 32 * h);
       }
+      #pragma GCC unroll 8
       for (int k = 0; k < 4; ++k) {
         __m256i a[T];
+        #pragma GCC unroll 8
         for (int t = 0; t < T; ++t) a[t] = load32(xt + t * c.x_stride + b * 256 + 64 * k + 32 * h);
+        #pragma GCC unroll 8
         for (int r = 0; r < R; ++r) {
           const __m256i raw = load32(wq + r * qrow + b * kQ6QuantBytes + (k / 2) * 64 + 32 * h);
           const __m256i lo = k % 2 == 0 ? _mm256_and_si256(raw, m4)
@@ -175,17 +208,20 @@ void q6k_tile(const Ctx& c, std::int64_t o, std::int64_t t0) {
           else hk = _mm256_srli_epi16(hi[r], 2);
           const __m256i w = _mm256_or_si256(lo, _mm256_and_si256(hk, m30));
           // maddubs pairs: |.| <= 2 * 63 * 127 < 2^15; then * sc per group, in int32.
+          #pragma GCC unroll 8
           for (int t = 0; t < T; ++t)
             i32[r][t] = _mm256_add_epi32(
                 i32[r][t], _mm256_madd_epi16(_mm256_maddubs_epi16(w, a[t]), sc[r]));
         }
       }
     }
+    #pragma GCC unroll 8
     for (int t = 0; t < T; ++t) {
       const std::uint8_t* xr = xt + t * c.x_stride;
       const __m256i bs = load32(xr + bs_off + b * 32);  // [16] int16 group sums
       float xd;
       std::memcpy(&xd, xr + d_off + b * 4, 4);
+      #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) {
         const __m256i scn = _mm256_cvtepi8_epi16(sm[r]);  // [16] scales, natural groups
         const __m256i off = _mm256_slli_epi32(_mm256_madd_epi16(bs, scn), 5);
@@ -195,7 +231,9 @@ void q6k_tile(const Ctx& c, std::int64_t o, std::int64_t t0) {
       }
     }
   }
+  #pragma GCC unroll 8
   for (int t = 0; t < T; ++t)
+    #pragma GCC unroll 8
     for (int r = 0; r < R; ++r)
       c.y[static_cast<std::size_t>(t0 + t) * c.y_stride + static_cast<std::size_t>(o + r)] =
           reduce8(acc[r][t]);

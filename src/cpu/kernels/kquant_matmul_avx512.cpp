@@ -21,6 +21,9 @@
 namespace lockstep::cpu::kernels::kquant {
 namespace {
 
+// Every loop over rows, tokens or the four 64-byte quarters of a super-block is fully unrolled
+// (#pragma GCC unroll): at -O2 GCC would otherwise keep the register tiles in stack arrays.
+
 // Prefetch distance for the weight stream, in bytes ahead of the super-block being read:
 // about 16 super-blocks (~2.3 KB), enough to cover memory latency (~100 ns) at ~13 GB/s.
 constexpr std::size_t kPrefetchBytes = 2048;
@@ -57,36 +60,48 @@ void q4k_tile(const Ctx& c, std::int64_t o, std::int64_t t0) {
   const __m128i dup_sc = _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
   const __m128i dup_m = _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
   __m512 acc[R][T];
+  #pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
+    #pragma GCC unroll 8
     for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
 
   for (std::int64_t b = 0; b < nb; ++b) {
     __m512i iacc[R][T];
+    #pragma GCC unroll 8
     for (int r = 0; r < R; ++r)
+      #pragma GCC unroll 8
       for (int t = 0; t < T; ++t) iacc[r][t] = _mm512_setzero_si512();
+    #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       const std::uint8_t* p = wq + r * qrow + b * kQ4QuantBytes + kPrefetchBytes;
       _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0);
       _mm_prefetch(reinterpret_cast<const char*>(p + 64), _MM_HINT_T0);
     }
+    #pragma GCC unroll 8
     for (int h = 0; h < 2; ++h) {
       __m512i raw[R];
+      #pragma GCC unroll 8
       for (int r = 0; r < R; ++r)
         raw[r] = _mm512_load_si512(wq + r * qrow + b * kQ4QuantBytes + 64 * h);
+      #pragma GCC unroll 8
       for (int k2 = 0; k2 < 2; ++k2) {
         const int k = 2 * h + k2;
         __m512i a[T];
+        #pragma GCC unroll 8
         for (int t = 0; t < T; ++t)
           a[t] = _mm512_load_si512(xt + t * c.x_stride + b * 256 + 64 * k);
+        #pragma GCC unroll 8
         for (int r = 0; r < R; ++r) {
           const __m512i w = k2 == 0 ? _mm512_and_si512(raw[r], m4)
                                     : _mm512_and_si512(_mm512_srli_epi16(raw[r], 4), m4);
+          #pragma GCC unroll 8
           for (int t = 0; t < T; ++t) iacc[r][t] = _mm512_dpbusd_epi32(iacc[r][t], w, a[t]);
         }
       }
     }
     __m512i sc[R], mn[R];
     float d[R], dmin[R];
+    #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       const std::uint8_t* m = wm + r * mrow + b * kQ4MetaBytes;
       const __m128i sm = _mm_loadu_si128(reinterpret_cast<const __m128i*>(m));
@@ -95,6 +110,7 @@ void q4k_tile(const Ctx& c, std::int64_t o, std::int64_t t0) {
       d[r] = load_fp16(m + 16);
       dmin[r] = load_fp16(m + 18);
     }
+    #pragma GCC unroll 8
     for (int t = 0; t < T; ++t) {
       const std::uint8_t* xr = xt + t * c.x_stride;
       // Group sums of q fit 16 bits; sign-extended, the high halves are 0 or -1 and meet the
@@ -103,6 +119,7 @@ void q4k_tile(const Ctx& c, std::int64_t o, std::int64_t t0) {
           _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xr + bs_off + b * 32)));
       float xd;
       std::memcpy(&xd, xr + d_off + b * 4, 4);
+      #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) {
         // |iacc| <= 16 * 15 * 127 < 2^15: vpmaddwd with (sc, 0) pairs is an exact multiply.
         const __m512 v1 = _mm512_cvtepi32_ps(_mm512_madd_epi16(iacc[r][t], sc[r]));
@@ -112,7 +129,9 @@ void q4k_tile(const Ctx& c, std::int64_t o, std::int64_t t0) {
       }
     }
   }
+  #pragma GCC unroll 8
   for (int t = 0; t < T; ++t)
+    #pragma GCC unroll 8
     for (int r = 0; r < R; ++r)
       c.y[static_cast<std::size_t>(t0 + t) * c.y_stride + static_cast<std::size_t>(o + r)] =
           _mm512_reduce_add_ps(acc[r][t]);
@@ -131,13 +150,18 @@ void q6k_tile(const Ctx& c, std::int64_t o, std::int64_t t0) {
   const __m512i m4 = _mm512_set1_epi8(0x0F);
   const __m512i m30 = _mm512_set1_epi8(0x30);
   __m512 acc[R][T];
+  #pragma GCC unroll 8
   for (int r = 0; r < R; ++r)
+    #pragma GCC unroll 8
     for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
 
   for (std::int64_t b = 0; b < nb; ++b) {
     __m512i iacc[R][T];
+    #pragma GCC unroll 8
     for (int r = 0; r < R; ++r)
+      #pragma GCC unroll 8
       for (int t = 0; t < T; ++t) iacc[r][t] = _mm512_setzero_si512();
+    #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       const std::uint8_t* p = wq + r * qrow + b * kQ6QuantBytes + kPrefetchBytes;
       _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0);
@@ -145,16 +169,22 @@ void q6k_tile(const Ctx& c, std::int64_t o, std::int64_t t0) {
       _mm_prefetch(reinterpret_cast<const char*>(p + 128), _MM_HINT_T0);
     }
     __m512i hi[R];
+    #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) hi[r] = _mm512_load_si512(wq + r * qrow + b * kQ6QuantBytes + 128);
+    #pragma GCC unroll 8
     for (int h = 0; h < 2; ++h) {
       __m512i raw[R];
+      #pragma GCC unroll 8
       for (int r = 0; r < R; ++r)
         raw[r] = _mm512_load_si512(wq + r * qrow + b * kQ6QuantBytes + 64 * h);
+      #pragma GCC unroll 8
       for (int k2 = 0; k2 < 2; ++k2) {
         const int k = 2 * h + k2;
         __m512i a[T];
+        #pragma GCC unroll 8
         for (int t = 0; t < T; ++t)
           a[t] = _mm512_load_si512(xt + t * c.x_stride + b * 256 + 64 * k);
+        #pragma GCC unroll 8
         for (int r = 0; r < R; ++r) {
           const __m512i lo = k2 == 0 ? _mm512_and_si512(raw[r], m4)
                                      : _mm512_and_si512(_mm512_srli_epi16(raw[r], 4), m4);
@@ -165,17 +195,20 @@ void q6k_tile(const Ctx& c, std::int64_t o, std::int64_t t0) {
           else if (k == 2) hk = hi[r];
           else hk = _mm512_srli_epi16(hi[r], 2);
           const __m512i w = _mm512_ternarylogic_epi32(lo, hk, m30, 0xF8);  // lo | (hk & m30)
+          #pragma GCC unroll 8
           for (int t = 0; t < T; ++t) iacc[r][t] = _mm512_dpbusd_epi32(iacc[r][t], w, a[t]);
         }
       }
     }
     __m512i sc[R];
     float d[R];
+    #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       const std::uint8_t* m = wm + r * mrow + b * kQ6MetaBytes;
       sc[r] = _mm512_cvtepi8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(m)));
       d[r] = load_fp16(m + 16);
     }
+    #pragma GCC unroll 8
     for (int t = 0; t < T; ++t) {
       const std::uint8_t* xr = xt + t * c.x_stride;
       const __m512i bs32 = _mm512_slli_epi32(
@@ -184,6 +217,7 @@ void q6k_tile(const Ctx& c, std::int64_t o, std::int64_t t0) {
           5);
       float xd;
       std::memcpy(&xd, xr + d_off + b * 4, 4);
+      #pragma GCC unroll 8
       for (int r = 0; r < R; ++r) {
         // sc * (q.a - 32 * bsum) per group: |.| < 2^25, exact in int32.
         const __m512i v = _mm512_mullo_epi32(_mm512_sub_epi32(iacc[r][t], bs32), sc[r]);
@@ -191,7 +225,9 @@ void q6k_tile(const Ctx& c, std::int64_t o, std::int64_t t0) {
       }
     }
   }
+  #pragma GCC unroll 8
   for (int t = 0; t < T; ++t)
+    #pragma GCC unroll 8
     for (int r = 0; r < R; ++r)
       c.y[static_cast<std::size_t>(t0 + t) * c.y_stride + static_cast<std::size_t>(o + r)] =
           _mm512_reduce_add_ps(acc[r][t]);
