@@ -63,6 +63,9 @@ void check_arguments(const BenchArgs& a, const model::Model& m) {
   if (need > m.config.n_ctx_train)
     fail("-p {} plus -n {} needs {} positions, but {} has a context of {} tokens", b.prompt_tokens,
          b.decode_tokens, need, m.source, m.config.n_ctx_train);
+  const auto& t = a.target.target;
+  if (t != "cpu" && t != "ref" && t != "lpu-sim")
+    fail("--target '{}' must be cpu, ref or lpu-sim", t);
   if (a.bandwidth_gbps < 0) fail("--bandwidth must be positive, got {} GB/s", a.bandwidth_gbps);
 }
 
@@ -72,10 +75,9 @@ void bench(BenchArgs& a) {
   check_arguments(a, *model);
   const int threads = target_threads(a.target);
   const std::int64_t n_ctx = a.bench.prompt_tokens + a.bench.decode_tokens;
-  runtime::LpuBackend* lpu = nullptr;
-  auto backend = make_backend(a.target, model, n_ctx, &lpu);
 
-  // The bandwidth first, while no backend thread is busy.
+  // The bandwidth first, before the backend exists: its threads (which may spin while idle)
+  // must not compete with the measurement.
   cpu::ReadBandwidth bandwidth;
   if (a.bandwidth_gbps > 0) {
     bandwidth.bytes_per_second = a.bandwidth_gbps * 1e9;
@@ -90,13 +92,19 @@ void bench(BenchArgs& a) {
     bandwidth = cpu::measure_read_bandwidth(bw);
   }
 
+  runtime::LpuBackend* lpu = nullptr;
+  auto backend = make_backend(a.target, model, n_ctx, &lpu);
+
   const bool terminal = ::isatty(STDERR_FILENO) != 0;
   const auto result = runtime::run_benchmark(*backend, a.bench, [&](int i, int total, bool warmup) {
     const int timed = i - a.bench.warmup;
     const auto line = warmup ? fmt::format("warm-up {}/{}", i + 1, a.bench.warmup)
                              : fmt::format("repetition {}/{}", timed + 1, a.bench.repetitions);
-    fmt::print(stderr, terminal ? "\r{} (p = {}, n = {})  " : "{} (p = {}, n = {})\n", line,
-               a.bench.prompt_tokens, a.bench.decode_tokens);
+    const auto text = fmt::format("{} (p = {}, n = {})", line, a.bench.prompt_tokens,
+                                  a.bench.decode_tokens);
+    // On a terminal the line rewrites itself; in a log it is one line per repetition.
+    if (terminal) fmt::print(stderr, "\r{}  ", text);
+    else fmt::print(stderr, "{}\n", text);
     std::fflush(stderr);
   });
   if (terminal) fmt::print(stderr, "\n");

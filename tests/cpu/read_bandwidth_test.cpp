@@ -36,9 +36,12 @@ TEST(ReadBandwidth, KernelsFoldEveryWordTheSameWay) {
   std::uint64_t expected = 0;
   for (auto w : words) expected ^= w;
   EXPECT_EQ(kernels::read_stream_portable(words, sizeof words), expected);
-  if (isa_supported(Isa::Avx2)) EXPECT_EQ(kernels::read_stream_avx2(words, sizeof words), expected);
-  if (isa_supported(Isa::Avx512))
+  if (isa_supported(Isa::Avx2)) {
+    EXPECT_EQ(kernels::read_stream_avx2(words, sizeof words), expected);
+  }
+  if (isa_supported(Isa::Avx512)) {
     EXPECT_EQ(kernels::read_stream_avx512(words, sizeof words), expected);
+  }
 }
 
 TEST(ReadBandwidth, DefaultBufferIsBeyondTheLastLevelCache) {
