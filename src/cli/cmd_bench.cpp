@@ -41,6 +41,9 @@ void fit_defaults(BenchArgs& a, const model::Model& m) {
              b.prompt_tokens, b.decode_tokens);
 }
 
+// Below this share of their cores, the bandwidth threads were crowded out by other processes.
+constexpr double kBusyShare = 0.8;
+
 // Threads the target computes with (the bandwidth is measured with as many).
 int target_threads(const TargetOptions& t) {
   if (t.target == "cpu") return t.threads > 0 ? t.threads : cpu::available_cores();
@@ -90,6 +93,11 @@ void bench(BenchArgs& a) {
                threads, threads == 1 ? "" : "s", cpu::default_read_buffer_bytes() >> 20,
                bw.repetitions);
     bandwidth = cpu::measure_read_bandwidth(bw);
+    if (bandwidth.cpu_share < kBusyShare)
+      fmt::print(stderr,
+                 "warning: the machine is busy: the measuring threads had {:.0f}% of their cores, "
+                 "so the bandwidth (and the speeds) read low\n",
+                 bandwidth.cpu_share * 100);
   }
 
   runtime::LpuBackend* lpu = nullptr;
@@ -150,6 +158,7 @@ void bench(BenchArgs& a) {
           {"samples_bytes_per_second", bandwidth.samples},
           {"buffer_bytes", bandwidth.buffer_bytes},
           {"pinned", bandwidth.pinned},
+          {"cpu_share", bandwidth.cpu_share},
           {"huge_pages", bandwidth.huge_pages},
           {"isa", a.bandwidth_gbps > 0 ? "none" : cpu::isa_name(bandwidth.isa)}}},
         {"results",
@@ -179,11 +188,12 @@ void bench(BenchArgs& a) {
   if (a.bandwidth_gbps > 0)
     fmt::print("read bandwidth  {:.2f} GB/s (given with --bandwidth)\n", bandwidth.bytes_per_second / 1e9);
   else
-    fmt::print("read bandwidth  {:.2f} GB/s ({} thread{}{}, median of {}, {} MiB buffer{})\n",
+    fmt::print("read bandwidth  {:.2f} GB/s ({} thread{}{}, median of {}, {} MiB buffer{}, {:.0f}% "
+               "of the cores' time)\n",
                bandwidth.bytes_per_second / 1e9, bandwidth.threads,
                bandwidth.threads == 1 ? "" : "s", bandwidth.pinned ? " pinned" : "",
                bandwidth.samples.size(), bandwidth.buffer_bytes >> 20,
-               bandwidth.huge_pages ? ", huge pages" : "");
+               bandwidth.huge_pages ? ", huge pages" : "", bandwidth.cpu_share * 100);
   fmt::print("bytes / token   {:.2f} MB (weights {:.2f} MB + f16 KV cache {:.3f} MB at position {})\n",
              roof.bytes_per_token / mb, roof.weight_bytes / mb, roof.kv_bytes / mb, roof.position);
   fmt::print("prompt          {:.1f} tok/s (p = {}, chunks of {}, median of {})\n",

@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <sys/mman.h>
+#include <time.h>
 
 #include <algorithm>
 #include <atomic>
@@ -23,15 +24,23 @@ namespace lockstep::cpu {
 
 namespace kernels {
 
-// Eight independent 64-bit XOR chains over each 64-byte line; GCC vectorises this with the
-// baseline SSE2 it may assume.
+// Eight independent 64-bit XOR chains, one word of each 64-byte line each, kept in registers
+// (an array here made GCC keep them in memory: one store-forwarding chain per line).
 std::uint64_t read_stream_portable(const void* data, std::size_t bytes) {
   const auto* p = static_cast<const std::uint64_t*>(data);
   const std::size_t words = bytes / 8;
-  std::uint64_t a[8] = {};
-  for (std::size_t i = 0; i < words; i += 8)
-    for (int j = 0; j < 8; ++j) a[j] ^= p[i + j];
-  return a[0] ^ a[1] ^ a[2] ^ a[3] ^ a[4] ^ a[5] ^ a[6] ^ a[7];
+  std::uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0, a4 = 0, a5 = 0, a6 = 0, a7 = 0;
+  for (std::size_t i = 0; i < words; i += 8) {
+    a0 ^= p[i + 0];
+    a1 ^= p[i + 1];
+    a2 ^= p[i + 2];
+    a3 ^= p[i + 3];
+    a4 ^= p[i + 4];
+    a5 ^= p[i + 5];
+    a6 ^= p[i + 6];
+    a7 ^= p[i + 7];
+  }
+  return a0 ^ a1 ^ a2 ^ a3 ^ a4 ^ a5 ^ a6 ^ a7;
 }
 
 }  // namespace kernels
@@ -126,6 +135,18 @@ class Mapping {
   bool huge_pages_ = false;
 };
 
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+double thread_cpu_seconds() {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) * 1e-9;
+}
+
 }  // namespace
 
 std::uint64_t last_level_cache_bytes() {
@@ -187,6 +208,7 @@ ReadBandwidth measure_read_bandwidth(const ReadBandwidthOptions& o) {
   const int passes = 2 + o.repetitions;
   std::barrier sync(o.threads + 1);
   std::atomic<std::uint64_t> sink{0};
+  std::vector<double> cpu_seconds(static_cast<std::size_t>(o.threads));  // [threads] s, last pass
   std::vector<std::thread> workers;
   workers.reserve(static_cast<std::size_t>(o.threads));
   for (int t = 0; t < o.threads; ++t) {
@@ -195,8 +217,10 @@ ReadBandwidth measure_read_bandwidth(const ReadBandwidthOptions& o) {
       std::uint64_t folded = 0;
       for (int pass = 0; pass < passes; ++pass) {
         sync.arrive_and_wait();
+        const double cpu_start = thread_cpu_seconds();
         if (pass == 0) std::memset(mine, 0x5a + t, slice);
         else folded ^= kernel(mine, slice);
+        cpu_seconds[static_cast<std::size_t>(t)] = thread_cpu_seconds() - cpu_start;
         sync.arrive_and_wait();
       }
       sink.fetch_xor(folded, std::memory_order_relaxed);
@@ -206,21 +230,24 @@ ReadBandwidth measure_read_bandwidth(const ReadBandwidthOptions& o) {
   result.pinned = static_cast<int>(cpus.size()) >= o.threads;
   for (int t = 0; t < o.threads && result.pinned; ++t) result.pinned = pin_to(workers[t], cpus[t]);
 
+  std::vector<double> shares;
   for (int pass = 0; pass < passes; ++pass) {
     sync.arrive_and_wait();
     const auto start = std::chrono::steady_clock::now();
     sync.arrive_and_wait();
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
-    if (pass >= 2) result.samples.push_back(static_cast<double>(bytes) / took.count());
+    if (pass < 2) continue;
+    result.samples.push_back(static_cast<double>(bytes) / took.count());
+    double cpu = 0;
+    for (double c : cpu_seconds) cpu += c;
+    shares.push_back(cpu / (o.threads * took.count()));
   }
   for (auto& w : workers) w.join();
   // Published where the compiler cannot prove it unused: the reads cannot be elided.
   g_read_sink.store(sink.load(), std::memory_order_relaxed);
 
-  std::vector<double> sorted = result.samples;
-  std::sort(sorted.begin(), sorted.end());
-  const std::size_t n = sorted.size();
-  result.bytes_per_second = n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+  result.bytes_per_second = median(result.samples);
+  result.cpu_share = median(std::move(shares));
   return result;
 }
 

@@ -23,6 +23,9 @@ struct ReadBandwidth {
   std::vector<double> samples;      // [repetitions] B/s, in the order measured
   std::uint64_t buffer_bytes = 0;   // bytes streamed per repetition
   int threads = 0;
+  // Median over repetitions of the threads' CPU time / (threads x wall time): near 1 on an idle
+  // machine; well below 1 means other processes had the cores and the figure is low.
+  double cpu_share = 0;
   bool pinned = false;              // every thread was pinned to a core of its own
   bool huge_pages = false;          // madvise(MADV_HUGEPAGE) was accepted
   Isa isa = Isa::Portable;
