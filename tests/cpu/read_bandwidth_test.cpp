@@ -26,6 +26,7 @@ TEST(ReadBandwidth, SmallBufferGivesAPositiveFiniteFigureOnEveryIsa) {
       EXPECT_EQ(r.samples.size(), 3u);
       EXPECT_GE(r.buffer_bytes, o.buffer_bytes);
       EXPECT_EQ(r.threads, threads);
+      EXPECT_GT(r.cpu_share, 0) << isa_name(isa);
     }
   }
 }
