@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -103,18 +104,27 @@ void bench(BenchArgs& a) {
   runtime::LpuBackend* lpu = nullptr;
   auto backend = make_backend(a.target, model, n_ctx, &lpu);
 
+  // On a terminal the progress line rewrites itself (at most ten times a second); in a log it
+  // is one line per repetition.
   const bool terminal = ::isatty(STDERR_FILENO) != 0;
-  const auto result = runtime::run_benchmark(*backend, a.bench, [&](int i, int total, bool warmup) {
-    const int timed = i - a.bench.warmup;
+  const std::int64_t all_tokens = a.bench.prompt_tokens + a.bench.decode_tokens;
+  auto last_print = std::chrono::steady_clock::now() - std::chrono::seconds(1);
+  auto progress = [&](int i, int, bool warmup, std::int64_t done) {
+    if (!terminal && done != 0) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (terminal && done != 0 && done != all_tokens && now - last_print < std::chrono::milliseconds(100))
+      return;
+    last_print = now;
     const auto line = warmup ? fmt::format("warm-up {}/{}", i + 1, a.bench.warmup)
-                             : fmt::format("repetition {}/{}", timed + 1, a.bench.repetitions);
-    const auto text = fmt::format("{} (p = {}, n = {})", line, a.bench.prompt_tokens,
-                                  a.bench.decode_tokens);
-    // On a terminal the line rewrites itself; in a log it is one line per repetition.
+                             : fmt::format("repetition {}/{}", i - a.bench.warmup + 1,
+                                           a.bench.repetitions);
+    const auto text = fmt::format("{} (p = {}, n = {}): {}/{} tokens", line,
+                                  a.bench.prompt_tokens, a.bench.decode_tokens, done, all_tokens);
     if (terminal) fmt::print(stderr, "\r{}  ", text);
     else fmt::print(stderr, "{}\n", text);
     std::fflush(stderr);
-  });
+  };
+  const auto result = runtime::run_benchmark(*backend, a.bench, progress);
   if (terminal) fmt::print(stderr, "\n");
   const auto roof = runtime::decode_roofline(*model, a.bench.prompt_tokens, a.bench.decode_tokens,
                                              bandwidth.bytes_per_second);

@@ -24,7 +24,8 @@ std::int32_t argmax(std::span<const float> logits) {
 
 BenchmarkRepetition run_once(Backend& backend, std::span<const std::int32_t> prompt,
                              const BenchmarkOptions& o, std::vector<float>& logits,
-                             std::vector<std::int32_t>& decoded) {
+                             std::vector<std::int32_t>& decoded,
+                             const std::function<void(std::int64_t)>& done) {
   BenchmarkRepetition r;
   const auto p = static_cast<std::int64_t>(prompt.size());
   const auto start = std::chrono::steady_clock::now();
@@ -34,6 +35,7 @@ BenchmarkRepetition run_once(Backend& backend, std::span<const std::int32_t> pro
                     pos, logits, /*all_logits=*/false);
   }
   r.prompt_seconds = seconds_since(start);
+  done(p);
 
   decoded.clear();
   r.inter_token_seconds.reserve(static_cast<std::size_t>(o.decode_tokens));
@@ -43,6 +45,7 @@ BenchmarkRepetition run_once(Backend& backend, std::span<const std::int32_t> pro
     backend.forward(std::span(&token, 1), p + i, logits, false);
     r.inter_token_seconds.push_back(seconds_since(step));
     decoded.push_back(token);
+    done(p + i + 1);
   }
   for (double s : r.inter_token_seconds) r.decode_seconds += s;
   r.prompt_tokens_per_second = static_cast<double>(p) / r.prompt_seconds;
@@ -96,8 +99,11 @@ BenchmarkResult run_benchmark(Backend& backend, const BenchmarkOptions& o,
   const int total = o.warmup + o.repetitions;
   for (int i = 0; i < total; ++i) {
     const bool warmup = i < o.warmup;
-    if (progress) progress(i, total, warmup);
-    auto r = run_once(backend, prompt, o, logits, result.decoded);
+    auto done = [&](std::int64_t tokens) {
+      if (progress) progress(i, total, warmup, tokens);
+    };
+    done(0);
+    auto r = run_once(backend, prompt, o, logits, result.decoded, done);
     if (!warmup) result.repetitions.push_back(std::move(r));
   }
   auto across = [&](double BenchmarkRepetition::*field) {

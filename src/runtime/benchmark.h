@@ -43,8 +43,11 @@ struct BenchmarkResult {
   std::vector<std::int32_t> decoded;  // [n] the tokens of the last repetition (same every time)
 };
 
-// Called before each repetition: (index, total, warmup?) with index counting from 0.
-using BenchmarkProgress = std::function<void(int index, int total, bool warmup)>;
+// Progress: repetition `index` (from 0) of `total` (warm-ups first) has processed `tokens_done`
+// of its p + n tokens. Called with 0 before a repetition, with p after its prefill and after
+// every decode step, always outside the timed intervals.
+using BenchmarkProgress =
+    std::function<void(int index, int total, bool warmup, std::int64_t tokens_done)>;
 
 // Throws lockstep::Error (one sentence, with the numbers) when the options are out of range
 // or p + n exceeds backend.context_length().
