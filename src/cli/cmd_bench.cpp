@@ -15,6 +15,7 @@
 #include "core/error.h"
 #include "cpu/isa.h"
 #include "cpu/read_bandwidth.h"
+#include "cpu/thread_team.h"
 #include "runtime/benchmark.h"
 
 namespace lockstep::cli {
@@ -47,7 +48,7 @@ constexpr double kBusyShare = 0.8;
 
 // Threads the target computes with (the bandwidth is measured with as many).
 int target_threads(const TargetOptions& t) {
-  if (t.target == "cpu") return t.threads > 0 ? t.threads : cpu::available_cores();
+  if (t.target == "cpu") return t.threads > 0 ? t.threads : static_cast<int>(cpu::available_cores().size());
   return 1;  // the reference pass and the simulator run on the calling thread
 }
 

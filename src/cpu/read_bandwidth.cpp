@@ -1,5 +1,7 @@
 #include "cpu/read_bandwidth.h"
 
+#include "cpu/thread_team.h"
+
 #include <pthread.h>
 #include <sched.h>
 #include <sys/mman.h>
@@ -92,16 +94,6 @@ Kernel kernel_for(Isa isa) {
 }
 
 // The cores of this process's affinity mask, in order.
-std::vector<int> allowed_cpus() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  std::vector<int> cpus;
-  if (sched_getaffinity(0, sizeof(set), &set) == 0)
-    for (int c = 0; c < CPU_SETSIZE; ++c)
-      if (CPU_ISSET(c, &set)) cpus.push_back(c);
-  return cpus;
-}
-
 bool pin_to(std::thread& thread, int cpu) {
   cpu_set_t set;
   CPU_ZERO(&set);
@@ -177,8 +169,6 @@ std::uint64_t default_read_buffer_bytes() {
   return round_up(std::max<std::uint64_t>(1ull << 30, 4 * last_level_cache_bytes()), kHugePage);
 }
 
-int available_cores() { return std::max<int>(1, static_cast<int>(allowed_cpus().size())); }
-
 ReadBandwidth measure_read_bandwidth(const ReadBandwidthOptions& o) {
   if (o.threads < 1) fail("the read-bandwidth measurement needs at least 1 thread, got {}", o.threads);
   if (o.repetitions < 1)
@@ -226,7 +216,7 @@ ReadBandwidth measure_read_bandwidth(const ReadBandwidthOptions& o) {
       sink.fetch_xor(folded, std::memory_order_relaxed);
     });
   }
-  const auto cpus = allowed_cpus();
+  const auto cpus = available_cores();
   result.pinned = static_cast<int>(cpus.size()) >= o.threads;
   for (int t = 0; t < o.threads && result.pinned; ++t) result.pinned = pin_to(workers[t], cpus[t]);
 

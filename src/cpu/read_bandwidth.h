@@ -43,7 +43,5 @@ std::uint64_t last_level_cache_bytes();
 // The default buffer: max(1 GiB, 4 x last_level_cache_bytes()), rounded up to 2 MiB.
 std::uint64_t default_read_buffer_bytes();
 
-// Cores this process may run on (sched_getaffinity), at least 1.
-int available_cores();
 
 }  // namespace lockstep::cpu

@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "cpu/read_bandwidth.h"
+#include "cpu/thread_team.h"
 #include "cpu/read_bandwidth_kernels.h"
 
 namespace lockstep::cpu {
@@ -48,7 +49,7 @@ TEST(ReadBandwidth, KernelsFoldEveryWordTheSameWay) {
 TEST(ReadBandwidth, DefaultBufferIsBeyondTheLastLevelCache) {
   EXPECT_GE(default_read_buffer_bytes(), 1ull << 30);
   EXPECT_GE(default_read_buffer_bytes(), 4 * last_level_cache_bytes());
-  EXPECT_GE(available_cores(), 1);
+  EXPECT_GE(available_cores().size(), 1u);
 }
 
 TEST(ReadBandwidth, BadOptionsAreRefused) {

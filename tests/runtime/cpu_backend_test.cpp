@@ -49,14 +49,25 @@ std::shared_ptr<const model::Model> synthetic(const std::string& shape, TensorTy
   return model::load_model(path);
 }
 
-// Logit tolerance by weight type: fp32 arithmetic (reassociated) plus the fp16 KV cache for the
-// float types; 8-bit activations for the quantized ones (logits have a row std of about 4).
+bool quantized(TensorType type) {
+  return type != TensorType::F32 && type != TensorType::F16 && type != TensorType::BF16;
+}
+
+// Logit tolerance by weight type (logits have a row std of about 4). Float weights: fp32
+// arithmetic in another order plus the fp16 KV cache, the F16 bound of the llama.cpp fixtures
+// (../shared/fixtures/README.md section 6). Quantized weights: activations are rounded to 8 bits
+// as llama.cpp rounds them, so the bound is the fixtures' bound between llama.cpp and an exact
+// forward (Q8_0/Q4_0 1.0, K-quants 1.5). With such rounding a near-tie may go either way, so
+// greedy tokens are compared on float weights only; llamacpp_fixture_test holds the quantized
+// logits to llama.cpp's own.
 float logit_tolerance(TensorType type) {
   switch (type) {
     case TensorType::F32:
     case TensorType::F16:
-    case TensorType::BF16: return 0.02f;
-    default: return 0.15f;
+    case TensorType::BF16: return 0.04f;
+    case TensorType::Q8_0:
+    case TensorType::Q4_0: return 1.0f;
+    default: return 1.5f;
   }
 }
 
@@ -84,7 +95,7 @@ TEST_P(CpuArchitectureTest, SyntheticModelMatchesTheReference) {
   for (cpu::Isa isa : supported_isas()) {
     lockstep::testing::AgreementCheck check;
     check.logit_tolerance = logit_tolerance(p.type);
-    check.greedy_tokens = 32;
+    check.greedy_tokens = quantized(p.type) ? 0 : 32;
     lockstep::testing::expect_backend_matches_reference(
         m, [&] { return cpu_backend(m, check.context, 2, isa); },
         fmt::format("{} {}, cpu {}", p.shape,
@@ -97,11 +108,13 @@ INSTANTIATE_TEST_SUITE_P(
     AllArchitecturesAndTypes, CpuArchitectureTest,
     ::testing::Values(ArchitectureCase{"tiny", TensorType::F16},
                       ArchitectureCase{"tiny-llama3", TensorType::BF16},
+                      ArchitectureCase{"tiny-mistral", TensorType::F32},
+                      ArchitectureCase{"tiny-qwen2", TensorType::F16},
+                      ArchitectureCase{"tiny-qwen3", TensorType::F16},
                       ArchitectureCase{"tiny-mistral", TensorType::Q8_0},
                       ArchitectureCase{"tiny-qwen2", TensorType::Q4_0},
                       ArchitectureCase{"tiny-qwen3", TensorType::Q4_K},
-                      ArchitectureCase{"tiny", TensorType::Q6_K},
-                      ArchitectureCase{"tiny-llama3", TensorType::F32}),
+                      ArchitectureCase{"tiny", TensorType::Q6_K}),
     [](const auto& info) {
       std::string s = info.param.shape + "_" + numerics::tensor_type_info(info.param.type).name;
       for (char& ch : s)
