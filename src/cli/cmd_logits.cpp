@@ -7,6 +7,7 @@
 #include "cli/model_argument.h"
 #include "core/error.h"
 #include "core/npy.h"
+#include "cli/target_option.h"
 #include "runtime/backend.h"
 
 namespace lockstep::cli {
@@ -18,6 +19,7 @@ struct LogitsArgs {
   std::string token_list;
   std::string output;
   bool no_bos = false;
+  TargetOptions target = {.target = "ref"};  // the oracle unless asked otherwise
 };
 
 std::vector<std::int32_t> parse_token_list(const std::string& text) {
@@ -49,7 +51,8 @@ void logits(const LogitsArgs& a) {
   const auto n = static_cast<std::int64_t>(tokens.size());
   if (n > model->config.n_ctx_train)
     fail("{} tokens exceed the model's context of {} tokens", n, model->config.n_ctx_train);
-  auto backend = runtime::make_reference_backend(model, n);
+  runtime::LpuBackend* lpu = nullptr;
+  auto backend = make_backend(a.target, model, n, &lpu);
   std::vector<float> out(static_cast<std::size_t>(n * model->config.n_vocab));  // [n][n_vocab]
   backend->forward(tokens, 0, out, /*all_logits=*/true);
   write_npy_f32(a.output, out,
@@ -66,6 +69,7 @@ void add_logits_command(CLI::App& app) {
   p->excludes(t);
   cmd->add_option("-o,--output", args->output, "output .npy file, float32 [n_tokens, n_vocab]")
       ->required();
+  add_target_options(*cmd, args->target);
   cmd->add_flag("--no-bos", args->no_bos, "do not add BOS to -p text");
   cmd->callback([args] {
     if (args->prompt.empty() && args->token_list.empty()) fail("give -p TEXT or --tokens IDS");

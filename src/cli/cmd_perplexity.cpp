@@ -6,6 +6,7 @@
 
 #include "cli/command_registry.h"
 #include "cli/model_argument.h"
+#include "cli/target_option.h"
 #include "core/error.h"
 #include "runtime/perplexity.h"
 
@@ -18,6 +19,7 @@ struct PerplexityArgs {
   std::int64_t ctx = 0;
   std::int64_t stride = 0;
   std::int64_t max_tokens = 0;
+  TargetOptions target;
 };
 
 void perplexity(const PerplexityArgs& a) {
@@ -35,7 +37,8 @@ void perplexity(const PerplexityArgs& a) {
     fail("--ctx {} exceeds the model's trained context of {} tokens", window,
          model->config.n_ctx_train);
   const std::int64_t stride = a.stride > 0 ? a.stride : window / 2;
-  auto backend = runtime::make_reference_backend(model, window);
+  runtime::LpuBackend* lpu = nullptr;
+  auto backend = make_backend(a.target, model, window, &lpu);
   fmt::print(stderr, "{} tokens, windows of {} advancing by {}\n", tokens.size(), window, stride);
   // On a terminal the progress line rewrites itself; in a log it is one line per tenth.
   const bool terminal = ::isatty(STDERR_FILENO) != 0;
@@ -62,6 +65,7 @@ void add_perplexity_command(CLI::App& app) {
   cmd->add_option("--ctx", args->ctx, "window length in tokens (default: min(512, trained))");
   cmd->add_option("--stride", args->stride, "tokens a window advances (default: ctx / 2)");
   cmd->add_option("--max-tokens", args->max_tokens, "score at most this many tokens of the file");
+  add_target_options(*cmd, args->target);
   cmd->callback([args] { perplexity(*args); });
 }
 

@@ -15,7 +15,7 @@
 namespace lockstep::cli {
 
 struct TargetOptions {
-  std::string target = "ref";  // becomes "cpu" once the backend lands
+  std::string target = "cpu";
   int threads = 0;          // cpu: worker threads, 0 = one per core
   std::string isa = "native";  // cpu: kernel level (portable, avx2, avx512, native)
   std::string system = "lpu-v1";
