@@ -12,6 +12,7 @@
 #include "lpu/system_config.h"
 #include "lpu/system_lowering.h"
 #include "model/catalog.h"
+#include "runtime/cpu_backend.h"
 #include "runtime/lpu_backend.h"
 #include "tokenizer/streaming_decoder.h"
 
@@ -69,7 +70,8 @@ void predict_llama_2_70b() {
 
 void demo(DemoArgs& a) {
   fmt::print("lockstep demo: a tiny Llama-architecture model trained on the King James Bible,\n"
-             "run by lockstep's FP32 reference pass on this CPU. Same seed, same text.\n\n");
+             "run by lockstep's CPU backend (a static kernel plan on pinned threads). Same seed,\n"
+             "same text.\n\n");
   auto model = open_model(a.model);
   a.options.max_new_tokens = a.n;
   const std::int64_t ctx = choose_context(0, model->config.n_ctx_train);
@@ -77,7 +79,7 @@ void demo(DemoArgs& a) {
                            "Blessed are the"};
   std::string first_text;
   for (const char* prompt : prompts) {
-    auto backend = runtime::make_reference_backend(model, ctx);
+    auto backend = runtime::make_cpu_backend(model, ctx, runtime::CpuBackendOptions{});
     auto [stats, text] = stream(*backend, *model, prompt, a.options);
     if (first_text.empty()) first_text = text;
     fmt::print("  [{}]\n", describe_generation(stats));
