@@ -98,8 +98,8 @@ void bench(BenchArgs& a) {
     if (bandwidth.cpu_share < kBusyShare)
       fmt::print(stderr,
                  "warning: the machine is busy: the measuring threads had {:.0f}% of their cores, "
-                 "so the bandwidth (and the speeds) read low\n",
-                 bandwidth.cpu_share * 100);
+                 "so the bandwidth (and the speeds) read low ({:.2f} GB/s while they ran)\n",
+                 bandwidth.cpu_share * 100, bandwidth.scheduled_bytes_per_second / 1e9);
   }
 
   runtime::LpuBackend* lpu = nullptr;
@@ -170,6 +170,7 @@ void bench(BenchArgs& a) {
           {"buffer_bytes", bandwidth.buffer_bytes},
           {"pinned", bandwidth.pinned},
           {"cpu_share", bandwidth.cpu_share},
+          {"scheduled_bytes_per_second", bandwidth.scheduled_bytes_per_second},
           {"huge_pages", bandwidth.huge_pages},
           {"isa", a.bandwidth_gbps > 0 ? "none" : cpu::isa_name(bandwidth.isa)}}},
         {"results",

@@ -220,7 +220,7 @@ ReadBandwidth measure_read_bandwidth(const ReadBandwidthOptions& o) {
   result.pinned = static_cast<int>(cpus.size()) >= o.threads;
   for (int t = 0; t < o.threads && result.pinned; ++t) result.pinned = pin_to(workers[t], cpus[t]);
 
-  std::vector<double> shares;
+  std::vector<double> shares, scheduled;
   for (int pass = 0; pass < passes; ++pass) {
     sync.arrive_and_wait();
     const auto start = std::chrono::steady_clock::now();
@@ -228,8 +228,12 @@ ReadBandwidth measure_read_bandwidth(const ReadBandwidthOptions& o) {
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - start;
     if (pass < 2) continue;
     result.samples.push_back(static_cast<double>(bytes) / took.count());
-    double cpu = 0;
-    for (double c : cpu_seconds) cpu += c;
+    double cpu = 0, rate = 0;
+    for (double c : cpu_seconds) {
+      cpu += c;
+      rate += static_cast<double>(slice) / std::max(c, 1e-9);
+    }
+    scheduled.push_back(rate);
     shares.push_back(cpu / (o.threads * took.count()));
   }
   for (auto& w : workers) w.join();
@@ -238,6 +242,7 @@ ReadBandwidth measure_read_bandwidth(const ReadBandwidthOptions& o) {
 
   result.bytes_per_second = median(result.samples);
   result.cpu_share = median(std::move(shares));
+  result.scheduled_bytes_per_second = median(std::move(scheduled));
   return result;
 }
 

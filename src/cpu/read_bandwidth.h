@@ -26,6 +26,10 @@ struct ReadBandwidth {
   // Median over repetitions of the threads' CPU time / (threads x wall time): near 1 on an idle
   // machine; well below 1 means other processes had the cores and the figure is low.
   double cpu_share = 0;
+  // Median over repetitions of the sum over threads of slice bytes / that thread's CPU time, B/s:
+  // what the threads streamed while they actually ran. An estimate of the idle machine's figure
+  // when cpu_share is low (other tenants' memory traffic still counts against it).
+  double scheduled_bytes_per_second = 0;
   bool pinned = false;              // every thread was pinned to a core of its own
   bool huge_pages = false;          // madvise(MADV_HUGEPAGE) was accepted
   Isa isa = Isa::Portable;

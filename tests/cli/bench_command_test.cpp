@@ -14,11 +14,13 @@ namespace {
 using testing::run_lockstep;
 
 TEST(BenchCommand, PrintsEveryFigureWithItsUnit) {
+  // --bandwidth skips the measurement (a 1 GiB buffer: seconds on a busy machine); the
+  // measurement itself is tested in tests/cpu/read_bandwidth_test.cpp.
   auto r = run_lockstep({"bench", "--target", "ref", "-p", "12", "-n", "6", "-r", "2",
-                         "--warmup", "0"});
+                         "--warmup", "0", "--bandwidth", "12.5"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   for (const char* field :
-       {"model ", "type mix ", "target ", "ref, 1 thread", "read bandwidth ", " GB/s",
+       {"model ", "type mix ", "target ", "ref, 1 thread", "read bandwidth  12.50 GB/s",
         "bytes / token ", " MB", "prompt ", "decode ", " tok/s", "inter-token ", "P50 ", "P99 ",
         "max ", " ms", "roofline ", "achieved ", " % of the roofline"})
     EXPECT_NE(r.out.find(field), std::string::npos) << field << "\n" << r.out;
@@ -30,7 +32,7 @@ TEST(BenchCommand, JsonHasEveryFigureAndTheParameters) {
                          "--warmup", "1", "--bandwidth", "20", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
-  EXPECT_EQ(j["model"]["source"], "embedded");
+  EXPECT_NE(j["model"]["source"].get<std::string>().find("embedded"), std::string::npos);
   EXPECT_EQ(j["parameters"]["target"], "ref");
   EXPECT_EQ(j["parameters"]["prompt_tokens"], 10);
   EXPECT_EQ(j["parameters"]["decode_tokens"], 5);

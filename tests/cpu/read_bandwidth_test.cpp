@@ -28,6 +28,7 @@ TEST(ReadBandwidth, SmallBufferGivesAPositiveFiniteFigureOnEveryIsa) {
       EXPECT_GE(r.buffer_bytes, o.buffer_bytes);
       EXPECT_EQ(r.threads, threads);
       EXPECT_GT(r.cpu_share, 0) << isa_name(isa);
+      EXPECT_GT(r.scheduled_bytes_per_second, 0) << isa_name(isa);
     }
   }
 }
