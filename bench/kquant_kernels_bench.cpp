@@ -120,6 +120,6 @@ BENCHMARK(BM_kquant_matmul)
     ->ArgNames({"type", "rows", "cols", "n", "isa"})
     ->Apply(args)
     ->Unit(benchmark::kMicrosecond)
-    ->UseRealTime();
+    ;  // CPU time, not real time: the machine is shared, a descheduled thread should not count
 
 }  // namespace
