@@ -176,7 +176,7 @@ void prepare_activation_avx2(const float* x, std::uint8_t* out, std::int64_t col
     m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
     m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
     const float amax = _mm_cvtss_f32(m4);
-    const float db = amax / 127.0f;
+    const float db = amax >= kMinActivationAmax ? amax / 127.0f : 0.0f;
     const float id = db != 0.0f ? 1.0f / db : 0.0f;
     const __m256 vid = _mm256_set1_ps(id);
     __m256i sum = _mm256_setzero_si256();
