@@ -340,6 +340,10 @@ TEST_P(Q8Q4MatmulTest, PreparedActivationsAreTheSameBytesAtEveryIsa) {
       for (std::int64_t i = 32; i < 64; ++i)
         x[static_cast<std::size_t>(i)] = i == 32 ? 127.0f : static_cast<float>(i - 48) + 0.5f;
     }
+    if (cols > 64) {
+      for (std::int64_t i = 64; i < 96; ++i)  // tiny values: 1 / d would overflow fp32
+        x[static_cast<std::size_t>(i)] = static_cast<float>(i - 80) * 1e-38f;
+    }
     const Activations base = prepare(type, Isa::Portable, x, 1, cols);
     ASSERT_EQ(base.stride % 64, 0u);
     for (Isa isa : supported_isas()) {

@@ -22,6 +22,7 @@
 // ACTIVATIONS (one row of `cols` fp32 values, 32-value blocks, the same bytes at every ISA):
 //   [0, round64(cols))                 q: [cols] int8, q = round_to_nearest_even(x * id)
 //   [qbytes, + round64(4 nb))          d: [nb] fp32, d = amax / 127, id = d ? 1 / d : 0
+//                                      (d = 0 when amax < kMinActivationAmax)
 //   [qbytes + dbytes, + round64(4 nb)) bias: [nb] int32, -offset * sum(q of the block), with
 //                                      offset 128 for Q8_0 (weights stored as q + 128) and 8
 //                                      for Q4_0 (nibble - 8).
@@ -59,6 +60,10 @@ constexpr std::int64_t activation_bytes(std::int64_t cols) {
   return activation_q_bytes(cols) + 2 * activation_d_bytes(cols);
 }
 constexpr std::int32_t activation_offset(bool is_q4) { return is_q4 ? 8 : 128; }
+// A block whose amax is below this quantizes to zeros with d = 0: below about 3.7e-37, 1 / d
+// would overflow to infinity (and the fp32 -> int conversion differ between C++ and SIMD);
+// 2^-100 is far below any contribution an fp32 output can resolve.
+constexpr float kMinActivationAmax = 7.888609052210118e-31f;  // 2^-100
 
 // Per-ISA entry points. prepare: x [cols] fp32 -> out activation_bytes(cols) bytes.
 // matmul: w = the packed matrix (rows x cols); see MatmulKernel::matmul for the rest.

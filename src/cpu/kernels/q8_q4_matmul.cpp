@@ -88,7 +88,7 @@ void prepare_activation_portable(const float* x, std::uint8_t* out, std::int64_t
     const float* xb = x + b * kBlock;
     float amax = 0.0f;
     for (std::int64_t i = 0; i < kBlock; ++i) amax = std::fmax(amax, std::fabs(xb[i]));
-    const float db = amax / 127.0f;
+    const float db = amax >= kMinActivationAmax ? amax / 127.0f : 0.0f;
     const float id = db != 0.0f ? 1.0f / db : 0.0f;
     std::int32_t sum = 0;
     for (std::int64_t i = 0; i < kBlock; ++i) {

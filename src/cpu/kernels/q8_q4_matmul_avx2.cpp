@@ -26,62 +26,75 @@ inline __m256i broadcast4(const std::int8_t* p) {
   return _mm256_set1_epi32(v);
 }
 
-template <bool kQ4, int T>
+// H = 1: the 8 rows of half `half` of the panel; H = 2: both halves (16 rows, decode), which
+// reads each 64-byte line once and keeps twice the independent work in flight.
+template <bool kQ4, int T, int H>
 inline void tile(const std::uint8_t* panel, int half, std::int64_t nb,
                  const std::int8_t* const* xq, const float* const* xd,
-                 const std::int32_t* const* xb, float* y, std::size_t y_stride, __m256i mask) {
+                 const std::int32_t* const* xb, float* y, std::size_t y_stride,
+                 const __m256i* mask) {
   const std::int64_t quant_bytes = panel_quant_bytes(kQ4, nb * kBlock);
   const auto* scales = reinterpret_cast<const std::uint16_t*>(panel + quant_bytes);
   const __m256i ones = _mm256_set1_epi16(1);
   const __m256i nibble = _mm256_set1_epi8(0x0F);
   const __m256i flip = _mm256_set1_epi8(static_cast<char>(0x80));
-  __m256 acc[T];
+  __m256 acc[H][T];
+#pragma GCC unroll 2
+  for (int h = 0; h < H; ++h) {
 #pragma GCC unroll 4
-  for (int t = 0; t < T; ++t) acc[t] = _mm256_setzero_ps();
+    for (int t = 0; t < T; ++t) acc[h][t] = _mm256_setzero_ps();
+  }
   for (std::int64_t b = 0; b < nb; ++b) {
-    const std::uint8_t* wq = panel + b * block_quant_bytes(kQ4) + 32 * half;
-    __m256i s[T];
-    if constexpr (kQ4) {
+    __m256i s[H][T];
+#pragma GCC unroll 2
+    for (int h = 0; h < H; ++h) {
+      const std::uint8_t* wq = panel + b * block_quant_bytes(kQ4) + 32 * (half + h);
+      if constexpr (kQ4) {
 #pragma GCC unroll 4
-      for (int t = 0; t < T; ++t) s[t] = _mm256_set1_epi32(xb[t][b]);
+        for (int t = 0; t < T; ++t) s[h][t] = _mm256_set1_epi32(xb[t][b]);
 #pragma GCC unroll 4
-      for (int c = 0; c < 4; ++c) {
-        const __m256i raw = _mm256_load_si256(reinterpret_cast<const __m256i*>(wq + 64 * c));
-        const __m256i lo = _mm256_and_si256(raw, nibble);
-        const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), nibble);
+        for (int c = 0; c < 4; ++c) {
+          const __m256i raw = _mm256_load_si256(reinterpret_cast<const __m256i*>(wq + 64 * c));
+          const __m256i lo = _mm256_and_si256(raw, nibble);
+          const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(raw, 4), nibble);
 #pragma GCC unroll 4
-        for (int t = 0; t < T; ++t) {
-          const __m256i p16 = _mm256_add_epi16(
-              _mm256_maddubs_epi16(lo, broadcast4(xq[t] + b * kBlock + 4 * c)),
-              _mm256_maddubs_epi16(hi, broadcast4(xq[t] + b * kBlock + 16 + 4 * c)));
-          s[t] = _mm256_add_epi32(s[t], _mm256_madd_epi16(p16, ones));
+          for (int t = 0; t < T; ++t) {
+            const __m256i p16 = _mm256_add_epi16(
+                _mm256_maddubs_epi16(lo, broadcast4(xq[t] + b * kBlock + 4 * c)),
+                _mm256_maddubs_epi16(hi, broadcast4(xq[t] + b * kBlock + 16 + 4 * c)));
+            s[h][t] = _mm256_add_epi32(s[h][t], _mm256_madd_epi16(p16, ones));
+          }
         }
-      }
-    } else {
+      } else {
 #pragma GCC unroll 4
-      for (int t = 0; t < T; ++t) s[t] = _mm256_setzero_si256();
+        for (int t = 0; t < T; ++t) s[h][t] = _mm256_setzero_si256();
 #pragma GCC unroll 8
-      for (int c = 0; c < 8; ++c) {
-        const __m256i w = _mm256_xor_si256(
-            _mm256_load_si256(reinterpret_cast<const __m256i*>(wq + 64 * c)), flip);
-        const __m256i aw = _mm256_abs_epi8(w);
+        for (int c = 0; c < 8; ++c) {
+          const __m256i w = _mm256_xor_si256(
+              _mm256_load_si256(reinterpret_cast<const __m256i*>(wq + 64 * c)), flip);
+          const __m256i aw = _mm256_abs_epi8(w);
 #pragma GCC unroll 4
-        for (int t = 0; t < T; ++t) {
-          const __m256i sq = _mm256_sign_epi8(broadcast4(xq[t] + b * kBlock + 4 * c), w);
-          s[t] = _mm256_add_epi32(s[t], _mm256_madd_epi16(_mm256_maddubs_epi16(aw, sq), ones));
+          for (int t = 0; t < T; ++t) {
+            const __m256i sq = _mm256_sign_epi8(broadcast4(xq[t] + b * kBlock + 4 * c), w);
+            s[h][t] = _mm256_add_epi32(s[h][t],
+                                       _mm256_madd_epi16(_mm256_maddubs_epi16(aw, sq), ones));
+          }
         }
       }
-    }
-    const __m256 dw = _mm256_cvtph_ps(
-        _mm_loadu_si128(reinterpret_cast<const __m128i*>(scales + b * kPanelRows + 8 * half)));
+      const __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128(
+          reinterpret_cast<const __m128i*>(scales + b * kPanelRows + 8 * (half + h))));
 #pragma GCC unroll 4
-    for (int t = 0; t < T; ++t) {
-      const __m256 p = _mm256_mul_ps(dw, _mm256_set1_ps(xd[t][b]));
-      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s[t]), p, acc[t]);
+      for (int t = 0; t < T; ++t) {
+        const __m256 p = _mm256_mul_ps(dw, _mm256_set1_ps(xd[t][b]));
+        acc[h][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(s[h][t]), p, acc[h][t]);
+      }
     }
   }
+#pragma GCC unroll 2
+  for (int h = 0; h < H; ++h) {
 #pragma GCC unroll 4
-  for (int t = 0; t < T; ++t) _mm256_maskstore_ps(y + t * y_stride, mask, acc[t]);
+    for (int t = 0; t < T; ++t) _mm256_maskstore_ps(y + t * y_stride + 8 * h, mask[h], acc[h][t]);
+  }
 }
 
 template <bool kQ4>
@@ -93,16 +106,23 @@ void matmul(const std::uint8_t* w, std::int64_t rows, std::int64_t cols, const s
   const std::int64_t q_bytes = activation_q_bytes(cols);
   const std::int64_t d_bytes = activation_d_bytes(cols);
   const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-  for (std::int64_t g = row_begin / 8; g * 8 < row_end; ++g) {  // groups of 8 rows
+  // Lane i of 8-row group g is stored when row_begin <= 8g + i < row_end (maskstore looks at
+  // the sign bit).
+  auto group_mask = [&](std::int64_t g) {
     const std::int64_t first = g * 8;
     const std::int64_t lo = (row_begin > first ? row_begin : first) - first;
     const std::int64_t hi = (row_end < first + 8 ? row_end : first + 8) - first;
-    // Lane i is stored when lo <= i < hi (maskstore looks at the sign bit).
-    const __m256i mask = _mm256_and_si256(
-        _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(hi)), lane),
-        _mm256_cmpgt_epi32(lane, _mm256_set1_epi32(static_cast<int>(lo) - 1)));
-    const std::uint8_t* panel = w + first / kPanelRows * pbytes;
-    const int half = static_cast<int>(g % 2);
+    return _mm256_and_si256(_mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(hi)), lane),
+                            _mm256_cmpgt_epi32(lane, _mm256_set1_epi32(static_cast<int>(lo) - 1)));
+  };
+  const std::int64_t g_begin = row_begin / 8, g_end = (row_end + 7) / 8;
+  for (std::int64_t p = g_begin / 2; p * 2 < g_end; ++p) {
+    const std::uint8_t* panel = w + p * pbytes;
+    // The 8-row groups of this panel inside the range: 2p, 2p + 1, or both.
+    const std::int64_t g0 = p * 2 < g_begin ? g_begin : p * 2;
+    const std::int64_t g1 = p * 2 + 2 < g_end ? p * 2 + 2 : g_end;
+    const __m256i masks[2] = {group_mask(g0), group_mask(g0 + 1)};
+    float* yp = y + g0 * 8;
     for (std::int64_t t0 = 0; t0 < n; t0 += kMaxTokens) {
       const std::int8_t* xq[kMaxTokens];
       const float* xd[kMaxTokens];
@@ -114,12 +134,21 @@ void matmul(const std::uint8_t* w, std::int64_t rows, std::int64_t cols, const s
         xd[t] = reinterpret_cast<const float*>(row + q_bytes);
         xb[t] = reinterpret_cast<const std::int32_t*>(row + q_bytes + d_bytes);
       }
-      float* yt = y + static_cast<std::size_t>(t0) * y_stride + first;
-      switch (count) {
-        case 1: tile<kQ4, 1>(panel, half, nb, xq, xd, xb, yt, y_stride, mask); break;
-        case 2: tile<kQ4, 2>(panel, half, nb, xq, xd, xb, yt, y_stride, mask); break;
-        case 3: tile<kQ4, 3>(panel, half, nb, xq, xd, xb, yt, y_stride, mask); break;
-        default: tile<kQ4, 4>(panel, half, nb, xq, xd, xb, yt, y_stride, mask); break;
+      float* yt = yp + static_cast<std::size_t>(t0) * y_stride;
+      if (count == 1 && g1 - g0 == 2) {
+        tile<kQ4, 1, 2>(panel, 0, nb, xq, xd, xb, yt, y_stride, masks);
+        continue;
+      }
+      for (std::int64_t g = g0; g < g1; ++g) {
+        const int h = static_cast<int>(g % 2);
+        float* yg = yt + (g - g0) * 8;
+        const __m256i* m = &masks[g - g0];
+        switch (count) {
+          case 1: tile<kQ4, 1, 1>(panel, h, nb, xq, xd, xb, yg, y_stride, m); break;
+          case 2: tile<kQ4, 2, 1>(panel, h, nb, xq, xd, xb, yg, y_stride, m); break;
+          case 3: tile<kQ4, 3, 1>(panel, h, nb, xq, xd, xb, yg, y_stride, m); break;
+          default: tile<kQ4, 4, 1>(panel, h, nb, xq, xd, xb, yg, y_stride, m); break;
+        }
       }
     }
   }
@@ -147,7 +176,7 @@ void prepare_activation_avx2(const float* x, std::uint8_t* out, std::int64_t col
     m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
     m4 = _mm_max_ss(m4, _mm_movehdup_ps(m4));
     const float amax = _mm_cvtss_f32(m4);
-    const float db = amax / 127.0f;
+    const float db = amax >= kMinActivationAmax ? amax / 127.0f : 0.0f;
     const float id = db != 0.0f ? 1.0f / db : 0.0f;
     const __m256 vid = _mm256_set1_ps(id);
     __m256i sum = _mm256_setzero_si256();

@@ -153,7 +153,7 @@ void prepare_activation_avx512(const float* x, std::uint8_t* out, std::int64_t c
     const __m512 x1 = _mm512_loadu_ps(x + b * kBlock + 16);
     const __m512 m = _mm512_max_ps(_mm512_and_ps(x0, abs_mask), _mm512_and_ps(x1, abs_mask));
     const float amax = _mm512_reduce_max_ps(m);
-    const float db = amax / 127.0f;
+    const float db = amax >= kMinActivationAmax ? amax / 127.0f : 0.0f;
     const float id = db != 0.0f ? 1.0f / db : 0.0f;
     const __m512 vid = _mm512_set1_ps(id);
     // vcvtps2dq rounds to nearest even (MXCSR default), like the portable std::nearbyint.
