@@ -88,7 +88,14 @@ struct Plan {
   std::size_t weight_bytes = 0;                   // packed matrices, bytes
   std::size_t phases = 0;                         // barriers + 1
   std::unique_ptr<Arena> arena;
+  // When not empty ([steps.size() + 1] s, the last slot = barrier waits): member 0 adds the
+  // time it spends in each step (its own share), for `profile_report`.
+  std::vector<double> profile;
 };
+
+// Member 0's time by step kind and in barriers, largest first, as text lines (empty unless the
+// plan's profile was switched on by sizing it).
+std::string profile_report(const Plan& plan);
 
 // Lowers the model's step graph to a plan and packs its weights into the plan's arena, the
 // packing split over `team` (options.threads must equal team.size()). The model must outlive

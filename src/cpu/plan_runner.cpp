@@ -1,7 +1,12 @@
 // Running a CPU plan: every member walks the same step list, does its share of each step and
 // meets the others at the barriers the lowering placed. Token-wise steps split the rows (or
 // rows x heads) evenly; matmuls use the output-row split fixed at lowering.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
 #include <cmath>
+#include <map>
 
 #include "cpu/elementwise.h"
 #include "cpu/plan.h"
@@ -154,15 +159,67 @@ void run_step(const RunContext& r, const Step& s, int member) {
   }
 }
 
+double seconds_now() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
 void run_member(void* context, int member) {
   const auto& r = *static_cast<const RunContext*>(context);
-  for (const Step& s : r.plan->steps) {
+  auto& profile = r.plan->profile;
+  if (member != 0 || profile.empty()) {
+    for (const Step& s : r.plan->steps) {
+      if (s.barrier_before) r.team->barrier();
+      run_step(r, s, member);
+    }
+    return;
+  }
+  const std::size_t steps = r.plan->steps.size();
+  for (std::size_t i = 0; i < steps; ++i) {
+    const Step& s = r.plan->steps[i];
+    const double t0 = seconds_now();
     if (s.barrier_before) r.team->barrier();
+    const double t1 = seconds_now();
     run_step(r, s, member);
+    profile[steps] += t1 - t0;
+    profile[i] += seconds_now() - t1;
   }
 }
 
+const char* step_kind_name(StepKind kind) {
+  switch (kind) {
+    case StepKind::Embed: return "embedding";
+    case StepKind::RmsNorm: return "rms_norm";
+    case StepKind::HeadNorm: return "head_norm";
+    case StepKind::Prepare: return "prepare (quantize activations)";
+    case StepKind::MatMul: return "matmul";
+    case StepKind::BiasAdd: return "bias_add";
+    case StepKind::Rope: return "rope";
+    case StepKind::KvAppend: return "kv_append";
+    case StepKind::Attention: return "attention";
+    case StepKind::Add: return "add";
+    case StepKind::SwiGlu: return "swiglu";
+  }
+  return "?";
+}
+
 }  // namespace
+
+std::string profile_report(const Plan& plan) {
+  if (plan.profile.empty()) return {};
+  std::map<std::string, double> by_kind;
+  for (std::size_t i = 0; i < plan.steps.size(); ++i)
+    by_kind[step_kind_name(plan.steps[i].kind)] += plan.profile[i];
+  by_kind["waiting at barriers"] += plan.profile.back();
+  double total = 0;
+  for (const auto& [name, seconds] : by_kind) total += seconds;
+  std::vector<std::pair<double, std::string>> rows;
+  for (const auto& [name, seconds] : by_kind) rows.push_back({seconds, name});
+  std::sort(rows.rbegin(), rows.rend());
+  std::string text = fmt::format("CPU plan profile (member 0 of {}, {:.3f} s):\n", plan.options.threads, total);
+  for (const auto& [seconds, name] : rows)
+    text += fmt::format("  {:<32} {:9.3f} s {:5.1f}%\n", name, seconds, 100 * seconds / total);
+  return text;
+}
 
 void run_plan(Plan& plan, ThreadTeam& team, const std::int32_t* tokens, std::int64_t n,
               std::int64_t pos, float* logits, bool all_logits) {

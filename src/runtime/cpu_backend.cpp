@@ -1,6 +1,8 @@
 #include "runtime/cpu_backend.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 
 #include "core/error.h"
 #include "cpu/plan.h"
@@ -22,6 +24,11 @@ class CpuBackend final : public Backend {
     options.max_batch = std::max<std::int64_t>(1, o.max_batch);
     options.n_ctx = n_ctx;
     plan_ = cpu::lower_to_plan(*model_, options, team_, o.log);
+    if (const char* env = std::getenv("LOCKSTEP_PROFILE"); env && *env && *env != '0')
+      plan_.profile.assign(plan_.steps.size() + 1, 0.0);
+  }
+  ~CpuBackend() override {
+    if (!plan_.profile.empty()) std::fputs(cpu::profile_report(plan_).c_str(), stderr);
   }
 
   const model::Model& model() const override { return *model_; }
