@@ -3,8 +3,9 @@
 #include <immintrin.h>
 
 // GCC 12 reports its own _mm512_undefined_* placeholders inside the intrinsics as
-// "may be used uninitialized"; a false positive.
+// "(may be) used uninitialized"; a false positive.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 
 #include <cstddef>
 #include <cstdint>
