@@ -131,8 +131,9 @@ void run_step(const RunContext& r, const Step& s, int member) {
       float* scores = reinterpret_cast<float*>(arena.at(p.scores)) +
                       static_cast<std::size_t>(member) *
                           ((static_cast<std::size_t>(p.options.n_ctx) * 4 + 63) / 64 * 16);
-      const Range items = share(first * heads, r.n * heads, member, members);
-      for (std::int64_t i = items.begin; i < items.end; ++i) {
+      // Later tokens attend over more positions: members take every members-th (token, head)
+      // item so each gets a like share of short and long ones.
+      for (std::int64_t i = first * heads + member; i < r.n * heads; i += members) {
         const std::int64_t t = i / heads, h = i % heads, kv_head = h / group;
         const std::int64_t seen = r.pos + t + 1;
         const float* q = f32_row(arena, s.in, t) + h * d;
