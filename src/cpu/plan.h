@@ -77,7 +77,9 @@ struct PlannedMatrix {
 
 struct Plan {
   model::ModelConfig config;
-  const model::TensorView* token_embd = nullptr;  // rows read straight from the model file
+  // The embedding table as stored in the file, copied into the arena (so that a lookup never
+  // page-faults on the file mapping); its data points into the arena.
+  model::TensorView token_embd;
   PlanOptions options;
   std::vector<Step> steps;                        // in execution order
   std::vector<PlannedMatrix> matrices;
@@ -98,8 +100,8 @@ struct Plan {
 std::string profile_report(const Plan& plan);
 
 // Lowers the model's step graph to a plan and packs its weights into the plan's arena, the
-// packing split over `team` (options.threads must equal team.size()). The model must outlive
-// the plan (embedding rows are read from it). log receives progress lines (may be empty).
+// packing split over `team` (options.threads must equal team.size()). The plan keeps no pointer
+// into the model. log receives progress lines (may be empty).
 // Throws lockstep::Error when a weight type has no kernel or the arena cannot be allocated.
 Plan lower_to_plan(const model::Model& model, const PlanOptions& options, ThreadTeam& team,
                    const std::function<void(const std::string&)>& log);

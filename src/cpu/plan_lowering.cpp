@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <set>
 
@@ -101,7 +102,6 @@ Plan lower_to_plan(const model::Model& m, const PlanOptions& options, ThreadTeam
   Plan plan;
   plan.config = c;
   plan.options = options;
-  plan.token_embd = m.token_embd;
   plan.vectors = &vector_kernels(options.isa);
 
   graph::WeightTypes types;
@@ -118,6 +118,7 @@ Plan lower_to_plan(const model::Model& m, const PlanOptions& options, ThreadTeam
   plan.scores = layout.place(static_cast<std::size_t>(options.threads) *
                              round_up(static_cast<std::size_t>(options.n_ctx) * 4, 64));
   const std::size_t logits_resource = layout.place(64);  // stands for the caller's logits
+  const std::size_t embedding = layout.place(m.token_embd->data.size(), 4096);
 
   // Matrices: packed once each (a tied head is the embedding table packed for its kernel).
   std::map<std::string, int> matrix_index;
@@ -323,6 +324,10 @@ Plan lower_to_plan(const model::Model& m, const PlanOptions& options, ThreadTeam
 
   plan.arena = std::make_unique<Arena>(layout.size());
   Arena& arena = *plan.arena;
+
+  plan.token_embd = *m.token_embd;
+  std::memcpy(arena.at(embedding), m.token_embd->data.data(), m.token_embd->data.size());
+  plan.token_embd.data = {arena.at(embedding), m.token_embd->data.size()};
 
   for (const auto& f : vector_fills) {
     auto* dst = reinterpret_cast<float*>(arena.at(f.offset));

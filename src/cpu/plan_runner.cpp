@@ -58,7 +58,7 @@ void run_step(const RunContext& r, const Step& s, int member) {
     case StepKind::Embed: {
       const Range rows = share(first, r.n, member, members);
       for (std::int64_t t = rows.begin; t < rows.end; ++t)
-        model::dequantize_tensor_row(*p.token_embd, static_cast<std::uint64_t>(r.tokens[t]),
+        model::dequantize_tensor_row(p.token_embd, static_cast<std::uint64_t>(r.tokens[t]),
                                      std::span<float>(f32_row(arena, s.out, t),
                                                       static_cast<std::size_t>(c.n_embd)));
       break;
