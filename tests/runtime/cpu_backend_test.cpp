@@ -87,6 +87,10 @@ struct ArchitectureCase {
   TensorType type;
 };
 
+void PrintTo(const ArchitectureCase& c, std::ostream* os) {
+  *os << c.shape << " " << numerics::tensor_type_info(c.type).name;
+}
+
 class CpuArchitectureTest : public ::testing::TestWithParam<ArchitectureCase> {};
 
 TEST_P(CpuArchitectureTest, SyntheticModelMatchesTheReference) {

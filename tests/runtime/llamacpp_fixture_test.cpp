@@ -70,6 +70,8 @@ struct FixtureCase {
   std::string target;  // "ref" or "cpu"
 };
 
+void PrintTo(const FixtureCase& c, std::ostream* os) { *os << c.model << " on " << c.target; }
+
 class LlamaCppFixture : public ::testing::TestWithParam<FixtureCase> {
  protected:
   void SetUp() override {
