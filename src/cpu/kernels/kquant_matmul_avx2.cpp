@@ -87,8 +87,8 @@ static inline __attribute__((always_inline)) void fill_tile(V (&tile)[R][T], V v
 // Prefetch super-block b of the next block of R rows (every 64-byte line of its quants): one
 // tile of work ahead of its use (R whole rows: 2.4 KB of Q4_K at cols 2048 and R = 2).
 template <int R, std::size_t QuantBytes>
-static inline __attribute__((always_inline)) void prefetch_next_rows(const std::uint8_t* wq,
-                                                                        std::size_t qrow, std::int64_t b) {
+static inline __attribute__((always_inline)) void prefetch_next_rows(
+    const std::uint8_t* wq, std::size_t qrow, std::int64_t b) {
   #pragma GCC unroll 8
   for (int r = 0; r < R; ++r) {
     const std::uint8_t* p = wq + (R + r) * qrow + b * QuantBytes;
@@ -100,8 +100,8 @@ static inline __attribute__((always_inline)) void prefetch_next_rows(const std::
 
 // y[t0 + t][o + r] = the fixed reduction of acc[r][t].
 template <int R, int T>
-static inline __attribute__((always_inline)) void store_tile(const Ctx& c, std::int64_t o,
-                                                                std::int64_t t0, __m256 (&acc)[R][T]) {
+static inline __attribute__((always_inline)) void store_tile(
+    const Ctx& c, std::int64_t o, std::int64_t t0, __m256 (&acc)[R][T]) {
   #pragma GCC unroll 8
   for (int t = 0; t < T; ++t)
     #pragma GCC unroll 8
