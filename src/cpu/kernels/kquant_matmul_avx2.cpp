@@ -98,6 +98,23 @@ static inline __attribute__((always_inline)) void prefetch_next_rows(
   }
 }
 
+// The first 16 meta bytes (Q4_K: sc, m; Q6_K: sc) of super-block b of rows o .. o + R - 1.
+template <int R, std::size_t MetaBytes>
+static inline __attribute__((always_inline)) void load_meta16(
+    __m128i (&sm)[R], const std::uint8_t* wm, std::size_t mrow, std::int64_t b) {
+  #pragma GCC unroll 8
+  for (int r = 0; r < R; ++r)
+    sm[r] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(wm + r * mrow + b * MetaBytes));
+}
+
+// Activation bytes [64k + 32h, 64k + 32h + 32) of super-block b of tokens t0 .. t0 + T - 1.
+template <int T>
+static inline __attribute__((always_inline)) void load_activations(
+    __m256i (&a)[T], const std::uint8_t* xt, std::size_t x_stride, std::int64_t b, int k, int h) {
+  #pragma GCC unroll 8
+  for (int t = 0; t < T; ++t) a[t] = load32(xt + t * x_stride + b * 256 + 64 * k + 32 * h);
+}
+
 // y[t0 + t][o + r] = the fixed reduction of acc[r][t].
 template <int R, int T>
 static inline __attribute__((always_inline)) void store_tile(
@@ -126,23 +143,17 @@ void q4k_tile(const Ctx& c, std::int64_t o, std::int64_t t0) {
   for (std::int64_t b = 0; b < nb; ++b) {
     prefetch_next_rows<R, kQ4QuantBytes>(wq, qrow, b);
     __m128i sm[R];
-    #pragma GCC unroll 8
-    for (int r = 0; r < R; ++r)
-      sm[r] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(wm + r * mrow + b * kQ4MetaBytes));
+    load_meta16<R, kQ4MetaBytes>(sm, wm, mrow, b);
     __m256i i32[R][T];
     fill_tile(i32, _mm256_setzero_si256());
     #pragma GCC unroll 8
     for (int h = 0; h < 2; ++h) {
       __m256i i16[R][T];
-      #pragma GCC unroll 8
-      for (int r = 0; r < R; ++r)
-        #pragma GCC unroll 8
-        for (int t = 0; t < T; ++t) i16[r][t] = _mm256_setzero_si256();
+      fill_tile(i16, _mm256_setzero_si256());
       #pragma GCC unroll 8
       for (int k = 0; k < 4; ++k) {
         __m256i a[T];
-        #pragma GCC unroll 8
-        for (int t = 0; t < T; ++t) a[t] = load32(xt + t * c.x_stride + b * 256 + 64 * k + 32 * h);
+        load_activations(a, xt, c.x_stride, b, k, h);
         #pragma GCC unroll 8
         for (int r = 0; r < R; ++r) {
           const __m256i raw = load32(wq + r * qrow + b * kQ4QuantBytes + (k / 2) * 64 + 32 * h);
@@ -200,9 +211,7 @@ void q6k_tile(const Ctx& c, std::int64_t o, std::int64_t t0) {
   for (std::int64_t b = 0; b < nb; ++b) {
     prefetch_next_rows<R, kQ6QuantBytes>(wq, qrow, b);
     __m128i sm[R];
-    #pragma GCC unroll 8
-    for (int r = 0; r < R; ++r)
-      sm[r] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(wm + r * mrow + b * kQ6MetaBytes));
+    load_meta16<R, kQ6MetaBytes>(sm, wm, mrow, b);
     __m256i i32[R][T];
     fill_tile(i32, _mm256_setzero_si256());
     #pragma GCC unroll 8
@@ -216,8 +225,7 @@ void q6k_tile(const Ctx& c, std::int64_t o, std::int64_t t0) {
       #pragma GCC unroll 8
       for (int k = 0; k < 4; ++k) {
         __m256i a[T];
-        #pragma GCC unroll 8
-        for (int t = 0; t < T; ++t) a[t] = load32(xt + t * c.x_stride + b * 256 + 64 * k + 32 * h);
+        load_activations(a, xt, c.x_stride, b, k, h);
         #pragma GCC unroll 8
         for (int r = 0; r < R; ++r) {
           const __m256i raw = load32(wq + r * qrow + b * kQ6QuantBytes + (k / 2) * 64 + 32 * h);
