@@ -85,4 +85,20 @@ LOCKSTEP_Q8Q4_DECLARE(avx512)
 
 #undef LOCKSTEP_Q8Q4_DECLARE
 
+// Defines matmul_q8_0_<isa> and matmul_q4_0_<isa> as impl<false> and impl<true>: impl is the
+// including file's matmul template on is_q4, with the entry points' parameters.
+#define LOCKSTEP_Q8Q4_DEFINE_MATMULS(isa, impl)                                                \
+  void matmul_q8_0_##isa(const std::uint8_t* w, std::int64_t rows, std::int64_t cols,           \
+                         const std::uint8_t* x, std::size_t x_stride, float* y,                 \
+                         std::size_t y_stride, std::int64_t n, std::int64_t row_begin,          \
+                         std::int64_t row_end) {                                                \
+    impl<false>(w, rows, cols, x, x_stride, y, y_stride, n, row_begin, row_end);                \
+  }                                                                                             \
+  void matmul_q4_0_##isa(const std::uint8_t* w, std::int64_t rows, std::int64_t cols,           \
+                         const std::uint8_t* x, std::size_t x_stride, float* y,                 \
+                         std::size_t y_stride, std::int64_t n, std::int64_t row_begin,          \
+                         std::int64_t row_end) {                                                \
+    impl<true>(w, rows, cols, x, x_stride, y, y_stride, n, row_begin, row_end);                 \
+  }
+
 }  // namespace lockstep::cpu::kernels::q8q4

@@ -140,18 +140,7 @@ void matmul_portable(const std::uint8_t* w, std::int64_t rows, std::int64_t cols
   }
 }
 
-void matmul_q8_0_portable(const std::uint8_t* w, std::int64_t rows, std::int64_t cols,
-                          const std::uint8_t* x, std::size_t x_stride, float* y,
-                          std::size_t y_stride, std::int64_t n, std::int64_t row_begin,
-                          std::int64_t row_end) {
-  matmul_portable<false>(w, rows, cols, x, x_stride, y, y_stride, n, row_begin, row_end);
-}
-void matmul_q4_0_portable(const std::uint8_t* w, std::int64_t rows, std::int64_t cols,
-                          const std::uint8_t* x, std::size_t x_stride, float* y,
-                          std::size_t y_stride, std::int64_t n, std::int64_t row_begin,
-                          std::int64_t row_end) {
-  matmul_portable<true>(w, rows, cols, x, x_stride, y, y_stride, n, row_begin, row_end);
-}
+LOCKSTEP_Q8Q4_DEFINE_MATMULS(portable, matmul_portable)
 
 // ---- adapters from the C-style entry points to MatmulKernel ----
 

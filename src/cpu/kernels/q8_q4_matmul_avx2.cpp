@@ -201,18 +201,6 @@ void prepare_activation_avx2(const float* x, std::uint8_t* out, std::int64_t col
   }
 }
 
-void matmul_q8_0_avx2(const std::uint8_t* w, std::int64_t rows, std::int64_t cols,
-                      const std::uint8_t* x, std::size_t x_stride, float* y,
-                      std::size_t y_stride, std::int64_t n, std::int64_t row_begin,
-                      std::int64_t row_end) {
-  matmul<false>(w, rows, cols, x, x_stride, y, y_stride, n, row_begin, row_end);
-}
-
-void matmul_q4_0_avx2(const std::uint8_t* w, std::int64_t rows, std::int64_t cols,
-                      const std::uint8_t* x, std::size_t x_stride, float* y,
-                      std::size_t y_stride, std::int64_t n, std::int64_t row_begin,
-                      std::int64_t row_end) {
-  matmul<true>(w, rows, cols, x, x_stride, y, y_stride, n, row_begin, row_end);
-}
+LOCKSTEP_Q8Q4_DEFINE_MATMULS(avx2, matmul)
 
 }  // namespace lockstep::cpu::kernels::q8q4
