@@ -157,6 +157,21 @@ void prepare_activation(const float* x, std::uint8_t* out, std::int64_t cols) {
 // Per super-block, exact integer sums (S1 = sum over groups of sc * q.a, S2 = sum of m * bsum
 // for Q4_K; S = sum of sc * (q.a - 32 * bsum) for Q6_K), then one fp32 step per super-block in
 // super-block order: acc = acc + (xd * d) * S1 - (xd * dmin) * S2.
+// isum[g] = sum over group g (16 values) of weight value * activation for one super-block (wq:
+// packed quants, aq: its 256 activations, both in lane order); kQ6: add Q6_K's two high bits.
+template <bool kQ6>
+static inline __attribute__((always_inline)) void group_dots(std::int32_t (&isum)[16],
+                                                             const std::uint8_t* wq,
+                                                             const std::int8_t* aq) {
+  for (int p = 0; p < 256; ++p) {
+    const int k = p / 64;
+    const int j = p % 64;
+    int v = (wq[(k / 2) * 64 + j] >> (4 * (k % 2))) & 0xF;
+    if (kQ6) v |= ((wq[128 + j] >> (2 * k)) & 3) << 4;
+    isum[j / 4] += v * aq[p];
+  }
+}
+
 // The loop both types share: for every output (row o, token t), one fp32 accumulator stepped by
 // block(acc, wq, meta, aq, bsums, xd, b) for super-block b = 0, 1, ... in order (wq, meta: the
 // packed super-block; aq, bsums, xd: token t's activation row).
@@ -192,12 +207,7 @@ void matmul_q4k_portable(const PackedMatrix& w, const std::uint8_t* x, std::size
          const std::int16_t* bsums, const float* xd, std::int64_t b)
           __attribute__((always_inline)) {
         std::int32_t isum[16] = {};
-        for (int p = 0; p < 256; ++p) {
-          const int k = p / 64;
-          const int j = p % 64;
-          const int v = (wq[(k / 2) * 64 + j] >> (4 * (k % 2))) & 0xF;
-          isum[j / 4] += v * aq[b * kBlock + p];
-        }
+        group_dots<false>(isum, wq, aq + b * kBlock);
         std::int32_t s1 = 0;
         std::int32_t s2 = 0;
         for (int g = 0; g < 16; ++g) {
@@ -221,13 +231,7 @@ void matmul_q6k_portable(const PackedMatrix& w, const std::uint8_t* x, std::size
          const std::int16_t* bsums, const float* xd, std::int64_t b)
           __attribute__((always_inline)) {
         std::int32_t isum[16] = {};
-        for (int p = 0; p < 256; ++p) {
-          const int k = p / 64;
-          const int j = p % 64;
-          const int v = ((wq[(k / 2) * 64 + j] >> (4 * (k % 2))) & 0xF) |
-                        (((wq[128 + j] >> (2 * k)) & 3) << 4);
-          isum[j / 4] += v * aq[b * kBlock + p];
-        }
+        group_dots<true>(isum, wq, aq + b * kBlock);
         std::int32_t s = 0;
         for (int g = 0; g < 16; ++g) {
           s += static_cast<std::int8_t>(meta[g]) * (isum[g] - 32 * bsums[b * 16 + g]);
