@@ -60,6 +60,7 @@ constexpr std::int64_t activation_bytes(std::int64_t cols) {
   return activation_q_bytes(cols) + 2 * activation_d_bytes(cols);
 }
 constexpr std::int32_t activation_offset(bool is_q4) { return is_q4 ? 8 : 128; }
+
 // The three parts of an activation row (ACTIVATIONS above) that starts at out. Internal linkage
 // and always inlined: every TU, whatever its ISA flags, gets its own copy.
 struct ActivationRow {
@@ -74,6 +75,7 @@ static inline __attribute__((always_inline)) ActivationRow activation_row(std::u
       reinterpret_cast<float*>(out + activation_q_bytes(cols)),
       reinterpret_cast<std::int32_t*>(out + activation_q_bytes(cols) + activation_d_bytes(cols))};
 }
+
 // A block whose amax is below this quantizes to zeros with d = 0: below about 3.7e-37, 1 / d
 // would overflow to infinity (and the fp32 -> int conversion differ between C++ and SIMD);
 // 2^-100 is far below any contribution an fp32 output can resolve.
