@@ -185,6 +185,26 @@ std::vector<float> exact_activations(std::int64_t n, std::int64_t cols, std::uin
   return x;
 }
 
+// Every supported ISA's y (all rows and tokens, from packed w) within tolerance(o, xt) of ref;
+// xt is token t's activations, what names the case in failure messages.
+template <class Tolerance>
+void check_against_reference(const Matrix& m, const Packed& w, const std::vector<float>& x,
+                             std::int64_t n, const std::vector<float>& ref,
+                             const std::string& what, Tolerance tolerance) {
+  const std::int64_t rows = m.rows, cols = m.cols;
+  for (Isa isa : supported_isas()) {
+    const auto a = prepare(m.type, isa, x, n, cols);
+    const std::vector<float> y = run(w, isa, *a, n, 0, rows, rows);
+    for (std::int64_t t = 0; t < n; ++t) {
+      for (std::int64_t o = 0; o < rows; ++o) {
+        const double tol = tolerance(o, x.data() + t * cols);
+        ASSERT_NEAR(y[t * rows + o], ref[t * rows + o], tol)
+            << isa_name(isa) << what << " token " << t << " row " << o;
+      }
+    }
+  }
+}
+
 class KQuantMatmulTest : public ::testing::TestWithParam<TensorType> {};
 
 std::string type_name(const ::testing::TestParamInfo<TensorType>& info) {
@@ -203,17 +223,10 @@ TEST_P(KQuantMatmulTest, ExactActivationsMatchReference) {
     const std::vector<float> x = exact_activations(n, cols, 5);
     const std::vector<float> ref = reference_y(m, x, n);
     const std::vector<float> absw = abs_weights(m);
-    for (Isa isa : supported_isas()) {
-      const auto a = prepare(type, isa, x, n, cols);
-      const std::vector<float> y = run(*w, isa, *a, n, 0, rows, rows);
-      for (std::int64_t t = 0; t < n; ++t) {
-        for (std::int64_t o = 0; o < rows; ++o) {
-          const double tol = kFloatTolerance * sum_abs_product(absw, o, x.data() + t * cols, cols);
-          ASSERT_NEAR(y[t * rows + o], ref[t * rows + o], tol)
-              << isa_name(isa) << " cols " << cols << " token " << t << " row " << o;
-        }
-      }
-    }
+    ASSERT_NO_FATAL_FAILURE(check_against_reference(
+        m, *w, x, n, ref, " cols " + std::to_string(cols), [&](std::int64_t o, const float* xt) {
+          return kFloatTolerance * sum_abs_product(absw, o, xt, cols);
+        }));
   }
 }
 
@@ -226,19 +239,10 @@ TEST_P(KQuantMatmulTest, GaussianActivationsWithinQuantizationBound) {
   const std::vector<float> x = gaussian(static_cast<std::size_t>(n * cols), 9);
   const std::vector<float> ref = reference_y(m, x, n);
   const std::vector<float> absw = abs_weights(m);
-  for (Isa isa : supported_isas()) {
-    const auto a = prepare(type, isa, x, n, cols);
-    const std::vector<float> y = run(*w, isa, *a, n, 0, rows, rows);
-    for (std::int64_t t = 0; t < n; ++t) {
-      for (std::int64_t o = 0; o < rows; ++o) {
-        const float* xt = x.data() + t * cols;
-        const double tol = activation_bound(absw, o, xt, cols) +
-                           kFloatTolerance * sum_abs_product(absw, o, xt, cols);
-        ASSERT_NEAR(y[t * rows + o], ref[t * rows + o], tol)
-            << isa_name(isa) << " token " << t << " row " << o;
-      }
-    }
-  }
+  check_against_reference(m, *w, x, n, ref, "", [&](std::int64_t o, const float* xt) {
+    return activation_bound(absw, o, xt, cols) +
+           kFloatTolerance * sum_abs_product(absw, o, xt, cols);
+  });
 }
 
 // The tolerance of ExactActivationsMatchReference is tight enough to catch a wrong scale or

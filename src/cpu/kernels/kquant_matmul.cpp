@@ -157,11 +157,30 @@ void prepare_activation(const float* x, std::uint8_t* out, std::int64_t cols) {
 // Per super-block, exact integer sums (S1 = sum over groups of sc * q.a, S2 = sum of m * bsum
 // for Q4_K; S = sum of sc * (q.a - 32 * bsum) for Q6_K), then one fp32 step per super-block in
 // super-block order: acc = acc + (xd * d) * S1 - (xd * dmin) * S2.
-void matmul_q4k_portable(const PackedMatrix& w, const std::uint8_t* x, std::size_t x_stride,
-                         float* y, std::size_t y_stride, std::int64_t n, std::int64_t row_begin,
-                         std::int64_t row_end) {
+// isum[g] = sum over group g (16 values) of weight value * activation for one super-block (wq:
+// packed quants, aq: its 256 activations, both in lane order); kQ6: add Q6_K's two high bits.
+template <bool kQ6>
+static inline __attribute__((always_inline)) void group_dots(std::int32_t (&isum)[16],
+                                                             const std::uint8_t* wq,
+                                                             const std::int8_t* aq) {
+  for (int p = 0; p < 256; ++p) {
+    const int k = p / 64;
+    const int j = p % 64;
+    int v = (wq[(k / 2) * 64 + j] >> (4 * (k % 2))) & 0xF;
+    if (kQ6) v |= ((wq[128 + j] >> (2 * k)) & 3) << 4;
+    isum[j / 4] += v * aq[p];
+  }
+}
+
+// The loop both types share: for every output (row o, token t), one fp32 accumulator stepped by
+// block(acc, wq, meta, aq, bsums, xd, b) for super-block b = 0, 1, ... in order (wq, meta: the
+// packed super-block; aq, bsums, xd: token t's activation row).
+template <std::size_t QuantBytes, std::size_t MetaBytes, class Block>
+void matmul_portable(const PackedMatrix& w, const std::uint8_t* x, std::size_t x_stride, float* y,
+                     std::size_t y_stride, std::int64_t n, std::int64_t row_begin,
+                     std::int64_t row_end, Block block) {
   const std::int64_t nb = w.cols / kBlock;
-  const std::uint8_t* meta_base = w.data + static_cast<std::size_t>(w.rows * nb) * kQ4QuantBytes;
+  const std::uint8_t* meta_base = w.data + static_cast<std::size_t>(w.rows * nb) * QuantBytes;
   for (std::int64_t o = row_begin; o < row_end; ++o) {
     for (std::int64_t t = 0; t < n; ++t) {
       const std::uint8_t* xt = x + static_cast<std::size_t>(t) * x_stride;
@@ -170,15 +189,25 @@ void matmul_q4k_portable(const PackedMatrix& w, const std::uint8_t* x, std::size
       const auto* xd = reinterpret_cast<const float*>(xt + act_d_offset(nb));
       float acc = 0.0f;
       for (std::int64_t b = 0; b < nb; ++b) {
-        const std::uint8_t* wq = w.data + static_cast<std::size_t>(o * nb + b) * kQ4QuantBytes;
-        const std::uint8_t* meta = meta_base + static_cast<std::size_t>(o * nb + b) * kQ4MetaBytes;
+        const std::uint8_t* wq = w.data + static_cast<std::size_t>(o * nb + b) * QuantBytes;
+        const std::uint8_t* meta = meta_base + static_cast<std::size_t>(o * nb + b) * MetaBytes;
+        acc = block(acc, wq, meta, aq, bsums, xd, b);
+      }
+      y[static_cast<std::size_t>(t) * y_stride + static_cast<std::size_t>(o)] = acc;
+    }
+  }
+}
+
+void matmul_q4k_portable(const PackedMatrix& w, const std::uint8_t* x, std::size_t x_stride,
+                         float* y, std::size_t y_stride, std::int64_t n, std::int64_t row_begin,
+                         std::int64_t row_end) {
+  matmul_portable<kQ4QuantBytes, kQ4MetaBytes>(
+      w, x, x_stride, y, y_stride, n, row_begin, row_end,
+      [](float acc, const std::uint8_t* wq, const std::uint8_t* meta, const std::int8_t* aq,
+         const std::int16_t* bsums, const float* xd, std::int64_t b)
+          __attribute__((always_inline)) {
         std::int32_t isum[16] = {};
-        for (int p = 0; p < 256; ++p) {
-          const int k = p / 64;
-          const int j = p % 64;
-          const int v = (wq[(k / 2) * 64 + j] >> (4 * (k % 2))) & 0xF;
-          isum[j / 4] += v * aq[b * kBlock + p];
-        }
+        group_dots<false>(isum, wq, aq + b * kBlock);
         std::int32_t s1 = 0;
         std::int32_t s2 = 0;
         for (int g = 0; g < 16; ++g) {
@@ -189,45 +218,27 @@ void matmul_q4k_portable(const PackedMatrix& w, const std::uint8_t* x, std::size
         const float dmin = numerics::fp16_to_fp32(load_u16(meta + 18));
         acc = acc + (xd[b] * d) * static_cast<float>(s1);
         acc = acc - (xd[b] * dmin) * static_cast<float>(s2);
-      }
-      y[static_cast<std::size_t>(t) * y_stride + static_cast<std::size_t>(o)] = acc;
-    }
-  }
+        return acc;
+      });
 }
 
 void matmul_q6k_portable(const PackedMatrix& w, const std::uint8_t* x, std::size_t x_stride,
                          float* y, std::size_t y_stride, std::int64_t n, std::int64_t row_begin,
                          std::int64_t row_end) {
-  const std::int64_t nb = w.cols / kBlock;
-  const std::uint8_t* meta_base = w.data + static_cast<std::size_t>(w.rows * nb) * kQ6QuantBytes;
-  for (std::int64_t o = row_begin; o < row_end; ++o) {
-    for (std::int64_t t = 0; t < n; ++t) {
-      const std::uint8_t* xt = x + static_cast<std::size_t>(t) * x_stride;
-      const auto* aq = reinterpret_cast<const std::int8_t*>(xt);
-      const auto* bsums = reinterpret_cast<const std::int16_t*>(xt + act_bsums_offset(nb));
-      const auto* xd = reinterpret_cast<const float*>(xt + act_d_offset(nb));
-      float acc = 0.0f;
-      for (std::int64_t b = 0; b < nb; ++b) {
-        const std::uint8_t* wq = w.data + static_cast<std::size_t>(o * nb + b) * kQ6QuantBytes;
-        const std::uint8_t* meta = meta_base + static_cast<std::size_t>(o * nb + b) * kQ6MetaBytes;
+  matmul_portable<kQ6QuantBytes, kQ6MetaBytes>(
+      w, x, x_stride, y, y_stride, n, row_begin, row_end,
+      [](float acc, const std::uint8_t* wq, const std::uint8_t* meta, const std::int8_t* aq,
+         const std::int16_t* bsums, const float* xd, std::int64_t b)
+          __attribute__((always_inline)) {
         std::int32_t isum[16] = {};
-        for (int p = 0; p < 256; ++p) {
-          const int k = p / 64;
-          const int j = p % 64;
-          const int v = ((wq[(k / 2) * 64 + j] >> (4 * (k % 2))) & 0xF) |
-                        (((wq[128 + j] >> (2 * k)) & 3) << 4);
-          isum[j / 4] += v * aq[b * kBlock + p];
-        }
+        group_dots<true>(isum, wq, aq + b * kBlock);
         std::int32_t s = 0;
         for (int g = 0; g < 16; ++g) {
           s += static_cast<std::int8_t>(meta[g]) * (isum[g] - 32 * bsums[b * 16 + g]);
         }
         const float d = numerics::fp16_to_fp32(load_u16(meta + 16));
-        acc = acc + (xd[b] * d) * static_cast<float>(s);
-      }
-      y[static_cast<std::size_t>(t) * y_stride + static_cast<std::size_t>(o)] = acc;
-    }
-  }
+        return acc + (xd[b] * d) * static_cast<float>(s);
+      });
 }
 
 template <MatmulFn fn>

@@ -47,57 +47,113 @@ struct Ctx {
   std::size_t y_stride;
 };
 
+// The part of the packed matrix and the activations that one tile (rows [o, o + R), tokens
+// [t0, t0 + T)) reads: its first row of quants and meta, its first activation row, and the
+// byte strides and offsets to the others.
+struct TileView {
+  std::size_t qrow;        // bytes of quants per row
+  std::size_t mrow;        // bytes of meta per row
+  const std::uint8_t* wq;  // quants of row o
+  const std::uint8_t* wm;  // meta of row o
+  const std::uint8_t* xt;  // activation row of token t0
+  std::size_t bs_off;      // offset of the int16 group sums in an activation row
+  std::size_t d_off;       // offset of the fp32 scales in an activation row
+};
+
+template <std::size_t QuantBytes, std::size_t MetaBytes>
+static inline __attribute__((always_inline)) TileView tile_view(const Ctx& c, std::int64_t o,
+                                                                std::int64_t t0) {
+  const std::int64_t nb = c.nb;
+  const std::size_t qrow = static_cast<std::size_t>(nb) * QuantBytes;
+  const std::size_t mrow = static_cast<std::size_t>(nb) * MetaBytes;
+  return TileView{qrow,
+                  mrow,
+                  c.quants + static_cast<std::size_t>(o) * qrow,
+                  c.meta + static_cast<std::size_t>(o) * mrow,
+                  c.x + static_cast<std::size_t>(t0) * c.x_stride,
+                  act_bsums_offset(nb),
+                  act_d_offset(nb)};
+}
+
+// Every vector of a rows x tokens tile set to v.
+template <int R, int T, class V>
+static inline __attribute__((always_inline)) void fill_tile(V (&tile)[R][T], V v) {
+  #pragma GCC unroll 8
+  for (int r = 0; r < R; ++r)
+    #pragma GCC unroll 8
+    for (int t = 0; t < T; ++t) tile[r][t] = v;
+}
+
+// Prefetch super-block b of the next block of R rows (every 64-byte line of its quants): one
+// tile of work ahead of its use (R whole rows: 2.4 KB of Q4_K at cols 2048 and R = 2).
+template <int R, std::size_t QuantBytes>
+static inline __attribute__((always_inline)) void prefetch_next_rows(
+    const std::uint8_t* wq, std::size_t qrow, std::int64_t b) {
+  #pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
+    const std::uint8_t* p = wq + (R + r) * qrow + b * QuantBytes;
+    #pragma GCC unroll 4
+    for (std::size_t line = 0; line < QuantBytes; line += 64)
+      _mm_prefetch(reinterpret_cast<const char*>(p + line), _MM_HINT_T0);
+  }
+}
+
+// The first 16 meta bytes (Q4_K: sc, m; Q6_K: sc) of super-block b of rows o .. o + R - 1.
+template <int R, std::size_t MetaBytes>
+static inline __attribute__((always_inline)) void load_meta16(
+    __m128i (&sm)[R], const std::uint8_t* wm, std::size_t mrow, std::int64_t b) {
+  #pragma GCC unroll 8
+  for (int r = 0; r < R; ++r)
+    sm[r] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(wm + r * mrow + b * MetaBytes));
+}
+
+// Activation bytes [64k + 32h, 64k + 32h + 32) of super-block b of tokens t0 .. t0 + T - 1.
+template <int T>
+static inline __attribute__((always_inline)) void load_activations(
+    __m256i (&a)[T], const std::uint8_t* xt, std::size_t x_stride, std::int64_t b, int k, int h) {
+  #pragma GCC unroll 8
+  for (int t = 0; t < T; ++t) a[t] = load32(xt + t * x_stride + b * 256 + 64 * k + 32 * h);
+}
+
+// y[t0 + t][o + r] = the fixed reduction of acc[r][t].
+template <int R, int T>
+static inline __attribute__((always_inline)) void store_tile(
+    const Ctx& c, std::int64_t o, std::int64_t t0, __m256 (&acc)[R][T]) {
+  #pragma GCC unroll 8
+  for (int t = 0; t < T; ++t)
+    #pragma GCC unroll 8
+    for (int r = 0; r < R; ++r)
+      c.y[static_cast<std::size_t>(t0 + t) * c.y_stride + static_cast<std::size_t>(o + r)] =
+          reduce8(acc[r][t]);
+}
+
 template <int R, int T>
 void q4k_tile(const Ctx& c, std::int64_t o, std::int64_t t0) {
   const std::int64_t nb = c.nb;
-  const std::size_t qrow = static_cast<std::size_t>(nb) * kQ4QuantBytes;
-  const std::size_t mrow = static_cast<std::size_t>(nb) * kQ4MetaBytes;
-  const std::uint8_t* wq = c.quants + static_cast<std::size_t>(o) * qrow;
-  const std::uint8_t* wm = c.meta + static_cast<std::size_t>(o) * mrow;
-  const std::uint8_t* xt = c.x + static_cast<std::size_t>(t0) * c.x_stride;
-  const std::size_t bs_off = act_bsums_offset(nb);
-  const std::size_t d_off = act_d_offset(nb);
+  const auto [qrow, mrow, wq, wm, xt, bs_off, d_off] =
+      tile_view<kQ4QuantBytes, kQ4MetaBytes>(c, o, t0);
   const __m256i m4 = _mm256_set1_epi8(0x0F);
   // int16 lane i of half h (group 8h + i/2) takes the scale of sub-block (8h + i/2) / 2.
   const __m128i dup_sc[2] = {_mm_setr_epi8(0, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 3),
                              _mm_setr_epi8(4, 4, 4, 4, 5, 5, 5, 5, 6, 6, 6, 6, 7, 7, 7, 7)};
   const __m128i dup_m = _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
   __m256 acc[R][T];
-  #pragma GCC unroll 8
-  for (int r = 0; r < R; ++r)
-    #pragma GCC unroll 8
-    for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
+  fill_tile(acc, _mm256_setzero_ps());
 
   for (std::int64_t b = 0; b < nb; ++b) {
-    // Prefetch the same super-block of the next block of R rows: one tile of work ahead of
-    // its use (R whole rows: 2.4 KB of Q4_K at cols 2048 and R = 2).
-    #pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) {
-      const std::uint8_t* p = wq + (R + r) * qrow + b * kQ4QuantBytes;
-      _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(p + 64), _MM_HINT_T0);
-    }
+    prefetch_next_rows<R, kQ4QuantBytes>(wq, qrow, b);
     __m128i sm[R];
-    #pragma GCC unroll 8
-    for (int r = 0; r < R; ++r)
-      sm[r] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(wm + r * mrow + b * kQ4MetaBytes));
+    load_meta16<R, kQ4MetaBytes>(sm, wm, mrow, b);
     __m256i i32[R][T];
-    #pragma GCC unroll 8
-    for (int r = 0; r < R; ++r)
-      #pragma GCC unroll 8
-      for (int t = 0; t < T; ++t) i32[r][t] = _mm256_setzero_si256();
+    fill_tile(i32, _mm256_setzero_si256());
     #pragma GCC unroll 8
     for (int h = 0; h < 2; ++h) {
       __m256i i16[R][T];
-      #pragma GCC unroll 8
-      for (int r = 0; r < R; ++r)
-        #pragma GCC unroll 8
-        for (int t = 0; t < T; ++t) i16[r][t] = _mm256_setzero_si256();
+      fill_tile(i16, _mm256_setzero_si256());
       #pragma GCC unroll 8
       for (int k = 0; k < 4; ++k) {
         __m256i a[T];
-        #pragma GCC unroll 8
-        for (int t = 0; t < T; ++t) a[t] = load32(xt + t * c.x_stride + b * 256 + 64 * k + 32 * h);
+        load_activations(a, xt, c.x_stride, b, k, h);
         #pragma GCC unroll 8
         for (int r = 0; r < R; ++r) {
           const __m256i raw = load32(wq + r * qrow + b * kQ4QuantBytes + (k / 2) * 64 + 32 * h);
@@ -136,54 +192,28 @@ void q4k_tile(const Ctx& c, std::int64_t o, std::int64_t t0) {
       }
     }
   }
-  #pragma GCC unroll 8
-  for (int t = 0; t < T; ++t)
-    #pragma GCC unroll 8
-    for (int r = 0; r < R; ++r)
-      c.y[static_cast<std::size_t>(t0 + t) * c.y_stride + static_cast<std::size_t>(o + r)] =
-          reduce8(acc[r][t]);
+  store_tile(c, o, t0, acc);
 }
 
 template <int R, int T>
 void q6k_tile(const Ctx& c, std::int64_t o, std::int64_t t0) {
   const std::int64_t nb = c.nb;
-  const std::size_t qrow = static_cast<std::size_t>(nb) * kQ6QuantBytes;
-  const std::size_t mrow = static_cast<std::size_t>(nb) * kQ6MetaBytes;
-  const std::uint8_t* wq = c.quants + static_cast<std::size_t>(o) * qrow;
-  const std::uint8_t* wm = c.meta + static_cast<std::size_t>(o) * mrow;
-  const std::uint8_t* xt = c.x + static_cast<std::size_t>(t0) * c.x_stride;
-  const std::size_t bs_off = act_bsums_offset(nb);
-  const std::size_t d_off = act_d_offset(nb);
+  const auto [qrow, mrow, wq, wm, xt, bs_off, d_off] =
+      tile_view<kQ6QuantBytes, kQ6MetaBytes>(c, o, t0);
   const __m256i m4 = _mm256_set1_epi8(0x0F);
   const __m256i m30 = _mm256_set1_epi8(0x30);
   // int16 lane i of half h belongs to group 8h + i/2.
   const __m128i dup_sc[2] = {_mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7),
                              _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15)};
   __m256 acc[R][T];
-  #pragma GCC unroll 8
-  for (int r = 0; r < R; ++r)
-    #pragma GCC unroll 8
-    for (int t = 0; t < T; ++t) acc[r][t] = _mm256_setzero_ps();
+  fill_tile(acc, _mm256_setzero_ps());
 
   for (std::int64_t b = 0; b < nb; ++b) {
-    // Prefetch the same super-block of the next block of R rows: one tile of work ahead of
-    // its use (R whole rows: 2.4 KB of Q4_K at cols 2048 and R = 2).
-    #pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) {
-      const std::uint8_t* p = wq + (R + r) * qrow + b * kQ6QuantBytes;
-      _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(p + 64), _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(p + 128), _MM_HINT_T0);
-    }
+    prefetch_next_rows<R, kQ6QuantBytes>(wq, qrow, b);
     __m128i sm[R];
-    #pragma GCC unroll 8
-    for (int r = 0; r < R; ++r)
-      sm[r] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(wm + r * mrow + b * kQ6MetaBytes));
+    load_meta16<R, kQ6MetaBytes>(sm, wm, mrow, b);
     __m256i i32[R][T];
-    #pragma GCC unroll 8
-    for (int r = 0; r < R; ++r)
-      #pragma GCC unroll 8
-      for (int t = 0; t < T; ++t) i32[r][t] = _mm256_setzero_si256();
+    fill_tile(i32, _mm256_setzero_si256());
     #pragma GCC unroll 8
     for (int h = 0; h < 2; ++h) {
       __m256i sc[R], hi[R];
@@ -195,8 +225,7 @@ void q6k_tile(const Ctx& c, std::int64_t o, std::int64_t t0) {
       #pragma GCC unroll 8
       for (int k = 0; k < 4; ++k) {
         __m256i a[T];
-        #pragma GCC unroll 8
-        for (int t = 0; t < T; ++t) a[t] = load32(xt + t * c.x_stride + b * 256 + 64 * k + 32 * h);
+        load_activations(a, xt, c.x_stride, b, k, h);
         #pragma GCC unroll 8
         for (int r = 0; r < R; ++r) {
           const __m256i raw = load32(wq + r * qrow + b * kQ6QuantBytes + (k / 2) * 64 + 32 * h);
@@ -232,12 +261,7 @@ void q6k_tile(const Ctx& c, std::int64_t o, std::int64_t t0) {
       }
     }
   }
-  #pragma GCC unroll 8
-  for (int t = 0; t < T; ++t)
-    #pragma GCC unroll 8
-    for (int r = 0; r < R; ++r)
-      c.y[static_cast<std::size_t>(t0 + t) * c.y_stride + static_cast<std::size_t>(o + r)] =
-          reduce8(acc[r][t]);
+  store_tile(c, o, t0, acc);
 }
 
 template <int R, int T>

@@ -40,63 +40,120 @@ struct Ctx {
   std::size_t y_stride;
 };
 
+// The part of the packed matrix and the activations that one tile (rows [o, o + R), tokens
+// [t0, t0 + T)) reads: its first row of quants and meta, its first activation row, and the
+// byte strides and offsets to the others.
+struct TileView {
+  std::size_t qrow;        // bytes of quants per row
+  std::size_t mrow;        // bytes of meta per row
+  const std::uint8_t* wq;  // quants of row o
+  const std::uint8_t* wm;  // meta of row o
+  const std::uint8_t* xt;  // activation row of token t0
+  std::size_t bs_off;      // offset of the int16 group sums in an activation row
+  std::size_t d_off;       // offset of the fp32 scales in an activation row
+};
+
+template <std::size_t QuantBytes, std::size_t MetaBytes>
+static inline __attribute__((always_inline)) TileView tile_view(const Ctx& c, std::int64_t o,
+                                                                std::int64_t t0) {
+  const std::int64_t nb = c.nb;
+  const std::size_t qrow = static_cast<std::size_t>(nb) * QuantBytes;
+  const std::size_t mrow = static_cast<std::size_t>(nb) * MetaBytes;
+  return TileView{qrow,
+                  mrow,
+                  c.quants + static_cast<std::size_t>(o) * qrow,
+                  c.meta + static_cast<std::size_t>(o) * mrow,
+                  c.x + static_cast<std::size_t>(t0) * c.x_stride,
+                  act_bsums_offset(nb),
+                  act_d_offset(nb)};
+}
+
+// Every vector of a rows x tokens tile set to v.
+template <int R, int T, class V>
+static inline __attribute__((always_inline)) void fill_tile(V (&tile)[R][T], V v) {
+  #pragma GCC unroll 8
+  for (int r = 0; r < R; ++r)
+    #pragma GCC unroll 8
+    for (int t = 0; t < T; ++t) tile[r][t] = v;
+}
+
+// Prefetch super-block b of the next block of R rows (every 64-byte line of its quants): one
+// tile of work ahead of its use (R whole rows: 2.4 KB of Q4_K at cols 2048 and R = 2).
+template <int R, std::size_t QuantBytes>
+static inline __attribute__((always_inline)) void prefetch_next_rows(
+    const std::uint8_t* wq, std::size_t qrow, std::int64_t b) {
+  #pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
+    const std::uint8_t* p = wq + (R + r) * qrow + b * QuantBytes;
+    #pragma GCC unroll 4
+    for (std::size_t line = 0; line < QuantBytes; line += 64)
+      _mm_prefetch(reinterpret_cast<const char*>(p + line), _MM_HINT_T0);
+  }
+}
+
+// iacc[r][t] += vpdpbusd of super-block b of row o + r with token t0 + t (lane l = group l).
+// weights(r, k, lo) makes the unsigned weight bytes of quarter k of row r from lo, their low
+// 4 bits (k is a constant once the loops are unrolled).
+template <int R, int T, std::size_t QuantBytes, class Weights>
+static inline __attribute__((always_inline)) void dot_block(
+    __m512i (&iacc)[R][T], const std::uint8_t* wq, std::size_t qrow, const std::uint8_t* xt,
+    std::size_t x_stride, std::int64_t b, Weights weights) {
+  const __m512i m4 = _mm512_set1_epi8(0x0F);
+  #pragma GCC unroll 8
+  for (int h = 0; h < 2; ++h) {
+    __m512i raw[R];
+    #pragma GCC unroll 8
+    for (int r = 0; r < R; ++r)
+      raw[r] = _mm512_load_si512(wq + r * qrow + b * QuantBytes + 64 * h);
+    #pragma GCC unroll 8
+    for (int k2 = 0; k2 < 2; ++k2) {
+      const int k = 2 * h + k2;
+      __m512i a[T];
+      #pragma GCC unroll 8
+      for (int t = 0; t < T; ++t)
+        a[t] = _mm512_load_si512(xt + t * x_stride + b * 256 + 64 * k);
+      #pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) {
+        const __m512i lo = k2 == 0 ? _mm512_and_si512(raw[r], m4)
+                                   : _mm512_and_si512(_mm512_srli_epi16(raw[r], 4), m4);
+        const __m512i w = weights(r, k, lo);
+        #pragma GCC unroll 8
+        for (int t = 0; t < T; ++t) iacc[r][t] = _mm512_dpbusd_epi32(iacc[r][t], w, a[t]);
+      }
+    }
+  }
+}
+
+// y[t0 + t][o + r] = the fixed reduction of acc[r][t].
+template <int R, int T>
+static inline __attribute__((always_inline)) void store_tile(
+    const Ctx& c, std::int64_t o, std::int64_t t0, __m512 (&acc)[R][T]) {
+  #pragma GCC unroll 8
+  for (int t = 0; t < T; ++t)
+    #pragma GCC unroll 8
+    for (int r = 0; r < R; ++r)
+      c.y[static_cast<std::size_t>(t0 + t) * c.y_stride + static_cast<std::size_t>(o + r)] =
+          _mm512_reduce_add_ps(acc[r][t]);
+}
+
 // Rows [o, o + R) x tokens [t0, t0 + T).
 template <int R, int T>
 void q4k_tile(const Ctx& c, std::int64_t o, std::int64_t t0) {
   const std::int64_t nb = c.nb;
-  const std::size_t qrow = static_cast<std::size_t>(nb) * kQ4QuantBytes;
-  const std::size_t mrow = static_cast<std::size_t>(nb) * kQ4MetaBytes;
-  const std::uint8_t* wq = c.quants + static_cast<std::size_t>(o) * qrow;
-  const std::uint8_t* wm = c.meta + static_cast<std::size_t>(o) * mrow;
-  const std::uint8_t* xt = c.x + static_cast<std::size_t>(t0) * c.x_stride;
-  const std::size_t bs_off = act_bsums_offset(nb);
-  const std::size_t d_off = act_d_offset(nb);
-  const __m512i m4 = _mm512_set1_epi8(0x0F);
+  const auto [qrow, mrow, wq, wm, xt, bs_off, d_off] =
+      tile_view<kQ4QuantBytes, kQ4MetaBytes>(c, o, t0);
   // Group l takes scale / min of sub-block l / 2.
   const __m128i dup_sc = _mm_setr_epi8(0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5, 5, 6, 6, 7, 7);
   const __m128i dup_m = _mm_setr_epi8(8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13, 14, 14, 15, 15);
   __m512 acc[R][T];
-  #pragma GCC unroll 8
-  for (int r = 0; r < R; ++r)
-    #pragma GCC unroll 8
-    for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
+  fill_tile(acc, _mm512_setzero_ps());
 
   for (std::int64_t b = 0; b < nb; ++b) {
     __m512i iacc[R][T];
-    #pragma GCC unroll 8
-    for (int r = 0; r < R; ++r)
-      #pragma GCC unroll 8
-      for (int t = 0; t < T; ++t) iacc[r][t] = _mm512_setzero_si512();
-    // Prefetch the same super-block of the next block of R rows: one tile of work ahead of
-    // its use (R whole rows: 2.4 KB of Q4_K at cols 2048 and R = 2).
-    #pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) {
-      const std::uint8_t* p = wq + (R + r) * qrow + b * kQ4QuantBytes;
-      _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(p + 64), _MM_HINT_T0);
-    }
-    #pragma GCC unroll 8
-    for (int h = 0; h < 2; ++h) {
-      __m512i raw[R];
-      #pragma GCC unroll 8
-      for (int r = 0; r < R; ++r)
-        raw[r] = _mm512_load_si512(wq + r * qrow + b * kQ4QuantBytes + 64 * h);
-      #pragma GCC unroll 8
-      for (int k2 = 0; k2 < 2; ++k2) {
-        const int k = 2 * h + k2;
-        __m512i a[T];
-        #pragma GCC unroll 8
-        for (int t = 0; t < T; ++t)
-          a[t] = _mm512_load_si512(xt + t * c.x_stride + b * 256 + 64 * k);
-        #pragma GCC unroll 8
-        for (int r = 0; r < R; ++r) {
-          const __m512i w = k2 == 0 ? _mm512_and_si512(raw[r], m4)
-                                    : _mm512_and_si512(_mm512_srli_epi16(raw[r], 4), m4);
-          #pragma GCC unroll 8
-          for (int t = 0; t < T; ++t) iacc[r][t] = _mm512_dpbusd_epi32(iacc[r][t], w, a[t]);
-        }
-      }
-    }
+    fill_tile(iacc, _mm512_setzero_si512());
+    prefetch_next_rows<R, kQ4QuantBytes>(wq, qrow, b);
+    dot_block<R, T, kQ4QuantBytes>(iacc, wq, qrow, xt, c.x_stride, b,
+                                   [](int, int, __m512i lo) { return lo; });
     __m512i sc[R], mn[R];
     float d[R], dmin[R];
     #pragma GCC unroll 8
@@ -127,79 +184,36 @@ void q4k_tile(const Ctx& c, std::int64_t o, std::int64_t t0) {
       }
     }
   }
-  #pragma GCC unroll 8
-  for (int t = 0; t < T; ++t)
-    #pragma GCC unroll 8
-    for (int r = 0; r < R; ++r)
-      c.y[static_cast<std::size_t>(t0 + t) * c.y_stride + static_cast<std::size_t>(o + r)] =
-          _mm512_reduce_add_ps(acc[r][t]);
+  store_tile(c, o, t0, acc);
 }
 
 template <int R, int T>
 void q6k_tile(const Ctx& c, std::int64_t o, std::int64_t t0) {
   const std::int64_t nb = c.nb;
-  const std::size_t qrow = static_cast<std::size_t>(nb) * kQ6QuantBytes;
-  const std::size_t mrow = static_cast<std::size_t>(nb) * kQ6MetaBytes;
-  const std::uint8_t* wq = c.quants + static_cast<std::size_t>(o) * qrow;
-  const std::uint8_t* wm = c.meta + static_cast<std::size_t>(o) * mrow;
-  const std::uint8_t* xt = c.x + static_cast<std::size_t>(t0) * c.x_stride;
-  const std::size_t bs_off = act_bsums_offset(nb);
-  const std::size_t d_off = act_d_offset(nb);
-  const __m512i m4 = _mm512_set1_epi8(0x0F);
+  const auto [qrow, mrow, wq, wm, xt, bs_off, d_off] =
+      tile_view<kQ6QuantBytes, kQ6MetaBytes>(c, o, t0);
   const __m512i m30 = _mm512_set1_epi8(0x30);
   __m512 acc[R][T];
-  #pragma GCC unroll 8
-  for (int r = 0; r < R; ++r)
-    #pragma GCC unroll 8
-    for (int t = 0; t < T; ++t) acc[r][t] = _mm512_setzero_ps();
+  fill_tile(acc, _mm512_setzero_ps());
 
   for (std::int64_t b = 0; b < nb; ++b) {
     __m512i iacc[R][T];
-    #pragma GCC unroll 8
-    for (int r = 0; r < R; ++r)
-      #pragma GCC unroll 8
-      for (int t = 0; t < T; ++t) iacc[r][t] = _mm512_setzero_si512();
-    // Prefetch the same super-block of the next block of R rows: one tile of work ahead of
-    // its use (R whole rows: 2.4 KB of Q4_K at cols 2048 and R = 2).
-    #pragma GCC unroll 8
-    for (int r = 0; r < R; ++r) {
-      const std::uint8_t* p = wq + (R + r) * qrow + b * kQ6QuantBytes;
-      _mm_prefetch(reinterpret_cast<const char*>(p), _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(p + 64), _MM_HINT_T0);
-      _mm_prefetch(reinterpret_cast<const char*>(p + 128), _MM_HINT_T0);
-    }
+    fill_tile(iacc, _mm512_setzero_si512());
+    prefetch_next_rows<R, kQ6QuantBytes>(wq, qrow, b);
     __m512i hi[R];
     #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) hi[r] = _mm512_load_si512(wq + r * qrow + b * kQ6QuantBytes + 128);
-    #pragma GCC unroll 8
-    for (int h = 0; h < 2; ++h) {
-      __m512i raw[R];
-      #pragma GCC unroll 8
-      for (int r = 0; r < R; ++r)
-        raw[r] = _mm512_load_si512(wq + r * qrow + b * kQ6QuantBytes + 64 * h);
-      #pragma GCC unroll 8
-      for (int k2 = 0; k2 < 2; ++k2) {
-        const int k = 2 * h + k2;
-        __m512i a[T];
-        #pragma GCC unroll 8
-        for (int t = 0; t < T; ++t)
-          a[t] = _mm512_load_si512(xt + t * c.x_stride + b * 256 + 64 * k);
-        #pragma GCC unroll 8
-        for (int r = 0; r < R; ++r) {
-          const __m512i lo = k2 == 0 ? _mm512_and_si512(raw[r], m4)
-                                     : _mm512_and_si512(_mm512_srli_epi16(raw[r], 4), m4);
+    dot_block<R, T, kQ6QuantBytes>(
+        iacc, wq, qrow, xt, c.x_stride, b,
+        [&](int r, int k, __m512i lo) __attribute__((always_inline)) {
           // Bits 2k..2k+1 of the high byte moved to bits 4..5.
           __m512i hk;
           if (k == 0) hk = _mm512_slli_epi16(hi[r], 4);
           else if (k == 1) hk = _mm512_slli_epi16(hi[r], 2);
           else if (k == 2) hk = hi[r];
           else hk = _mm512_srli_epi16(hi[r], 2);
-          const __m512i w = _mm512_ternarylogic_epi32(lo, hk, m30, 0xF8);  // lo | (hk & m30)
-          #pragma GCC unroll 8
-          for (int t = 0; t < T; ++t) iacc[r][t] = _mm512_dpbusd_epi32(iacc[r][t], w, a[t]);
-        }
-      }
-    }
+          return _mm512_ternarylogic_epi32(lo, hk, m30, 0xF8);  // lo | (hk & m30)
+        });
     __m512i sc[R];
     float d[R];
     #pragma GCC unroll 8
@@ -225,12 +239,7 @@ void q6k_tile(const Ctx& c, std::int64_t o, std::int64_t t0) {
       }
     }
   }
-  #pragma GCC unroll 8
-  for (int t = 0; t < T; ++t)
-    #pragma GCC unroll 8
-    for (int r = 0; r < R; ++r)
-      c.y[static_cast<std::size_t>(t0 + t) * c.y_stride + static_cast<std::size_t>(o + r)] =
-          _mm512_reduce_add_ps(acc[r][t]);
+  store_tile(c, o, t0, acc);
 }
 
 // Rows [row_begin, row_end) x tokens [t0, t0 + T): blocks of R rows, then single rows.

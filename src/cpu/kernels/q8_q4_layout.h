@@ -60,6 +60,22 @@ constexpr std::int64_t activation_bytes(std::int64_t cols) {
   return activation_q_bytes(cols) + 2 * activation_d_bytes(cols);
 }
 constexpr std::int32_t activation_offset(bool is_q4) { return is_q4 ? 8 : 128; }
+
+// The three parts of an activation row (ACTIVATIONS above) that starts at out. Internal linkage
+// and always inlined: every TU, whatever its ISA flags, gets its own copy.
+struct ActivationRow {
+  std::int8_t* q;      // [cols] int8
+  float* d;            // [nb] fp32
+  std::int32_t* bias;  // [nb] int32
+};
+static inline __attribute__((always_inline)) ActivationRow activation_row(std::uint8_t* out,
+                                                                          std::int64_t cols) {
+  return ActivationRow{
+      reinterpret_cast<std::int8_t*>(out),
+      reinterpret_cast<float*>(out + activation_q_bytes(cols)),
+      reinterpret_cast<std::int32_t*>(out + activation_q_bytes(cols) + activation_d_bytes(cols))};
+}
+
 // A block whose amax is below this quantizes to zeros with d = 0: below about 3.7e-37, 1 / d
 // would overflow to infinity (and the fp32 -> int conversion differ between C++ and SIMD);
 // 2^-100 is far below any contribution an fp32 output can resolve.
@@ -84,5 +100,21 @@ LOCKSTEP_Q8Q4_DECLARE(avx2)
 LOCKSTEP_Q8Q4_DECLARE(avx512)
 
 #undef LOCKSTEP_Q8Q4_DECLARE
+
+// Defines matmul_q8_0_<isa> and matmul_q4_0_<isa> as impl<false> and impl<true>: impl is the
+// including file's matmul template on is_q4, with the entry points' parameters.
+#define LOCKSTEP_Q8Q4_DEFINE_MATMULS(isa, impl)                                                \
+  void matmul_q8_0_##isa(const std::uint8_t* w, std::int64_t rows, std::int64_t cols,           \
+                         const std::uint8_t* x, std::size_t x_stride, float* y,                 \
+                         std::size_t y_stride, std::int64_t n, std::int64_t row_begin,          \
+                         std::int64_t row_end) {                                                \
+    impl<false>(w, rows, cols, x, x_stride, y, y_stride, n, row_begin, row_end);                \
+  }                                                                                             \
+  void matmul_q4_0_##isa(const std::uint8_t* w, std::int64_t rows, std::int64_t cols,           \
+                         const std::uint8_t* x, std::size_t x_stride, float* y,                 \
+                         std::size_t y_stride, std::int64_t n, std::int64_t row_begin,          \
+                         std::int64_t row_end) {                                                \
+    impl<true>(w, rows, cols, x, x_stride, y, y_stride, n, row_begin, row_end);                 \
+  }
 
 }  // namespace lockstep::cpu::kernels::q8q4

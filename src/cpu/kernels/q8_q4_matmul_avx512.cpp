@@ -142,10 +142,7 @@ void matmul(const std::uint8_t* w, std::int64_t rows, std::int64_t cols, const s
 void prepare_activation_avx512(const float* x, std::uint8_t* out, std::int64_t cols,
                                std::int32_t offset) {
   const std::int64_t nb = cols / kBlock;
-  auto* q = reinterpret_cast<std::int8_t*>(out);
-  auto* d = reinterpret_cast<float*>(out + activation_q_bytes(cols));
-  auto* bias = reinterpret_cast<std::int32_t*>(out + activation_q_bytes(cols) +
-                                               activation_d_bytes(cols));
+  const auto [q, d, bias] = activation_row(out, cols);
   std::memset(out, 0, static_cast<std::size_t>(activation_bytes(cols)));
   const __m512 abs_mask = _mm512_castsi512_ps(_mm512_set1_epi32(0x7fffffff));
   for (std::int64_t b = 0; b < nb; ++b) {
@@ -166,18 +163,6 @@ void prepare_activation_avx512(const float* x, std::uint8_t* out, std::int64_t c
   }
 }
 
-void matmul_q8_0_avx512(const std::uint8_t* w, std::int64_t rows, std::int64_t cols,
-                        const std::uint8_t* x, std::size_t x_stride, float* y,
-                        std::size_t y_stride, std::int64_t n, std::int64_t row_begin,
-                        std::int64_t row_end) {
-  matmul<false>(w, rows, cols, x, x_stride, y, y_stride, n, row_begin, row_end);
-}
-
-void matmul_q4_0_avx512(const std::uint8_t* w, std::int64_t rows, std::int64_t cols,
-                        const std::uint8_t* x, std::size_t x_stride, float* y,
-                        std::size_t y_stride, std::int64_t n, std::int64_t row_begin,
-                        std::int64_t row_end) {
-  matmul<true>(w, rows, cols, x, x_stride, y, y_stride, n, row_begin, row_end);
-}
+LOCKSTEP_Q8Q4_DEFINE_MATMULS(avx512, matmul)
 
 }  // namespace lockstep::cpu::kernels::q8q4
