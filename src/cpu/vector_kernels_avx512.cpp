@@ -4,7 +4,9 @@
 
 // GCC 12 reports its own _mm512_undefined_* placeholders inside the intrinsics as
 // "(may be) used uninitialized"; a false positive.
+#if defined(__GNUC__) && !defined(__clang__)  // GCC only: clang has no such warning
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #pragma GCC diagnostic ignored "-Wuninitialized"
 
 #include <cstddef>

@@ -9,7 +9,9 @@
 // GCC 12's AVX-512 headers trip -W(maybe-)uninitialized on their own "__Y = __Y" placeholders
 // once inlined into big templates; the warnings are about the headers, not this code.
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#if defined(__GNUC__) && !defined(__clang__)  // GCC only: clang has no such warning
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <immintrin.h>
 
 #include <cstddef>

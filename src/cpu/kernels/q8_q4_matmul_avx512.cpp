@@ -4,7 +4,9 @@
 // at the activation's bias (-offset * sum q), which removes the unsigned offset of the weights
 // exactly. Tile: one panel (16 rows) x up to 8 tokens; decode (n = 1) streams the panels.
 // GCC 12 warns about _mm512_undefined_ps inside its own intrinsics (GCC bug 105593).
+#if defined(__GNUC__) && !defined(__clang__)  // GCC only: clang has no such warning
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 #include <immintrin.h>
 
