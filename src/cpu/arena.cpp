@@ -3,6 +3,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <cstdio>
+
 #include "core/error.h"
 
 namespace lockstep::cpu {
@@ -14,6 +16,18 @@ std::size_t round_up(std::size_t value, std::size_t alignment) {
   return (value + alignment - 1) / alignment * alignment;
 }
 
+// MemAvailable from /proc/meminfo in bytes, or 0 when it cannot be read.
+std::size_t available_memory() {
+  std::FILE* f = std::fopen("/proc/meminfo", "r");
+  if (!f) return 0;
+  char line[256];
+  unsigned long long kib = 0;
+  while (std::fgets(line, sizeof line, f))
+    if (std::sscanf(line, "MemAvailable: %llu kB", &kib) == 1) break;
+  std::fclose(f);
+  return static_cast<std::size_t>(kib) * 1024;
+}
+
 }  // namespace
 
 std::size_t ArenaLayout::place(std::size_t bytes, std::size_t alignment) {
@@ -23,6 +37,13 @@ std::size_t ArenaLayout::place(std::size_t bytes, std::size_t alignment) {
 }
 
 Arena::Arena(std::size_t bytes) : size_(round_up(bytes == 0 ? 1 : bytes, kHugePage)) {
+  // Every page is touched below: a block beyond the free memory would end in the OOM killer.
+  const std::size_t available = available_memory();
+  if (available != 0 && size_ > available)
+    fail("the CPU backend needs {:.1f} GiB (packed weights, KV cache, activations) but only "
+         "{:.1f} GiB of memory is available; use a smaller model, quantization or --ctx, or "
+         "--target ref (which reads the weights from the file)",
+         static_cast<double>(size_) / (1 << 30), static_cast<double>(available) / (1 << 30));
   // Over-map by one huge page so the block can start on a 2 MiB boundary.
   const std::size_t mapped = size_ + kHugePage;
   void* raw = mmap(nullptr, mapped, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
