@@ -40,6 +40,7 @@ std::unique_ptr<runtime::Backend> make_backend(const TargetOptions& o,
       fail("--isa {}: this processor lacks those instructions (it runs {})", o.isa,
            cpu::isa_name(cpu::best_isa()));
     cpu_options.isa = *isa;
+    cpu_options.log = [](const std::string& line) { fmt::print(stderr, "{}\n", line); };
     return runtime::make_cpu_backend(std::move(model), n_ctx, cpu_options);
   }
   if (o.target != "lpu-sim") fail("--target '{}' must be cpu, ref or lpu-sim", o.target);

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <map>
@@ -350,6 +351,10 @@ Plan lower_to_plan(const model::Model& m, const PlanOptions& options, ThreadTeam
     int threads;
   } job{};
   std::size_t packed = 0;
+  const auto started = std::chrono::steady_clock::now();
+  auto seconds_since_start = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  };
   for (std::size_t k = 0; k < plan.matrices.size(); ++k) {
     PackedMatrix& pm = plan.matrices[k].packed;
     pm.data = arena.at(matrix_offsets[k]);
@@ -368,10 +373,17 @@ Plan lower_to_plan(const model::Model& m, const PlanOptions& options, ThreadTeam
     const std::size_t before = packed * 10 / std::max<std::size_t>(plan.weight_bytes, 1);
     packed += job.format->packed_bytes(pm.rows, pm.cols);
     const std::size_t after = packed * 10 / std::max<std::size_t>(plan.weight_bytes, 1);
-    if (log && after != before && plan.weight_bytes > (std::size_t{256} << 20))
+    // Progress only when packing is slow enough to be noticed.
+    if (log && after != before && after < 10 && seconds_since_start() > 2.0)
       log(fmt::format("packing weights for the CPU kernels: {}% of {:.0f} MiB", after * 10,
                       static_cast<double>(plan.weight_bytes) / (1 << 20)));
   }
+  if (log)
+    log(fmt::format("CPU backend: {:.0f} MiB of weights packed for {} kernels on {} thread{} in "
+                    "{:.2f} s; {:.0f} MiB in all with the KV cache ({} positions)",
+                    static_cast<double>(plan.weight_bytes) / (1 << 20), isa_name(options.isa),
+                    options.threads, options.threads == 1 ? "" : "s", seconds_since_start(),
+                    static_cast<double>(arena.size()) / (1 << 20), options.n_ctx));
   return plan;
 }
 
