@@ -50,11 +50,4 @@ void add_row(const float* a, const float* b, float* out, std::int64_t n) {
   for (std::int64_t i = 0; i < n; ++i) out[i] = a[i] + b[i];
 }
 
-std::int64_t argmax_row(const float* x, std::int64_t n) {
-  std::int64_t best = 0;
-  for (std::int64_t i = 1; i < n; ++i)
-    if (x[i] > x[best]) best = i;
-  return best;
-}
-
 }  // namespace lockstep::cpu

@@ -26,7 +26,4 @@ void softmax_row(float* x, std::int64_t n);
 // out[i] = a[i] + b[i]. [n] fp32 each (out may be a).
 void add_row(const float* a, const float* b, float* out, std::int64_t n);
 
-// Index of the largest of x[0..n) (the first on ties).
-std::int64_t argmax_row(const float* x, std::int64_t n);
-
 }  // namespace lockstep::cpu

@@ -88,7 +88,6 @@ struct Plan {
   std::size_t rope_table = 0;                     // [n_ctx][head_dim / 2][2] fp32 (cos, sin)
   std::size_t scores = 0;                         // [threads][n_ctx] fp32 attention scratch
   std::size_t weight_bytes = 0;                   // packed matrices, bytes
-  std::size_t phases = 0;                         // barriers + 1
   std::unique_ptr<Arena> arena;
   // When not empty ([steps.size() + 1] s, the last slot = barrier waits): member 0 adds the
   // time it spends in each step (its own share), for `profile_report`.

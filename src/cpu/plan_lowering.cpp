@@ -165,7 +165,6 @@ Plan lower_to_plan(const model::Model& m, const PlanOptions& options, ThreadTeam
   std::vector<VectorFill> vector_fills;
   std::map<std::string, std::size_t> vector_offsets;
   PhaseTracker phase;
-  plan.phases = 1;
 
   auto width_of = [&](int t) { return g.tensors[static_cast<std::size_t>(t)].shape.back(); };
   auto fp32_rows = [&](int t) { return pool.take(static_cast<std::size_t>(width_of(t)) * 4); };
@@ -184,7 +183,6 @@ Plan lower_to_plan(const model::Model& m, const PlanOptions& options, ThreadTeam
     if (phase.needs_barrier(reads, writes)) {
       step.barrier_before = true;
       phase.start_phase();
-      ++plan.phases;
     }
     phase.record(reads, writes);
     plan.steps.push_back(std::move(step));

@@ -93,14 +93,6 @@ Kernel kernel_for(Isa isa) {
   return kernels::read_stream_portable;
 }
 
-// The cores of this process's affinity mask, in order.
-bool pin_to(std::thread& thread, int cpu) {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  CPU_SET(cpu, &set);
-  return pthread_setaffinity_np(thread.native_handle(), sizeof(set), &set) == 0;
-}
-
 // An anonymous mapping aligned to 2 MiB, unmapped on destruction.
 class Mapping {
  public:
@@ -218,7 +210,7 @@ ReadBandwidth measure_read_bandwidth(const ReadBandwidthOptions& o) {
   }
   const auto cpus = available_cores();
   result.pinned = static_cast<int>(cpus.size()) >= o.threads;
-  for (int t = 0; t < o.threads && result.pinned; ++t) result.pinned = pin_to(workers[t], cpus[t]);
+  for (int t = 0; t < o.threads && result.pinned; ++t) result.pinned = pin_thread(workers[t].native_handle(), cpus[t]);
 
   std::vector<double> shares, scheduled;
   for (int pass = 0; pass < passes; ++pass) {

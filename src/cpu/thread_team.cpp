@@ -33,14 +33,14 @@ void spin_until(Ready ready) {
   }
 }
 
-void pin_thread(pthread_t thread, int core) {
+}  // namespace
+
+bool pin_thread(pthread_t thread, int core) {
   cpu_set_t set;
   CPU_ZERO(&set);
   CPU_SET(core, &set);
-  pthread_setaffinity_np(thread, sizeof(set), &set);  // best effort: a failure only costs speed
+  return pthread_setaffinity_np(thread, sizeof(set), &set) == 0;
 }
-
-}  // namespace
 
 std::vector<int> available_cores() {
   std::vector<int> cores;
@@ -55,21 +55,21 @@ std::vector<int> available_cores() {
 }
 
 ThreadTeam::ThreadTeam(int members) : members_(members < 1 ? 1 : members) {
-  const std::vector<int> cores = available_cores();
-  for (int m = 0; m < members_; ++m) cores_.push_back(cores[m % cores.size()]);
+  const std::vector<int> available = available_cores();
+  auto core_of = [&](int member) { return available[static_cast<std::size_t>(member) % available.size()]; };
   if (members_ > 1) {
     cpu_set_t old;
     CPU_ZERO(&old);
     if (pthread_getaffinity_np(pthread_self(), sizeof(old), &old) == 0) {
       caller_mask_.resize(sizeof(old));
       std::memcpy(caller_mask_.data(), &old, sizeof(old));
-      pin_thread(pthread_self(), cores_[0]);
+      pin_thread(pthread_self(), core_of(0));  // best effort: a failure only costs speed
       caller_pinned_ = true;
     }
   }
   for (int m = 1; m < members_; ++m) {
     workers_.emplace_back([this, m] { worker_loop(m); });
-    pin_thread(workers_.back().native_handle(), cores_[m]);
+    pin_thread(workers_.back().native_handle(), core_of(m));
   }
 }
 

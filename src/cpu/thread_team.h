@@ -9,6 +9,8 @@
 // fall asleep on a futex between runs, so an idle team costs no CPU.
 #pragma once
 
+#include <pthread.h>
+
 #include <atomic>
 #include <cstdint>
 #include <thread>
@@ -41,7 +43,6 @@ class ThreadTeam {
 
   int members_;
   std::vector<std::thread> workers_;
-  std::vector<int> cores_;            // [members] core each member is pinned to
   bool caller_pinned_ = false;
   std::vector<std::uint8_t> caller_mask_;  // the caller's affinity before pinning (cpu_set_t)
 
@@ -57,5 +58,8 @@ class ThreadTeam {
 
 // Cores this process may run on (its affinity mask), in order. At least one.
 std::vector<int> available_cores();
+
+// Pins `thread` to `core`; false when the system refuses (pinning is only ever a speed hint).
+bool pin_thread(pthread_t thread, int core);
 
 }  // namespace lockstep::cpu
