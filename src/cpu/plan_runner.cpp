@@ -9,6 +9,7 @@
 #include <map>
 
 #include "cpu/elementwise.h"
+#include "numerics/row_ops.h"
 #include "cpu/plan.h"
 #include "model/tensor_view.h"
 
@@ -66,14 +67,14 @@ void run_step(const RunContext& r, const Step& s, int member) {
     case StepKind::RmsNorm: {
       const Range rows = share(first, r.n, member, members);
       for (std::int64_t t = rows.begin; t < rows.end; ++t)
-        rms_norm_row(f32_row(arena, s.in, t), vector, f32_row(arena, s.out, t), s.width, c.rms_eps);
+        numerics::rms_norm_row(f32_row(arena, s.in, t), vector, f32_row(arena, s.out, t), s.width, c.rms_eps);
       break;
     }
     case StepKind::HeadNorm: {
       const Range items = share(first * s.heads, r.n * s.heads, member, members);
       for (std::int64_t i = items.begin; i < items.end; ++i) {
         float* head = f32_row(arena, s.in, i / s.heads) + (i % s.heads) * d;
-        rms_norm_row(head, vector, head, d, c.rms_eps);
+        numerics::rms_norm_row(head, vector, head, d, c.rms_eps);
       }
       break;
     }
@@ -139,7 +140,7 @@ void run_step(const RunContext& r, const Step& s, int member) {
         const float* q = f32_row(arena, s.in, t) + h * d;
         p.vectors->dot_fp16_rows(q, cache_row(true, s.layer, kv_head, 0), static_cast<std::size_t>(d),
                                  d, seen, scale, scores);
-        softmax_row(scores, seen);
+        numerics::softmax_row(scores, seen);
         p.vectors->weighted_sum_fp16_rows(scores, cache_row(false, s.layer, kv_head, 0),
                                           static_cast<std::size_t>(d), d, seen,
                                           f32_row(arena, s.out, t) + h * d);
@@ -153,7 +154,7 @@ void run_step(const RunContext& r, const Step& s, int member) {
         if (s.kind == StepKind::Add)
           add_row(f32_row(arena, s.in, t), f32_row(arena, s.in2, t), f32_row(arena, s.out, t), s.width);
         else
-          swiglu_row(f32_row(arena, s.in, t), f32_row(arena, s.in2, t), f32_row(arena, s.out, t), s.width);
+          numerics::swiglu_row(f32_row(arena, s.in, t), f32_row(arena, s.in2, t), f32_row(arena, s.out, t), s.width);
       }
       break;
     }

@@ -1,15 +1,15 @@
 #include "reference/ops.h"
 
+#include "numerics/row_ops.h"
+
 #include <algorithm>
 #include <cmath>
 
 namespace lockstep::reference {
 
 void rms_norm(std::span<float> x, std::span<const float> weight, double eps) {
-  double sum_sq = 0.0;
-  for (float v : x) sum_sq += static_cast<double>(v) * v;
-  const float scale = static_cast<float>(1.0 / std::sqrt(sum_sq / x.size() + eps));
-  for (std::size_t i = 0; i < x.size(); ++i) x[i] = (x[i] * scale) * weight[i];
+  numerics::rms_norm_row(x.data(), weight.data(), x.data(), static_cast<std::int64_t>(x.size()),
+                         eps);
 }
 
 void apply_rope(std::span<float> x, std::int64_t n_heads, std::int64_t pos,
@@ -34,21 +34,11 @@ void apply_rope(std::span<float> x, std::int64_t n_heads, std::int64_t pos,
 }
 
 void swiglu(std::span<float> gate, std::span<const float> up) {
-  for (std::size_t i = 0; i < gate.size(); ++i) {
-    const float g = gate[i];
-    gate[i] = g / (1.0f + std::exp(-g)) * up[i];
-  }
+  numerics::swiglu_row(gate.data(), up.data(), gate.data(), static_cast<std::int64_t>(gate.size()));
 }
 
 void softmax(std::span<float> x) {
-  const float max = *std::max_element(x.begin(), x.end());
-  double sum = 0.0;
-  for (float& v : x) {
-    v = std::exp(v - max);
-    sum += v;
-  }
-  const float inv = static_cast<float>(1.0 / sum);
-  for (float& v : x) v *= inv;
+  numerics::softmax_row(x.data(), static_cast<std::int64_t>(x.size()));
 }
 
 }  // namespace lockstep::reference
