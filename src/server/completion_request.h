@@ -1,0 +1,72 @@
+// An OpenAI-style completion request, parsed and validated from its JSON body: POST
+// /v1/chat/completions (messages) or /v1/completions (prompt). Everything the engine needs is
+// here with OpenAI's defaults filled in; anything malformed, of the wrong type or out of range
+// throws ApiError with the HTTP status and the OpenAI error shape's fields, naming the parameter.
+//
+// Accepted (others that OpenAI defines but lockstep does not implement, such as tools,
+// response_format or logit_bias, are rejected with 400 naming the parameter rather than ignored;
+// unknown keys are ignored as OpenAI does, and "user", "metadata", "store",
+// "parallel_tool_calls", "service_tier" are accepted and ignored):
+//   model (string, required), messages (chat: non-empty array of {role: system|user|assistant|
+//   developer, content: string or array of {type:"text", text}}; "developer" is read as
+//   "system"), prompt (completions: string, or an array of exactly one string), max_tokens /
+//   max_completion_tokens (integer >= 1; the smaller when both), temperature [0, 2],
+//   top_p (0, 1], seed (integer; any int64, kept as its uint64 bits), stop (string or array of
+//   up to 4 non-empty strings), presence_penalty / frequency_penalty [-2, 2], logprobs (chat:
+//   bool, completions: integer 0..5 = top alternatives), top_logprobs (chat: 0..20, needs
+//   logprobs true), n (only 1), stream (bool), stream_options ({include_usage: bool}, only with
+//   stream), echo (completions; only false).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tokenizer/chat_template.h"
+
+namespace lockstep::server {
+
+enum class Endpoint { ChatCompletions, Completions };
+
+struct CompletionRequest {
+  Endpoint endpoint = Endpoint::ChatCompletions;
+  std::string model;                               // as the client named it
+  std::vector<tokenizer::ChatMessage> messages;    // chat: roles system / user / assistant
+  std::string prompt;                              // completions
+  std::optional<std::int64_t> max_tokens;          // nullopt: until end of text or context
+  double temperature = 1.0;                        // 0 = greedy
+  double top_p = 1.0;
+  std::optional<std::uint64_t> seed;               // nullopt: the server picks one
+  std::vector<std::string> stop;                   // 0..4 strings, none empty
+  double presence_penalty = 0.0, frequency_penalty = 0.0;
+  bool logprobs = false;                           // report the chosen tokens' log-probabilities
+  int top_logprobs = 0;                            // 0..20 alternatives per token
+  bool stream = false;
+  bool include_usage = false;                      // stream_options.include_usage
+};
+
+// An error the client caused (or a limit it hit), as OpenAI reports it:
+//   {"error": {"message": ..., "type": ..., "param": ... or null, "code": ... or null}}
+struct ApiError : std::runtime_error {
+  ApiError(int status, std::string type, std::string message, std::string param = {},
+           std::string code = {});
+  int status;          // HTTP status: 400, 401, 404, 413, 429, 503 ...
+  std::string type;    // "invalid_request_error", "authentication_error", ...
+  std::string param;   // the offending parameter ("messages[1].role"), empty = null
+  std::string code;    // machine-readable ("context_length_exceeded"), empty = null
+};
+
+// 400 invalid_request_error with param set.
+ApiError invalid_request(std::string param, std::string message, std::string code = {});
+
+// The JSON body of an error response.
+std::string error_body(const ApiError& error);
+
+// Parses and validates a request body (any bytes: never crashes, never allocates more than a
+// small multiple of body.size()). Throws ApiError (400) naming what is wrong.
+CompletionRequest parse_completion_request(Endpoint endpoint, std::string_view body);
+
+}  // namespace lockstep::server
