@@ -10,7 +10,7 @@ packages=(
   clang libclang-rt-14-dev
   # libraries
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev
-  libyaml-cpp-dev libpcre2-dev libfmt-dev
+  libyaml-cpp-dev libpcre2-dev libfmt-dev libcpp-httplib-dev
   # independent PyTorch reference and the embedded model's training script
   python3 python3-numpy python3-torch python3-yaml libopenblas0-pthread
   # training corpus of the embedded model (King James Bible, public domain)
@@ -21,6 +21,9 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# The server's client tests run the official openai npm package on Node.js. A machine whose
+# node and npm came from elsewhere (NodeSource) keeps them: Debian's npm would conflict.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then missing+=(nodejs npm); fi
 
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0

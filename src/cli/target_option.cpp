@@ -34,6 +34,7 @@ std::unique_ptr<runtime::Backend> make_backend(const TargetOptions& o,
   if (o.target == "cpu") {
     runtime::CpuBackendOptions cpu_options;
     cpu_options.threads = o.threads;
+    cpu_options.slots = o.slots;
     const auto isa = cpu::parse_isa(o.isa);
     if (!isa) fail("--isa '{}' must be native, avx512, avx2 or portable", o.isa);
     if (!cpu::isa_supported(*isa))

@@ -18,6 +18,7 @@ struct TargetOptions {
   std::string target = "cpu";
   int threads = 0;          // cpu: worker threads, 0 = one per core
   std::string isa = "native";  // cpu: kernel level (portable, avx2, avx512, native)
+  int slots = 1;            // cpu: sequences (KV caches) held at once; other targets hold one
   std::string system = "lpu-v1";
   std::vector<std::string> overrides;
 };

@@ -3,11 +3,12 @@
 // ahead of time over a fixed team of threads that meet at barriers where a step reads what an
 // earlier step of the same phase wrote.
 //
-// One plan serves every step shape: `n` tokens (1 = decode, up to max_batch = a prefill chunk)
-// at any position below n_ctx; n and the position are the only run-time parameters. Every
-// value is computed by code whose order does not depend on n, the position's neighbours or the
-// thread count (matmul_kernels.h's contract, attention per head, row-wise ops per row), so the
-// logits are the same bits at every thread count.
+// One plan serves every step shape: `n` rows (1 = decode, up to max_batch = a prefill chunk, or
+// a batch of sequences), each a token of one of n_slots sequences (KV caches) at any position
+// below n_ctx; the rows are the only run-time parameter. Every value is computed by code whose
+// order does not depend on n, the other rows or the thread count (matmul_kernels.h's contract,
+// attention per head, row-wise ops per row), so a row's logits are the same bits whatever rows
+// run beside it and at every thread count.
 #pragma once
 
 #include <cstdint>
@@ -30,7 +31,15 @@ struct PlanOptions {
   int threads = 1;               // members of the team that will run the plan
   Isa isa = Isa::Portable;
   std::int64_t max_batch = 256;  // tokens per step
-  std::int64_t n_ctx = 256;      // KV cache positions
+  std::int64_t n_ctx = 256;      // KV cache positions per sequence
+  std::int64_t n_slots = 1;      // sequences whose KV caches the plan holds at once
+};
+
+// One row of a step: token `token` of sequence `slot` at `position`.
+struct PlanRow {
+  std::int32_t token = 0;
+  std::int32_t slot = 0;
+  std::int64_t position = 0;
 };
 
 // max_batch rows of row_bytes each, at an arena offset.
@@ -46,9 +55,9 @@ enum class StepKind {
   Prepare,    // out[t] = the matmul kernel's activation format of in[t]
   MatMul,     // out[t] = W in[t] (in: prepared rows); rows of W split over the team
   BiasAdd,    // out[t] = in[t] + vector
-  Rope,       // rotate each head of in[t] (in place) at position pos + t
-  KvAppend,   // cache[layer][kv head][pos + t] = fp16(in[t] head)
-  Attention,  // out[t] head h = softmax(q k^T / sqrt(d)) v over positions 0 .. pos + t
+  Rope,       // rotate each head of in[t] (in place) at row t's position p_t
+  KvAppend,   // cache[slot_t][layer][kv head][p_t] = fp16(in[t] head)
+  Attention,  // out[t] head h = softmax(q k^T / sqrt(d)) v over slot_t's positions 0 .. p_t
   Add,        // out[t] = in[t] + in2[t]
   SwiGlu,     // out[t] = silu(in[t]) * in2[t]
 };
@@ -84,7 +93,9 @@ struct Plan {
   std::vector<Step> steps;                        // in execution order
   std::vector<PlannedMatrix> matrices;
   const VectorKernels* vectors = nullptr;
-  std::size_t key_cache = 0, value_cache = 0;     // [n_layer][n_head_kv][n_ctx][head_dim] fp16
+  // [n_slots][n_layer][n_head_kv][n_ctx][head_dim] fp16 each
+  std::size_t key_cache = 0, value_cache = 0;
+  std::size_t slot_cache_bytes = 0;               // one slot's share of each, bytes
   std::size_t rope_table = 0;                     // [n_ctx][head_dim / 2][2] fp32 (cos, sin)
   std::size_t scores = 0;                         // [threads][n_ctx] fp32 attention scratch
   std::size_t weight_bytes = 0;                   // packed matrices, bytes
@@ -105,10 +116,12 @@ std::string profile_report(const Plan& plan);
 Plan lower_to_plan(const model::Model& model, const PlanOptions& options, ThreadTeam& team,
                    const std::function<void(const std::string&)>& log);
 
-// Runs tokens [n] at positions [pos, pos + n) (n <= max_batch, pos + n <= n_ctx, ids valid:
-// the caller checks) on `team`, writing logits [n][n_vocab] fp32 when all_logits, else
-// [n_vocab] fp32 for the last token. No allocation, lock or system call.
-void run_plan(Plan& plan, ThreadTeam& team, const std::int32_t* tokens, std::int64_t n,
-              std::int64_t pos, float* logits, bool all_logits);
+// Runs rows [n] (n <= max_batch; ids, slots and positions valid: the caller checks) on `team`,
+// writing logits [n - first_logit_row][n_vocab] fp32 for rows first_logit_row .. n - 1. A row
+// attends over its slot's positions 0 .. p: those below p come from earlier calls or from
+// earlier rows of this call (rows of one slot must have distinct positions). No allocation,
+// lock or system call.
+void run_plan(Plan& plan, ThreadTeam& team, const PlanRow* rows, std::int64_t n,
+              std::int64_t first_logit_row, float* logits);
 
 }  // namespace lockstep::cpu

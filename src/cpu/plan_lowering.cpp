@@ -99,7 +99,8 @@ Plan lower_to_plan(const model::Model& m, const PlanOptions& options, ThreadTeam
                    const std::function<void(const std::string&)>& log) {
   const auto& c = m.config;
   if (options.threads != team.size()) fail("the plan's thread count differs from its team's");
-  if (options.max_batch < 1 || options.n_ctx < 1) fail("a CPU plan needs max_batch and n_ctx >= 1");
+  if (options.max_batch < 1 || options.n_ctx < 1 || options.n_slots < 1)
+    fail("a CPU plan needs max_batch, n_ctx and n_slots >= 1");
   Plan plan;
   plan.config = c;
   plan.options = options;
@@ -111,8 +112,9 @@ Plan lower_to_plan(const model::Model& m, const PlanOptions& options, ThreadTeam
 
   ArenaLayout layout;
   const std::size_t d = static_cast<std::size_t>(c.head_dim);
-  const std::size_t cache_bytes = static_cast<std::size_t>(c.n_layer * c.n_head_kv) *
-                                  static_cast<std::size_t>(options.n_ctx) * d * 2;
+  plan.slot_cache_bytes = static_cast<std::size_t>(c.n_layer * c.n_head_kv) *
+                         static_cast<std::size_t>(options.n_ctx) * d * 2;
+  const std::size_t cache_bytes = plan.slot_cache_bytes * static_cast<std::size_t>(options.n_slots);
   plan.key_cache = layout.place(cache_bytes, 4096);
   plan.value_cache = layout.place(cache_bytes, 4096);
   plan.rope_table = layout.place(static_cast<std::size_t>(options.n_ctx) * d * sizeof(float));
@@ -378,10 +380,11 @@ Plan lower_to_plan(const model::Model& m, const PlanOptions& options, ThreadTeam
   }
   if (log)
     log(fmt::format("CPU backend: {:.0f} MiB of weights packed for {} kernels on {} thread{} in "
-                    "{:.2f} s; {:.0f} MiB in all with the KV cache ({} positions)",
+                    "{:.2f} s; {:.0f} MiB in all with the KV cache ({} positions x {} sequence{})",
                     static_cast<double>(plan.weight_bytes) / (1 << 20), isa_name(options.isa),
                     options.threads, options.threads == 1 ? "" : "s", seconds_since_start(),
-                    static_cast<double>(arena.size()) / (1 << 20), options.n_ctx));
+                    static_cast<double>(arena.size()) / (1 << 20), options.n_ctx, options.n_slots,
+                    options.n_slots == 1 ? "" : "s"));
   return plan;
 }
 

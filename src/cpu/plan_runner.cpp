@@ -19,11 +19,10 @@ namespace {
 struct RunContext {
   Plan* plan;
   ThreadTeam* team;
-  const std::int32_t* tokens;
+  const PlanRow* rows;
   std::int64_t n;
-  std::int64_t pos;
+  std::int64_t first_logit_row;
   float* logits;
-  bool all_logits;
 };
 
 struct Range {
@@ -45,11 +44,13 @@ void run_step(const RunContext& r, const Step& s, int member) {
   const Arena& arena = *p.arena;
   const auto& c = p.config;
   const int members = r.team->size();
-  const std::int64_t first = s.logit_rows_only && !r.all_logits ? r.n - 1 : 0;
+  const std::int64_t first = s.logit_rows_only ? r.first_logit_row : 0;
   const std::int64_t d = c.head_dim;
   const auto* vector = reinterpret_cast<const float*>(arena.at(s.vector));
-  auto cache_row = [&](bool keys, std::int64_t layer, std::int64_t kv_head, std::int64_t position) {
-    const std::size_t base = keys ? p.key_cache : p.value_cache;
+  auto cache_row = [&](bool keys, std::int32_t slot, std::int64_t layer, std::int64_t kv_head,
+                       std::int64_t position) {
+    const std::size_t base = (keys ? p.key_cache : p.value_cache) +
+                             static_cast<std::size_t>(slot) * p.slot_cache_bytes;
     const std::size_t index =
         static_cast<std::size_t>(((layer * c.n_head_kv + kv_head) * p.options.n_ctx + position) * d);
     return reinterpret_cast<std::uint16_t*>(arena.at(base)) + index;
@@ -59,7 +60,7 @@ void run_step(const RunContext& r, const Step& s, int member) {
     case StepKind::Embed: {
       const Range rows = share(first, r.n, member, members);
       for (std::int64_t t = rows.begin; t < rows.end; ++t)
-        model::dequantize_tensor_row(p.token_embd, static_cast<std::uint64_t>(r.tokens[t]),
+        model::dequantize_tensor_row(p.token_embd, static_cast<std::uint64_t>(r.rows[t].token),
                                      std::span<float>(f32_row(arena, s.out, t),
                                                       static_cast<std::size_t>(c.n_embd)));
       break;
@@ -84,7 +85,7 @@ void run_step(const RunContext& r, const Step& s, int member) {
       const bool adjacent = c.rope_style == model::RopeStyle::AdjacentPairs;
       for (std::int64_t i = items.begin; i < items.end; ++i) {
         const std::int64_t t = i / s.heads;
-        rope_row(f32_row(arena, s.in, t) + (i % s.heads) * d, 1, d, table + (r.pos + t) * d,
+        rope_row(f32_row(arena, s.in, t) + (i % s.heads) * d, 1, d, table + r.rows[t].position * d,
                  adjacent);
       }
       break;
@@ -122,7 +123,7 @@ void run_step(const RunContext& r, const Step& s, int member) {
       for (std::int64_t i = items.begin; i < items.end; ++i) {
         const std::int64_t t = i / heads, h = i % heads;
         p.vectors->fp32_to_fp16(f32_row(arena, s.in, t) + h * d,
-                                cache_row(s.keys, s.layer, h, r.pos + t), d);
+                                cache_row(s.keys, r.rows[t].slot, s.layer, h, r.rows[t].position), d);
       }
       break;
     }
@@ -136,12 +137,13 @@ void run_step(const RunContext& r, const Step& s, int member) {
       // item so each gets a like share of short and long ones.
       for (std::int64_t i = first * heads + member; i < r.n * heads; i += members) {
         const std::int64_t t = i / heads, h = i % heads, kv_head = h / group;
-        const std::int64_t seen = r.pos + t + 1;
+        const std::int64_t seen = r.rows[t].position + 1;
+        const std::int32_t slot = r.rows[t].slot;
         const float* q = f32_row(arena, s.in, t) + h * d;
-        p.vectors->dot_fp16_rows(q, cache_row(true, s.layer, kv_head, 0), static_cast<std::size_t>(d),
+        p.vectors->dot_fp16_rows(q, cache_row(true, slot, s.layer, kv_head, 0), static_cast<std::size_t>(d),
                                  d, seen, scale, scores);
         numerics::softmax_row(scores, seen);
-        p.vectors->weighted_sum_fp16_rows(scores, cache_row(false, s.layer, kv_head, 0),
+        p.vectors->weighted_sum_fp16_rows(scores, cache_row(false, slot, s.layer, kv_head, 0),
                                           static_cast<std::size_t>(d), d, seen,
                                           f32_row(arena, s.out, t) + h * d);
       }
@@ -223,9 +225,9 @@ std::string profile_report(const Plan& plan) {
   return text;
 }
 
-void run_plan(Plan& plan, ThreadTeam& team, const std::int32_t* tokens, std::int64_t n,
-              std::int64_t pos, float* logits, bool all_logits) {
-  RunContext context{&plan, &team, tokens, n, pos, logits, all_logits};
+void run_plan(Plan& plan, ThreadTeam& team, const PlanRow* rows, std::int64_t n,
+              std::int64_t first_logit_row, float* logits) {
+  RunContext context{&plan, &team, rows, n, first_logit_row, logits};
   team.run(run_member, &context);
 }
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
+#include <vector>
 
 #include "model/model.h"
 
@@ -22,6 +23,31 @@ class Backend {
   // [n][n_vocab] fp32 when all_logits, else [n_vocab] fp32 for the last token.
   virtual void forward(std::span<const std::int32_t> tokens, std::int64_t pos,
                        std::span<float> logits, bool all_logits) = 0;
+
+  // --- Several sequences at once (the server). forward() above is sequence (slot) 0. ---
+
+  // One row of a batched step: token `token` of sequence `slot` at position `pos`.
+  struct Row {
+    std::int32_t token = 0;
+    std::int32_t slot = 0;
+    std::int64_t pos = 0;
+  };
+
+  // Sequences whose KV caches the backend holds at once, each context_length() positions.
+  virtual int slots() const { return 1; }
+
+  // Runs rows of possibly different sequences in one step. A row attends over its slot's
+  // positions 0 .. pos: those below pos come from earlier calls or earlier rows of this call
+  // (rows of one slot need distinct positions). Logits [rows.size() - first_logit_row][n_vocab]
+  // fp32 for the rows from first_logit_row on. A row's logits are the same bits whatever rows
+  // run beside it (on backends with slots() > 1; see cpu_backend.h). This default serves
+  // one-slot backends: rows of slot 0 at consecutive positions.
+  virtual void forward_rows(std::span<const Row> rows, std::int64_t first_logit_row,
+                            std::span<float> logits);
+
+  // Copies the keys and values of positions [0, n) of slot `from` into slot `to` (a shared
+  // prompt prefix). The default serves one-slot backends (from == to: nothing to do).
+  virtual void copy_cache(int from, int to, std::int64_t n);
 };
 
 // The FP32 reference pass (the oracle). n_ctx: cache capacity in positions.

@@ -1,6 +1,7 @@
 // The fast CPU target: the model lowered to a static plan of kernel calls (cpu/plan.h), run by a
 // pinned thread team over one arena, with the weights repacked for the kernels and the KV cache
-// in fp16. Logits are the same bits on every run and at every thread count.
+// in fp16. Logits are the same bits on every run and at every thread count, and a row's logits
+// in forward_rows() are the bits it would get alone: batching sequences never changes output.
 #pragma once
 
 #include <cstdint>
@@ -17,6 +18,7 @@ struct CpuBackendOptions {
   int threads = 0;                       // 0: one per core this process may run on
   cpu::Isa isa = cpu::best_isa();        // kernel level (must be supported)
   std::int64_t max_batch = 256;          // tokens per step; longer forward calls are split
+  int slots = 1;                         // sequences whose KV caches it holds (forward_rows)
   // Receives progress lines while the weights are repacked; empty = silent.
   std::function<void(const std::string&)> log;
 };

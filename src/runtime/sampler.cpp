@@ -1,6 +1,7 @@
 #include "runtime/sampler.h"
 
 #include <algorithm>
+#include <map>
 #include <cmath>
 #include <unordered_set>
 
@@ -17,6 +18,8 @@ void SamplingParams::validate() const {
   if (!(repeat_penalty > 0.0f) || !std::isfinite(repeat_penalty))
     fail("--repeat-penalty must be positive, got {}", repeat_penalty);
   if (repeat_last_n < 0) fail("--repeat-last-n must be 0 or positive, got {}", repeat_last_n);
+  if (!(std::abs(presence_penalty) <= 2.0f)) fail("presence_penalty must be in [-2, 2], got {}", presence_penalty);
+  if (!(std::abs(frequency_penalty) <= 2.0f)) fail("frequency_penalty must be in [-2, 2], got {}", frequency_penalty);
 }
 
 std::int32_t argmax(std::span<const float> logits) {
@@ -42,6 +45,14 @@ std::int32_t Sampler::sample(std::span<const float> logits, std::span<const std:
       work_[id] = work_[id] > 0 ? work_[id] / params_.repeat_penalty
                                 : work_[id] * params_.repeat_penalty;
     }
+  }
+  // OpenAI's presence and frequency penalties over the whole history, in token-id order.
+  if (params_.presence_penalty != 0.0f || params_.frequency_penalty != 0.0f) {
+    std::map<std::int32_t, int> counts;
+    for (const std::int32_t id : history)
+      if (id >= 0 && id < n_vocab) ++counts[id];
+    for (const auto& [id, count] : counts)
+      work_[id] -= params_.presence_penalty + params_.frequency_penalty * static_cast<float>(count);
   }
   if (params_.greedy()) return argmax(work_);
 

@@ -1,4 +1,5 @@
-// Token sampling: greedy, temperature, top-k, top-p, min-p and a repetition penalty, seeded.
+// Token sampling: greedy, temperature, top-k, top-p, min-p, a repetition penalty and OpenAI's
+// presence / frequency penalties, seeded.
 // The same seed, logits and history always give the same token: ties are broken by the lower
 // token id and the random stream is lockstep's own (core/rng.h).
 #pragma once
@@ -18,6 +19,10 @@ struct SamplingParams {
   float min_p = 0.05f;          // drop tokens below min_p x the top probability; 0 = none
   float repeat_penalty = 1.1f;  // divide positive (multiply negative) logits of recent tokens
   std::int32_t repeat_last_n = 64;  // how many recent tokens the penalty looks at; 0 = none
+  // OpenAI's penalties, over every token of `history`: a token's logit loses presence_penalty
+  // once it appears and frequency_penalty times its count. In [-2, 2]; 0 = off.
+  float presence_penalty = 0.0f;
+  float frequency_penalty = 0.0f;
   std::uint64_t seed = 42;
 
   bool greedy() const { return temperature <= 0.0f; }

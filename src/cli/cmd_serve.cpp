@@ -1,0 +1,162 @@
+// lockstep serve [MODEL]: an OpenAI-compatible HTTP server (server/http_server.h) over the
+// serving engine (server/engine.h). Runs until SIGINT or SIGTERM.
+#include <fmt/core.h>
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <pthread.h>
+#include <thread>
+
+#include "cli/command_registry.h"
+#include "cli/generation_options.h"
+#include "cli/model_argument.h"
+#include "cli/target_option.h"
+#include "core/error.h"
+#include "server/engine.h"
+#include "server/http_server.h"
+#include "server/metrics.h"
+
+namespace lockstep::cli {
+namespace {
+
+struct ServeArgs {
+  std::string model;
+  std::string model_id;
+  std::string host = "127.0.0.1";
+  int port = 8080;
+  std::int64_t ctx = 0;
+  int max_sequences = 8;
+  int max_queue = 64;
+  double cache_mib = 1024;
+  double itl_target_ms = 0;
+  double max_body_mib = 4;
+  std::string api_key;
+  std::string chat_template;
+  TargetOptions target;
+};
+
+tokenizer::ChatFormat choose_chat_format(const ServeArgs& a, const model::Model& model) {
+  if (!a.chat_template.empty()) return tokenizer::parse_chat_format(a.chat_template);
+  if (auto detected = tokenizer::detect_chat_format(model.tokenizer->vocabulary().chat_template.value_or("")))
+    return *detected;
+  fmt::print(stderr,
+             "{} has no chat template lockstep recognises: chat requests use ChatML "
+             "(choose another with --chat-template llama2|llama3|chatml|mistral)\n",
+             model.source);
+  return tokenizer::ChatFormat::ChatML;
+}
+
+std::string default_model_id(const std::string& argument) {
+  if (argument.empty()) return "lockstep-kjv";
+  std::filesystem::path path(argument);
+  if (path.filename().empty()) path = path.parent_path();  // "dir/"
+  return path.extension() == ".gguf" ? path.stem().string() : path.filename().string();
+}
+
+void serve(ServeArgs& a) {
+  if (a.max_sequences < 1) fail("--max-sequences must be at least 1, got {}", a.max_sequences);
+  if (a.max_queue < 0) fail("--max-queue must be 0 or more, got {}", a.max_queue);
+  if (!(a.cache_mib >= 0)) fail("--cache-mib must be 0 or more, got {}", a.cache_mib);
+  if (!(a.max_body_mib > 0)) fail("--max-body-mib must be positive, got {}", a.max_body_mib);
+  if (a.port < 0 || a.port > 65535) fail("--port must be in 0..65535 (0: any free port), got {}", a.port);
+
+  // SIGINT / SIGTERM go to a thread of their own (blocked everywhere else, inherited by every
+  // thread started from here on), which stops the server cleanly.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto model = open_model(a.model);
+  const auto& c = model->config;
+  const std::int64_t ctx = choose_context(a.ctx, c.n_ctx_train);
+  // KV slots: enough for the running sequences, and as many more as the prompt cache's memory
+  // allows (each holds a whole context of fp16 keys and values).
+  const double slot_mib = static_cast<double>(c.n_layer * c.n_head_kv * c.head_dim) * 2 * 2 *
+                          static_cast<double>(ctx) / (1 << 20);
+  if (a.target.target == "cpu")
+    a.target.slots = std::max(a.max_sequences, std::min(256, static_cast<int>(a.cache_mib / slot_mib)));
+  runtime::LpuBackend* lpu = nullptr;
+  auto backend = make_backend(a.target, model, ctx, &lpu);
+  if (backend->slots() < a.max_sequences)
+    fmt::print(stderr, "--target {} holds one sequence: requests run one at a time\n", a.target.target);
+
+  server::Metrics metrics;
+  server::EngineOptions engine_options;
+  engine_options.max_sequences = a.max_sequences;
+  engine_options.max_queue = a.max_queue;
+  engine_options.itl_target_seconds = a.itl_target_ms / 1000.0;
+  server::Engine engine(*backend, *model->tokenizer, engine_options, metrics);
+
+  server::HttpOptions http;
+  http.host = a.host;
+  http.port = a.port;
+  http.api_key = a.api_key;
+  http.model_id = a.model_id.empty() ? default_model_id(a.model) : a.model_id;
+  http.chat_format = choose_chat_format(a, *model);
+  http.max_body_bytes = static_cast<std::size_t>(a.max_body_mib * (1 << 20));
+  server::HttpServer server(engine, *model->tokenizer, metrics, http);
+  const int port = server.bind();
+
+  std::thread signal_thread([&] {
+    int received = 0;
+    sigwait(&signals, &received);
+    fmt::print(stderr, "lockstep serve: {} received, stopping\n", received == SIGINT ? "SIGINT" : "SIGTERM");
+    server.stop();
+  });
+
+  fmt::print(stderr,
+             "serving '{}' with the {} target: {} sequences at once, {} KV slots of {} positions "
+             "({:.0f} MiB, the rest is the prompt cache), queue of {}, inter-token target {}, "
+             "chat format {}{}\n",
+             http.model_id, a.target.target, engine.options().max_sequences, engine.slots(), ctx,
+             slot_mib * engine.slots(), engine.options().max_queue,
+             a.itl_target_ms > 0 ? fmt::format("{} ms", a.itl_target_ms)
+                                 : std::string("1.5x a lone sequence's step"),
+             tokenizer::chat_format_name(http.chat_format), a.api_key.empty() ? "" : ", API key required");
+  fmt::print("lockstep serve: listening on http://{}:{}\n", a.host, port);
+  std::fflush(stdout);
+  server.listen();
+  // Wake the signal thread if the server stopped for another reason.
+  pthread_kill(signal_thread.native_handle(), SIGTERM);
+  signal_thread.join();
+}
+
+void add_serve_command(CLI::App& app) {
+  auto args = std::make_shared<ServeArgs>();
+  auto* cmd = app.add_subcommand(
+      "serve", "OpenAI-compatible HTTP server: /v1/chat/completions, /v1/completions (streamed or "
+               "not), /v1/models, /health, /metrics");
+  add_model_argument(*cmd, args->model);
+  cmd->add_option("--host", args->host, "address to listen on (loopback unless you open it)")->capture_default_str();
+  cmd->add_option("--port", args->port, "TCP port; 0 picks a free one (printed)")->capture_default_str();
+  cmd->add_option("--ctx", args->ctx, "context length per sequence in tokens (default: min(trained, 2048))");
+  cmd->add_option("--max-sequences", args->max_sequences, "sequences decoded together at most")
+      ->capture_default_str();
+  cmd->add_option("--max-queue", args->max_queue,
+                  "requests waiting for a sequence at most; more get 429 with Retry-After")
+      ->capture_default_str();
+  cmd->add_option("--cache-mib", args->cache_mib,
+                  "KV memory for running sequences and the prompt cache, MiB (cpu target)")
+      ->capture_default_str();
+  cmd->add_option("--itl-target-ms", args->itl_target_ms,
+                  "inter-token latency target: sequences are batched only while steps stay under "
+                  "it (0: 1.5x a lone sequence's step)")
+      ->capture_default_str();
+  cmd->add_option("--api-key", args->api_key, "require 'Authorization: Bearer KEY' on /v1/*");
+  cmd->add_option("--model-id", args->model_id, "the model's name in the API (default: the file's stem)");
+  cmd->add_option("--chat-template", args->chat_template,
+                  "chat format when the model's is not recognised: llama2, llama3, chatml, mistral");
+  cmd->add_option("--max-body-mib", args->max_body_mib, "largest request body, MiB (413 above)")
+      ->capture_default_str();
+  add_target_options(*cmd, args->target);
+  cmd->callback([args] { serve(*args); });
+}
+
+}  // namespace
+
+LOCKSTEP_COMMAND(15, add_serve_command);
+
+}  // namespace lockstep::cli

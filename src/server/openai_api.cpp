@@ -1,0 +1,168 @@
+#include "server/openai_api.h"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+namespace lockstep::server {
+namespace {
+
+using nlohmann::json;
+
+// Text from the model may hold bytes that are not UTF-8 (a character cut by max_tokens):
+// replaced, so that the JSON is always valid.
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+json bytes_of(const std::string& s) {
+  json out = json::array();
+  for (const unsigned char c : s) out.push_back(static_cast<int>(c));
+  return out;
+}
+
+// Chat: {"content": [{token, logprob, bytes, top_logprobs: [...]}], "refusal": null}.
+json chat_logprobs(const std::vector<TokenLogprob>& logprobs) {
+  json content = json::array();
+  for (const auto& lp : logprobs) {
+    json top = json::array();
+    for (const auto& [token, logprob] : lp.top)
+      top.push_back({{"token", token}, {"logprob", logprob}, {"bytes", bytes_of(token)}});
+    content.push_back({{"token", lp.token}, {"logprob", lp.logprob}, {"bytes", bytes_of(lp.token)},
+                       {"top_logprobs", top}});
+  }
+  return {{"content", content}, {"refusal", nullptr}};
+}
+
+// Completions: {"tokens": [...], "token_logprobs": [...], "top_logprobs": [{text: lp}], "text_offset": [...]}.
+json completion_logprobs(const std::vector<TokenLogprob>& logprobs, std::size_t offset) {
+  json tokens = json::array(), values = json::array(), tops = json::array(), offsets = json::array();
+  for (const auto& lp : logprobs) {
+    tokens.push_back(lp.token);
+    values.push_back(lp.logprob);
+    json top = json::object();
+    for (const auto& [token, logprob] : lp.top) top[token] = logprob;
+    tops.push_back(top);
+    offsets.push_back(offset);
+    offset += lp.token.size();
+  }
+  return {{"tokens", tokens}, {"token_logprobs", values}, {"top_logprobs", tops}, {"text_offset", offsets}};
+}
+
+json usage_json(const Usage& u) {
+  return {{"prompt_tokens", u.prompt_tokens},
+          {"completion_tokens", u.completion_tokens},
+          {"total_tokens", u.prompt_tokens + u.completion_tokens},
+          {"prompt_tokens_details", {{"cached_tokens", u.cached_tokens}}}};
+}
+
+json envelope(const ResponseHeader& h, bool chunk) {
+  const bool chat = h.endpoint == Endpoint::ChatCompletions;
+  return {{"id", h.id},
+          {"object", chat ? (chunk ? "chat.completion.chunk" : "chat.completion") : "text_completion"},
+          {"created", h.created},
+          {"model", h.model},
+          {"system_fingerprint", h.fingerprint}};
+}
+
+json reason_or_null(const std::string& reason) { return reason.empty() ? json(nullptr) : json(reason); }
+
+}  // namespace
+
+GenerationJob make_job(const CompletionRequest& request, const tokenizer::Tokenizer& tokenizer,
+                       tokenizer::ChatFormat chat_format, std::int64_t n_ctx,
+                       std::uint64_t default_seed) {
+  GenerationJob job;
+  try {
+    if (request.endpoint == Endpoint::ChatCompletions) {
+      const std::string text = tokenizer::format_chat(chat_format, request.messages, true);
+      job.prompt = tokenizer.encode(text, /*add_special=*/true, /*parse_special=*/true);
+    } else {
+      job.prompt = tokenizer.encode(request.prompt, /*add_special=*/true, /*parse_special=*/false);
+    }
+  } catch (const std::exception& e) {  // a template's rule (roles must alternate, ...)
+    throw invalid_request("messages", e.what());
+  }
+  const auto prompt = static_cast<std::int64_t>(job.prompt.size());
+  if (prompt == 0)
+    throw invalid_request(request.endpoint == Endpoint::ChatCompletions ? "messages" : "prompt",
+                          "The prompt is empty: there is no token to continue from.");
+  const std::int64_t room = n_ctx - prompt;
+  if (room < 1 || (request.max_tokens && *request.max_tokens > room))
+    throw invalid_request(
+        request.endpoint == Endpoint::ChatCompletions ? "messages" : "prompt",
+        fmt::format("This model's maximum context length is {} tokens. However, you requested {} "
+                    "tokens ({} in the {}, {} for the completion). Please reduce the length of "
+                    "the {} or the completion.",
+                    n_ctx, prompt + request.max_tokens.value_or(1), prompt,
+                    request.endpoint == Endpoint::ChatCompletions ? "messages" : "prompt",
+                    request.max_tokens.value_or(1),
+                    request.endpoint == Endpoint::ChatCompletions ? "messages" : "prompt"),
+        "context_length_exceeded");
+  job.max_tokens = request.max_tokens.value_or(room);
+  job.sampling.temperature = static_cast<float>(request.temperature);
+  job.sampling.top_k = 0;
+  job.sampling.top_p = static_cast<float>(request.top_p);
+  job.sampling.min_p = 0;
+  job.sampling.repeat_penalty = 1;
+  job.sampling.repeat_last_n = 0;
+  job.sampling.presence_penalty = static_cast<float>(request.presence_penalty);
+  job.sampling.frequency_penalty = static_cast<float>(request.frequency_penalty);
+  job.sampling.seed = request.seed.value_or(default_seed);
+  job.stop = request.stop;
+  job.logprobs = request.logprobs ? request.top_logprobs : -1;
+  return job;
+}
+
+std::string completion_body(const ResponseHeader& header, const std::string& text,
+                            const std::vector<TokenLogprob>& logprobs, bool want_logprobs,
+                            const std::string& finish_reason, const Usage& usage) {
+  json body = envelope(header, false);
+  json choice = {{"index", 0}, {"finish_reason", reason_or_null(finish_reason)}};
+  if (header.endpoint == Endpoint::ChatCompletions) {
+    choice["message"] = {{"role", "assistant"}, {"content", text}, {"refusal", nullptr}};
+    choice["logprobs"] = want_logprobs ? chat_logprobs(logprobs) : json(nullptr);
+  } else {
+    choice["text"] = text;
+    choice["logprobs"] = want_logprobs ? completion_logprobs(logprobs, 0) : json(nullptr);
+  }
+  body["choices"] = json::array({choice});
+  body["usage"] = usage_json(usage);
+  return dump(body);
+}
+
+std::string chunk_event(const ResponseHeader& header, const std::string& text,
+                        const std::vector<TokenLogprob>& logprobs, bool want_logprobs,
+                        bool first, const std::string& finish_reason) {
+  json body = envelope(header, true);
+  json choice = {{"index", 0}, {"finish_reason", reason_or_null(finish_reason)}};
+  if (header.endpoint == Endpoint::ChatCompletions) {
+    json delta = json::object();
+    if (first) delta["role"] = "assistant";
+    if (!text.empty() || first) delta["content"] = text;
+    choice["delta"] = delta;
+    choice["logprobs"] = want_logprobs && !logprobs.empty() ? chat_logprobs(logprobs) : json(nullptr);
+  } else {
+    choice["text"] = text;
+    choice["logprobs"] = want_logprobs && !logprobs.empty() ? completion_logprobs(logprobs, 0) : json(nullptr);
+  }
+  body["choices"] = json::array({choice});
+  return "data: " + dump(body) + "\n\n";
+}
+
+std::string usage_event(const ResponseHeader& header, const Usage& usage) {
+  json body = envelope(header, true);
+  body["choices"] = json::array();
+  body["usage"] = usage_json(usage);
+  return "data: " + dump(body) + "\n\n";
+}
+
+std::string stream_done() { return "data: [DONE]\n\n"; }
+
+std::string error_event(const ApiError& error) { return "data: " + error_body(error) + "\n\n"; }
+
+std::string models_body(const std::string& model_id, std::int64_t created) {
+  return dump({{"object", "list"},
+               {"data", json::array({{{"id", model_id}, {"object", "model"}, {"created", created},
+                                      {"owned_by", "lockstep"}}})}});
+}
+
+}  // namespace lockstep::server
