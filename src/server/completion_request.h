@@ -18,6 +18,7 @@
 //   stream), echo (completions; only false).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
@@ -65,8 +66,14 @@ ApiError invalid_request(std::string param, std::string message, std::string cod
 // The JSON body of an error response.
 std::string error_body(const ApiError& error);
 
+// The largest body parse_completion_request reads (413 request_too_large above it); the HTTP
+// layer can refuse bigger bodies before reading them with the same number. 16 MiB holds a
+// 128k-token prompt several times over, escaped.
+inline constexpr std::size_t kMaxRequestBodyBytes = std::size_t{16} << 20;
+
 // Parses and validates a request body (any bytes: never crashes, never allocates more than a
-// small multiple of body.size()). Throws ApiError (400) naming what is wrong.
+// small multiple of body.size()). Throws ApiError (400) naming what is wrong; 413 above
+// kMaxRequestBodyBytes. Bodies nested more than 64 levels deep are refused before parsing.
 CompletionRequest parse_completion_request(Endpoint endpoint, std::string_view body);
 
 }  // namespace lockstep::server
