@@ -20,29 +20,37 @@ int SlotTable::idle() const {
 SlotGrant SlotTable::acquire(std::span<const std::int32_t> prompt) {
   if (prompt.empty()) fail("a sequence needs at least one prompt token");
   const std::int64_t limit = static_cast<std::int64_t>(prompt.size()) - 1;
-  int best_idle = -1, best_busy = -1;
-  std::int64_t idle_match = -1, busy_match = 0;
+  // An idle slot is worth reusing when the prompt keeps at least 8 of its tokens or half of
+  // them (a shared BOS or a common first word is not worth losing a cached conversation for);
+  // otherwise the least recently used idle slot is overwritten (keeping any prefix it shares).
+  int reuse = -1, oldest = -1, busy = -1;
+  std::int64_t reuse_match = 0, busy_match = 0;
   for (int i = 0; i < size(); ++i) {
     const Slot& s = slots_[static_cast<std::size_t>(i)];
     const std::int64_t match = std::min(common_prefix(s.tokens, prompt), limit);
     if (s.busy) {
-      if (match > busy_match) best_busy = i, busy_match = match;
-    } else if (match > idle_match ||
-               (match == idle_match && s.last_used < slots_[static_cast<std::size_t>(best_idle)].last_used)) {
-      best_idle = i, idle_match = match;
+      if (match > busy_match) busy = i, busy_match = match;
+      continue;
     }
+    if (oldest < 0 || s.last_used < slots_[static_cast<std::size_t>(oldest)].last_used) oldest = i;
+    const bool worth = match > 0 && (match >= 8 || 2 * match >= static_cast<std::int64_t>(s.tokens.size()));
+    if (worth && (match > reuse_match ||
+                  (match == reuse_match && s.last_used < slots_[static_cast<std::size_t>(reuse)].last_used)))
+      reuse = i, reuse_match = match;
   }
-  if (best_idle < 0) return {};
-  Slot& slot = slots_[static_cast<std::size_t>(best_idle)];
+  if (oldest < 0) return {};
+  const int chosen = reuse >= 0 ? reuse : oldest;
+  Slot& slot = slots_[static_cast<std::size_t>(chosen)];
+  const std::int64_t match = std::min(common_prefix(slot.tokens, prompt), limit);
   slot.busy = true;
   slot.last_used = ++tick_;
-  SlotGrant grant{best_idle, idle_match, -1};
-  if (best_busy >= 0 && busy_match > idle_match) {
+  SlotGrant grant{chosen, match, -1};
+  if (busy >= 0 && busy_match > match) {
     grant.reused = busy_match;
-    grant.copy_from = best_busy;
+    grant.copy_from = busy;
     slot.tokens.assign(prompt.begin(), prompt.begin() + busy_match);
   } else {
-    slot.tokens.resize(static_cast<std::size_t>(idle_match));
+    slot.tokens.resize(static_cast<std::size_t>(match));
   }
   return grant;
 }

@@ -2,7 +2,8 @@
 // running sequence owns, and which idle slot a new prompt should take. A slot keeps its tokens
 // after its sequence ends, so a later prompt that starts the same way (a shared system prompt,
 // the next turn of a chat) skips those positions. Eviction is least-recently-used: a prompt that
-// matches no idle slot takes the one idle the longest.
+// would keep fewer than 8 and under half of every idle slot's tokens takes the slot idle the
+// longest.
 //
 // Not thread-safe: the engine's thread owns it.
 #pragma once
@@ -27,8 +28,9 @@ class SlotTable {
   int idle() const;
 
   // Takes an idle slot for `prompt` (at least one token), or returns slot -1 when none is idle.
-  // Prefers the idle slot with the longest common prefix (ties: least recently used); when a
-  // busy slot shares a longer prefix, the grant says to copy it. `reused` stays below the
+  // Prefers the idle slot with the longest common prefix that keeps at least 8 or half of its
+  // tokens (ties: least recently used), else the least recently used idle slot; when a busy slot shares
+  // a longer prefix, the grant says to copy it. `reused` stays below the
   // prompt's length: the last prompt token always runs, for its logits.
   SlotGrant acquire(std::span<const std::int32_t> prompt);
 
