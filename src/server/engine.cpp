@@ -105,7 +105,7 @@ std::shared_ptr<RequestStream> Engine::submit(GenerationJob job) {
   auto stream = sequence->stream;
   {
     std::lock_guard lock(mutex_);
-    if (stopping_) throw Overloaded{5.0};
+    if (stopping_) throw Overloaded{5.0, true};
     if (static_cast<int>(pending_.size()) >= options_.max_queue) {
       const double waves = static_cast<double>(pending_.size()) / options_.max_sequences + 1;
       throw Overloaded{std::max(1.0, std::ceil(mean_request_seconds_ * waves))};

@@ -90,6 +90,7 @@ class RequestStream {
 // Why submit() refused a request.
 struct Overloaded {
   double retry_after_seconds;  // a guess at when a slot frees up
+  bool shutting_down = false;  // the engine is stopping (503), rather than full (429)
 };
 
 class Engine {
@@ -99,7 +100,8 @@ class Engine {
          const EngineOptions& options, Metrics& metrics);
   ~Engine();  // stops the thread; queued requests finish with an error event
 
-  // Queues a job; throws Overloaded when the queue is full. The job must fit the context.
+  // Queues a job; throws Overloaded when the queue is full or the engine is stopping. The job
+  // must fit the context.
   std::shared_ptr<RequestStream> submit(GenerationJob job);
 
   std::int64_t context_length() const { return backend_.context_length(); }

@@ -160,6 +160,9 @@ struct HttpServer::Impl {
       return send_error(res, e);
     } catch (const Overloaded& o) {
       res.set_header("Retry-After", fmt::format("{:.0f}", o.retry_after_seconds));
+      if (o.shutting_down)
+        return send_error(res, ApiError(503, "server_error", "The server is shutting down; retry on another.",
+                                        "", "service_unavailable"));
       return send_error(res, ApiError(429, "rate_limit_error",
                                       fmt::format("The server is at capacity ({} requests queued); retry after "
                                                   "{:.0f} s.",

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <atomic>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -25,9 +26,7 @@ class HttpServerTest : public ::testing::Test {
     o.threads = 2;
     o.slots = 4;
     backend_ = runtime::make_cpu_backend(model_, 128, o);
-    EngineOptions e;
-    e.max_sequences = 2;
-    e.max_queue = 8;
+    const EngineOptions e = engine_options();
     engine_ = std::make_unique<Engine>(*backend_, *model_->tokenizer, e, metrics_);
     HttpOptions h;
     h.port = 0;
@@ -40,6 +39,12 @@ class HttpServerTest : public ::testing::Test {
     client_ = std::make_unique<httplib::Client>("127.0.0.1", port_);
     client_->set_bearer_token_auth("sesame");
     client_->set_read_timeout(60, 0);
+  }
+  virtual EngineOptions engine_options() const {
+    EngineOptions e;
+    e.max_sequences = 2;
+    e.max_queue = 8;
+    return e;
   }
   void TearDown() override {
     server_->stop();
@@ -187,6 +192,43 @@ TEST_F(HttpServerTest, MetricsShowLatencyHistogramsAfterARequest) {
                            "lockstep_generation_tokens_total 4", "lockstep_queue_depth 0",
                            "lockstep_requests_total{status=\"200\"}"})
     EXPECT_NE(res->body.find(line), std::string::npos) << line << " not in\n" << res->body;
+}
+
+// One sequence at a time and one waiting: the rest of a burst is refused at once.
+class FullHttpServerTest : public HttpServerTest {
+  EngineOptions engine_options() const override {
+    EngineOptions e;
+    e.max_sequences = 1;
+    e.max_queue = 1;
+    return e;
+  }
+};
+
+TEST_F(FullHttpServerTest, ABurstPastCapacityGets429WithRetryAfter) {
+  std::vector<std::thread> clients;
+  std::atomic<int> ok{0}, refused{0}, other{0};
+  for (int i = 0; i < 8; ++i)
+    clients.emplace_back([&] {
+      httplib::Client c("127.0.0.1", port_);
+      c.set_bearer_token_auth("sesame");
+      c.set_read_timeout(60, 0);
+      auto res = c.Post("/v1/completions", R"({"model":"kjv","prompt":"In the beginning","max_tokens":110})",
+                        "application/json");
+      if (res && res->status == 200) {
+        ++ok;
+      } else if (res && res->status == 429) {
+        ++refused;
+        EXPECT_GE(std::stoi(res->get_header_value("Retry-After")), 1);
+        EXPECT_EQ(json::parse(res->body)["error"]["code"], "rate_limit_exceeded");
+      } else {
+        ++other;
+      }
+    });
+  for (auto& t : clients) t.join();
+  EXPECT_GE(ok.load(), 1);
+  EXPECT_GE(refused.load(), 1);
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(metrics_.queue_depth.load(), 0);
 }
 
 }  // namespace
