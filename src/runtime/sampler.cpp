@@ -66,6 +66,9 @@ std::int32_t Sampler::sample(std::span<const float> logits, std::span<const std:
     sum += p;
   }
   for (auto& c : candidates_) c.p = static_cast<float>(c.p / sum);
+  // Nothing to cut (OpenAI's defaults: no top-k, top-p 1, no min-p): draw from the whole
+  // distribution in id order, without sorting the vocabulary.
+  if (params_.top_k == 0 && params_.top_p >= 1.0f && params_.min_p == 0.0f) return draw();
   std::size_t keep = candidates_.size();
   if (params_.top_k > 0) keep = std::min<std::size_t>(keep, params_.top_k);
   auto by_probability = [](const Candidate& a, const Candidate& b) {
@@ -89,6 +92,10 @@ std::int32_t Sampler::sample(std::span<const float> logits, std::span<const std:
   const float floor = candidates_.front().p * params_.min_p;
   while (candidates_.size() > 1 && candidates_.back().p < floor) candidates_.pop_back();
 
+  return draw();
+}
+
+std::int32_t Sampler::draw() {
   double total = 0.0;
   for (const auto& c : candidates_) total += c.p;
   double r = rng_.uniform() * total;

@@ -41,6 +41,9 @@ class Sampler {
   const SamplingParams& params() const { return params_; }
 
  private:
+  // One draw from candidates_ in their order, by their probabilities.
+  std::int32_t draw();
+
   SamplingParams params_;
   Rng rng_;
   std::vector<float> work_;  // [n_vocab] penalised logits

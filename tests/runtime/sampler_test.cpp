@@ -126,3 +126,26 @@ TEST(Sampler, RejectsInvalidParameters) {
 
 }  // namespace
 }  // namespace lockstep::runtime
+
+namespace lockstep::runtime {
+namespace {
+
+TEST(Sampler, PresenceAndFrequencyPenaltiesFollowOpenAIsFormula) {
+  // logit[j] -= presence * (count_j > 0) + frequency * count_j, over the history.
+  std::vector<float> l{3.0f, 2.0f, 1.0f};
+  SamplingParams p;
+  p.temperature = 0;
+  p.repeat_penalty = 1.0f;
+  p.presence_penalty = 0.5f;
+  p.frequency_penalty = 0.4f;
+  Sampler s(p);
+  const std::vector<std::int32_t> twice_zero{0, 0};  // 3 - 0.5 - 0.8 = 1.7 < 2
+  EXPECT_EQ(s.sample(l, twice_zero), 1);
+  const std::vector<std::int32_t> once_zero{0};      // 3 - 0.5 - 0.4 = 2.1 > 2
+  EXPECT_EQ(s.sample(l, once_zero), 0);
+  p.presence_penalty = 2.5f;
+  EXPECT_THROW(p.validate(), Error);
+}
+
+}  // namespace
+}  // namespace lockstep::runtime
