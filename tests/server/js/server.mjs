@@ -3,7 +3,6 @@
 // "lockstep serve: listening on http://HOST:PORT"; rejects with the server's stderr when it
 // exits first or stays silent past the timeout.
 import { spawn } from "node:child_process";
-import { once } from "node:events";
 
 const LISTENING = /^lockstep serve: listening on (http:\/\/\S+)$/;
 
@@ -13,20 +12,35 @@ export async function startServer({
   timeoutMs = 60_000,
 } = {}) {
   if (!binary) throw new Error("startServer needs LOCKSTEP_BINARY (run.sh exports it).");
+  // Its own process group (detached), so a kill reaches anything it spawned; killed with the
+  // test process if the test forgets stop().
   const child = spawn(binary, ["serve", "--port", "0", ...args], {
     stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
   });
+  const killGroup = (signal) => {
+    try {
+      process.kill(-child.pid, signal);
+    } catch {
+      // already gone
+    }
+  };
+  const killOnExit = () => killGroup("SIGKILL");
+  process.on("exit", killOnExit);
   let stderr = "";
   child.stderr.setEncoding("utf8");
   child.stderr.on("data", (text) => {
     stderr = (stderr + text).slice(-8000);  // the tail is what explains a failure
   });
-  const exited = once(child, "exit");
+  const exited = new Promise((resolve) => child.on("exit", (code, signal) => {
+    process.off("exit", killOnExit);
+    resolve([code, signal]);
+  }));
 
   const url = await new Promise((resolve, reject) => {
     let buffered = "";
     const timer = setTimeout(() => {
-      child.kill("SIGKILL");
+      killGroup("SIGKILL");
       reject(new Error(`${binary} serve printed no listening line within ${timeoutMs} ms; stderr:\n${stderr}`));
     }, timeoutMs);
     child.stdout.setEncoding("utf8");
@@ -57,8 +71,8 @@ export async function startServer({
     // SIGTERM, then the exit code (the contract: 0). SIGKILL after graceMs.
     async stop(graceMs = 10_000) {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+      killGroup("SIGTERM");
+      const timer = setTimeout(() => killGroup("SIGKILL"), graceMs);
       const [code, signal] = await exited;
       clearTimeout(timer);
       return signal ? signal : code;
