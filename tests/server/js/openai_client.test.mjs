@@ -118,7 +118,7 @@ test("models.list names the served model; /health answers ok", async () => {
   assert.equal(JSON.parse(raw.text).object, "list");
   const health = await rawRequest("/health", { headers: authHeader() });
   assert.equal(health.status, 200);
-  assert.deepEqual(JSON.parse(health.text), { status: "ok" });
+  assert.equal(JSON.parse(health.text).status, "ok");  // more fields are fine
 });
 
 const greedyChat = { messages: user("And God said unto Moses"), max_tokens: 8, temperature: 0 };
