@@ -148,7 +148,8 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--api-key", args->api_key, "require 'Authorization: Bearer KEY' on /v1/*");
   cmd->add_option("--model-id", args->model_id, "the model's name in the API (default: the file's stem)");
   cmd->add_option("--chat-template", args->chat_template,
-                  "chat format when the model's is not recognised: llama2, llama3, chatml, mistral");
+                  "chat format: llama2, llama3, chatml or mistral (default: the model's own, "
+                  "else chatml)");
   cmd->add_option("--max-body-mib", args->max_body_mib, "largest request body, MiB (413 above)")
       ->capture_default_str();
   add_target_options(*cmd, args->target);
