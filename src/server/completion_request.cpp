@@ -169,11 +169,13 @@ double number_in(const std::string& param, const json& v, double lo, bool lo_ope
 }
 
 // An integer JSON value (or a float holding one exactly), as int64 when it fits; `wide` holds a
-// value above INT64_MAX.
+// value above INT64_MAX; `beyond` marks a float too large to be exact (1e300), out of every
+// parameter's range.
 struct IntegerValue {
   std::int64_t value = 0;
   bool above_int64 = false;
   std::uint64_t wide = 0;
+  bool beyond = false;
 };
 
 IntegerValue integer_value(const std::string& param, const json& v) {
@@ -190,8 +192,9 @@ IntegerValue integer_value(const std::string& param, const json& v) {
     const double x = v.get<double>();
     if (!std::isfinite(x) || std::floor(x) != x) wrong_type(param, "an integer", v);
     if (std::fabs(x) > kMaxExactInteger)
-      wrong_value(param, "an integer that a 64-bit integer holds exactly", v);
-    out.value = static_cast<std::int64_t>(x);
+      out.beyond = true;
+    else
+      out.value = static_cast<std::int64_t>(x);
   } else {
     wrong_type(param, "an integer", v);
   }
@@ -200,7 +203,7 @@ IntegerValue integer_value(const std::string& param, const json& v) {
 
 std::int64_t integer_in(const std::string& param, const json& v, std::int64_t lo, std::int64_t hi) {
   const IntegerValue i = integer_value(param, v);
-  if (i.above_int64 || i.value < lo || i.value > hi)
+  if (i.above_int64 || i.beyond || i.value < lo || i.value > hi)
     wrong_value(param,
                 hi == std::numeric_limits<std::int64_t>::max()
                     ? fmt::format("an integer of at least {}", lo)
@@ -382,6 +385,8 @@ CompletionRequest parse_completion_request(Endpoint endpoint, std::string_view b
 
   if (const json* v = member(body, "seed")) {
     const IntegerValue i = integer_value("seed", *v);
+    if (i.beyond)
+      wrong_value("seed", "an integer between -9223372036854775808 and 18446744073709551615", *v);
     r.seed = i.above_int64 ? i.wide : static_cast<std::uint64_t>(i.value);
   }
   if (const json* v = member(body, "stop")) r.stop = parse_stop(*v);
