@@ -29,6 +29,75 @@ constexpr const char* kUnsupportedParams[] = {
     "web_search_options", "best_of", "suffix",   "verbosity",
 };
 
+// The top-level members the parser reads; the others are dropped while parsing, so that an
+// ignored key holds no memory however large its value.
+constexpr const char* kReadParams[] = {
+    "model", "messages", "prompt", "max_tokens", "max_completion_tokens", "temperature", "top_p",
+    "seed", "stop", "presence_penalty", "frequency_penalty", "logprobs", "top_logprobs", "n",
+    "stream", "stream_options", "echo",
+};
+
+bool is_read(const std::string& key) {
+  for (const char* k : kReadParams)
+    if (key == k) return true;
+  for (const char* k : kUnsupportedParams)
+    if (key == k) return true;
+  return false;
+}
+
+// A parsed value costs up to ~100 bytes (a 16-byte json, a heap map or vector, a string). A
+// real request spends more than 8 bytes of body on each value it holds (the tightest is a list
+// of short text parts, {"type":"text","text":""} = 3 values in 25 bytes); bodies denser than
+// one value per 6 bytes ("[{},{},...]") are refused before the tree is built, which keeps the
+// tree under ~17 times the body.
+std::size_t max_values(std::size_t body_bytes) { return 256 + body_bytes / 6; }
+
+// Counts the values inside the members parse_body keeps, without building anything.
+class ValueCounter {
+ public:
+  explicit ValueCounter(std::size_t limit) : limit_(limit) {}
+  bool over() const { return over_; }
+
+  bool null() { return value(); }
+  bool boolean(bool) { return value(); }
+  bool number_integer(json::number_integer_t) { return value(); }
+  bool number_unsigned(json::number_unsigned_t) { return value(); }
+  bool number_float(json::number_float_t, const json::string_t&) { return value(); }
+  bool string(json::string_t&) { return value(); }
+  bool binary(json::binary_t&) { return value(); }
+  bool start_object(std::size_t) { return open(); }
+  bool start_array(std::size_t) { return open(); }
+  bool end_object() { return close(); }
+  bool end_array() { return close(); }
+  bool key(json::string_t& k) {
+    if (depth_ == 1) counting_ = is_read(k);
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {
+    return false;  // the real parse reports it
+  }
+
+ private:
+  bool value() {
+    if (depth_ == 0 || !counting_) return true;
+    over_ = ++values_ > limit_;
+    return !over_;
+  }
+  bool open() {
+    const bool ok = value();
+    ++depth_;
+    return ok;
+  }
+  bool close() {
+    --depth_;
+    return true;
+  }
+
+  std::size_t limit_, values_ = 0;
+  int depth_ = 0;
+  bool counting_ = false, over_ = false;
+};
+
 // The largest part of a client's string echoed back in a message, cut at a UTF-8 boundary.
 std::string quote(const std::string& s) {
   constexpr std::size_t kMax = 40;
@@ -122,9 +191,20 @@ json parse_body(std::string_view body) {
     throw ApiError(400, "invalid_request_error",
                    fmt::format("The request body nests arrays and objects more than {} levels "
                                "deep.", kMaxNesting));
+  ValueCounter counter(max_values(body.size()));
+  json::sax_parse(body.begin(), body.end(), &counter, json::input_format_t::json, true);
+  if (counter.over())
+    throw ApiError(400, "invalid_request_error",
+                   fmt::format("The request body holds more than {} JSON values in the parameters "
+                               "lockstep reads, more than a request of {} bytes can use.",
+                               max_values(body.size()), body.size()));
+  const json::parser_callback_t keep_read_members = [](int depth, json::parse_event_t event,
+                                                       json& parsed) {
+    return !(depth == 1 && event == json::parse_event_t::key && !is_read(parsed.get<std::string>()));
+  };
   json j;
   try {
-    j = json::parse(body.begin(), body.end());
+    j = json::parse(body.begin(), body.end(), keep_read_members);
   } catch (const json::exception& e) {
     // "[json.exception.parse_error.101] parse error at line 1, column 4: ...; last read: '...'":
     // the bracketed id and the echo of the bytes read (which may not be UTF-8) are left out.

@@ -376,6 +376,14 @@ TEST(CompletionRequest, HostileInputs) {
             std::string(1000, '[') + "\"[[");
   // 60 levels of an ignored key are fine.
   EXPECT_NO_THROW(chat(chat_with(R"("x":)" + std::string(60, '[') + std::string(60, ']'))));
+  // Dense bodies: a parameter read with more values than its bytes could legitimately hold is
+  // refused before the tree is built; a key that is not read costs nothing however dense.
+  std::string dense;
+  for (int i = 0; i < 100000; ++i) dense += "{},";
+  dense += "{}";
+  expect_error(c, chat_with(R"("stop":[)" + dense + "]"), 400, "", "JSON values");
+  expect_error(c, chat_with(R"("tools":[)" + dense + "]"), 400, "", "JSON values");
+  EXPECT_NO_THROW(chat(chat_with(R"("user_data":[)" + dense + "]")));
   // Numbers beyond double, NaN-like tokens.
   expect_error(c, chat_with(R"("temperature":1e999)"), 400, "", "not valid JSON");
   expect_error(c, chat_with(R"("temperature":-1e999)"), 400, "");
