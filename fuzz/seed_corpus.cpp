@@ -1,12 +1,14 @@
 // Writes the seed corpora of the fuzzers (run at build time by fuzz/CMakeLists.txt; nothing
-// binary is committed): seed_corpus OUT_DIR fills OUT_DIR/gguf_fuzz, OUT_DIR/safetensors_fuzz
-// and OUT_DIR/program_fuzz with small valid files made by lockstep's own writers:
+// binary is committed): seed_corpus OUT_DIR fills OUT_DIR/gguf_fuzz, OUT_DIR/safetensors_fuzz,
+// OUT_DIR/program_fuzz and OUT_DIR/completion_request_fuzz with small files (the binary formats
+// made by lockstep's own writers):
 //   - GGUF: micro models of every architecture (llama SentencePiece, llama3 with rope_freqs,
 //     qwen2 with biases, qwen3 with q/k norms) in several tensor types, one with q4_K / q6_K
 //     rows, and a metadata-only file with every value type;
 //   - safetensors: F32 / F16 / BF16 / integer tensors, metadata, and an empty file;
 //   - LPU programs: random valid programs (tests/support/random_program.h), each as binary and
-//     as assembly, and an empty one.
+//     as assembly, and an empty one;
+//   - server request bodies: valid chat and completions requests and near misses.
 // The files are a few kilobytes so that libFuzzer's default input length stays small.
 #include <filesystem>
 #include <fmt/format.h>
@@ -103,6 +105,38 @@ void write_program_seeds(const fs::path& dir) {
   }
 }
 
+// Request bodies for the server's parser: valid ones using every parameter, and near misses
+// (wrong types, out of range, unsupported parameters, broken JSON) for the fuzzer to mutate.
+void write_completion_request_seeds(const fs::path& dir) {
+  const char* bodies[] = {
+      R"({"model":"m","messages":[{"role":"user","content":"Hello"}]})",
+      R"({"model":"lockstep-kjv","messages":[{"role":"developer","content":"Be brief."},)"
+      R"({"role":"user","content":[{"type":"text","text":"In the "},{"type":"text","text":"beginning"}]},)"
+      R"({"role":"assistant","content":"God"},{"role":"user","content":"more","name":"a"}],)"
+      R"("max_tokens":50,"max_completion_tokens":20,"temperature":0.5,"top_p":0.9,"seed":-1,)"
+      R"("stop":["\n","END"],"presence_penalty":-2,"frequency_penalty":2,"logprobs":true,)"
+      R"("top_logprobs":5,"n":1,"stream":true,"stream_options":{"include_usage":true},)"
+      R"("user":"u","metadata":{"k":"v"},"store":false,"service_tier":"auto"})",
+      R"({"model":"m","prompt":"Once upon a time","max_tokens":16,"temperature":0,)"
+      R"("seed":18446744073709551615,"stop":"\n\n","logprobs":3,"echo":false,"best_of":1})",
+      R"({"model":"m","prompt":["a \u00e9 \ud83d\ude00"],"stream":false,"top_p":1e-9})",
+      R"({"model":"m","messages":[{"role":"robot","content":"x"}],"n":2})",
+      R"({"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"x"}}]}]})",
+      R"({"model":"m","messages":[],"temperature":"1","max_tokens":3.5})",
+      R"({"model":"m","messages":[{"role":"user","content":"x"}],"tools":[{"type":"function"}],)"
+      R"("response_format":{"type":"json_object"},"logit_bias":{"1":-100}})",
+      R"({"model":"m","prompt":[1,2,3],"logprobs":true,"stream_options":{"include_usage":true}})",
+      R"({"model":"m","messages":[{"role":"user","content":"x"}],"max_tokens":1e999})",
+      R"({"model":null,"messages":[{"role":"user"}],"x":[[[[[[[[]]]]]]]]})",
+      R"([{"model":"m"}])",
+      R"({"model":"m","messages":[{"role":"user","content":"x"}],)",
+      "",
+  };
+  int n = 0;
+  for (const char* body : bodies)
+    std::ofstream((dir / fmt::format("request-{:02d}.json", n++)).string(), std::ios::binary) << body;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -112,13 +146,15 @@ int main(int argc, char** argv) {
   }
   try {
     const fs::path out(argv[1]);
-    for (const char* name : {"gguf_fuzz", "safetensors_fuzz", "program_fuzz"}) {
+    for (const char* name :
+         {"gguf_fuzz", "safetensors_fuzz", "program_fuzz", "completion_request_fuzz"}) {
       fs::remove_all(out / name);
       fs::create_directories(out / name);
     }
     write_gguf_seeds(out / "gguf_fuzz");
     write_safetensors_seeds(out / "safetensors_fuzz");
     write_program_seeds(out / "program_fuzz");
+    write_completion_request_seeds(out / "completion_request_fuzz");
   } catch (const std::exception& e) {
     fmt::print(stderr, "seed_corpus: {}\n", e.what());
     return 1;

@@ -29,6 +29,75 @@ constexpr const char* kUnsupportedParams[] = {
     "web_search_options", "best_of", "suffix",   "verbosity",
 };
 
+// The top-level members the parser reads; the others are dropped while parsing, so that an
+// ignored key holds no memory however large its value.
+constexpr const char* kReadParams[] = {
+    "model", "messages", "prompt", "max_tokens", "max_completion_tokens", "temperature", "top_p",
+    "seed", "stop", "presence_penalty", "frequency_penalty", "logprobs", "top_logprobs", "n",
+    "stream", "stream_options", "echo",
+};
+
+bool is_read(const std::string& key) {
+  for (const char* k : kReadParams)
+    if (key == k) return true;
+  for (const char* k : kUnsupportedParams)
+    if (key == k) return true;
+  return false;
+}
+
+// A parsed value costs up to ~100 bytes (a 16-byte json, a heap map or vector, a string). A
+// real request spends more than 8 bytes of body on each value it holds (the tightest is a list
+// of short text parts, {"type":"text","text":""} = 3 values in 25 bytes); bodies denser than
+// one value per 6 bytes ("[{},{},...]") are refused before the tree is built, which keeps the
+// tree under ~17 times the body.
+std::size_t max_values(std::size_t body_bytes) { return 256 + body_bytes / 6; }
+
+// Counts the values inside the members parse_body keeps, without building anything.
+class ValueCounter {
+ public:
+  explicit ValueCounter(std::size_t limit) : limit_(limit) {}
+  bool over() const { return over_; }
+
+  bool null() { return value(); }
+  bool boolean(bool) { return value(); }
+  bool number_integer(json::number_integer_t) { return value(); }
+  bool number_unsigned(json::number_unsigned_t) { return value(); }
+  bool number_float(json::number_float_t, const json::string_t&) { return value(); }
+  bool string(json::string_t&) { return value(); }
+  bool binary(json::binary_t&) { return value(); }
+  bool start_object(std::size_t) { return open(); }
+  bool start_array(std::size_t) { return open(); }
+  bool end_object() { return close(); }
+  bool end_array() { return close(); }
+  bool key(json::string_t& k) {
+    if (depth_ == 1) counting_ = is_read(k);
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {
+    return false;  // the real parse reports it
+  }
+
+ private:
+  bool value() {
+    if (depth_ == 0 || !counting_) return true;
+    over_ = ++values_ > limit_;
+    return !over_;
+  }
+  bool open() {
+    const bool ok = value();
+    ++depth_;
+    return ok;
+  }
+  bool close() {
+    --depth_;
+    return true;
+  }
+
+  std::size_t limit_, values_ = 0;
+  int depth_ = 0;
+  bool counting_ = false, over_ = false;
+};
+
 // The largest part of a client's string echoed back in a message, cut at a UTF-8 boundary.
 std::string quote(const std::string& s) {
   constexpr std::size_t kMax = 40;
@@ -122,9 +191,20 @@ json parse_body(std::string_view body) {
     throw ApiError(400, "invalid_request_error",
                    fmt::format("The request body nests arrays and objects more than {} levels "
                                "deep.", kMaxNesting));
+  ValueCounter counter(max_values(body.size()));
+  json::sax_parse(body.begin(), body.end(), &counter, json::input_format_t::json, true);
+  if (counter.over())
+    throw ApiError(400, "invalid_request_error",
+                   fmt::format("The request body holds more than {} JSON values in the parameters "
+                               "lockstep reads, more than a request of {} bytes can use.",
+                               max_values(body.size()), body.size()));
+  const json::parser_callback_t keep_read_members = [](int depth, json::parse_event_t event,
+                                                       json& parsed) {
+    return !(depth == 1 && event == json::parse_event_t::key && !is_read(parsed.get<std::string>()));
+  };
   json j;
   try {
-    j = json::parse(body.begin(), body.end());
+    j = json::parse(body.begin(), body.end(), keep_read_members);
   } catch (const json::exception& e) {
     // "[json.exception.parse_error.101] parse error at line 1, column 4: ...; last read: '...'":
     // the bracketed id and the echo of the bytes read (which may not be UTF-8) are left out.
@@ -169,11 +249,13 @@ double number_in(const std::string& param, const json& v, double lo, bool lo_ope
 }
 
 // An integer JSON value (or a float holding one exactly), as int64 when it fits; `wide` holds a
-// value above INT64_MAX.
+// value above INT64_MAX; `beyond` marks a float too large to be exact (1e300), out of every
+// parameter's range.
 struct IntegerValue {
   std::int64_t value = 0;
   bool above_int64 = false;
   std::uint64_t wide = 0;
+  bool beyond = false;
 };
 
 IntegerValue integer_value(const std::string& param, const json& v) {
@@ -190,8 +272,9 @@ IntegerValue integer_value(const std::string& param, const json& v) {
     const double x = v.get<double>();
     if (!std::isfinite(x) || std::floor(x) != x) wrong_type(param, "an integer", v);
     if (std::fabs(x) > kMaxExactInteger)
-      wrong_value(param, "an integer that a 64-bit integer holds exactly", v);
-    out.value = static_cast<std::int64_t>(x);
+      out.beyond = true;
+    else
+      out.value = static_cast<std::int64_t>(x);
   } else {
     wrong_type(param, "an integer", v);
   }
@@ -200,7 +283,7 @@ IntegerValue integer_value(const std::string& param, const json& v) {
 
 std::int64_t integer_in(const std::string& param, const json& v, std::int64_t lo, std::int64_t hi) {
   const IntegerValue i = integer_value(param, v);
-  if (i.above_int64 || i.value < lo || i.value > hi)
+  if (i.above_int64 || i.beyond || i.value < lo || i.value > hi)
     wrong_value(param,
                 hi == std::numeric_limits<std::int64_t>::max()
                     ? fmt::format("an integer of at least {}", lo)
@@ -382,6 +465,8 @@ CompletionRequest parse_completion_request(Endpoint endpoint, std::string_view b
 
   if (const json* v = member(body, "seed")) {
     const IntegerValue i = integer_value("seed", *v);
+    if (i.beyond)
+      wrong_value("seed", "an integer between -9223372036854775808 and 18446744073709551615", *v);
     r.seed = i.above_int64 ? i.wide : static_cast<std::uint64_t>(i.value);
   }
   if (const json* v = member(body, "stop")) r.stop = parse_stop(*v);

@@ -67,13 +67,15 @@ ApiError invalid_request(std::string param, std::string message, std::string cod
 std::string error_body(const ApiError& error);
 
 // The largest body parse_completion_request reads (413 request_too_large above it); the HTTP
-// layer can refuse bigger bodies before reading them with the same number. 16 MiB holds a
+// layer can refuse bigger bodies before reading them with the same number. 8 MiB holds a
 // 128k-token prompt several times over, escaped.
-inline constexpr std::size_t kMaxRequestBodyBytes = std::size_t{16} << 20;
+inline constexpr std::size_t kMaxRequestBodyBytes = std::size_t{8} << 20;
 
 // Parses and validates a request body (any bytes: never crashes, never allocates more than a
 // small multiple of body.size()). Throws ApiError (400) naming what is wrong; 413 above
-// kMaxRequestBodyBytes. Bodies nested more than 64 levels deep are refused before parsing.
+// kMaxRequestBodyBytes. Bodies nested more than 64 levels deep are refused before parsing, and so
+// are bodies with more JSON values in the parameters read than one per 6 bytes (+256); members
+// that are not read are dropped while parsing.
 CompletionRequest parse_completion_request(Endpoint endpoint, std::string_view body);
 
 }  // namespace lockstep::server
