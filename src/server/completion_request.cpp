@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "core/json_depth.h"
+
 namespace lockstep::server {
 
 namespace {
@@ -157,27 +159,6 @@ const json* member(const json& object, const char* key) {
   return it == object.end() || it->is_null() ? nullptr : &*it;
 }
 
-// The deepest nesting of arrays and objects, counted without parsing: brackets inside strings
-// do not count. Stops counting once past `limit`.
-int nesting_depth(std::string_view body, int limit) {
-  int depth = 0, deepest = 0;
-  bool in_string = false;
-  for (std::size_t i = 0; i < body.size(); ++i) {
-    const char c = body[i];
-    if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > deepest && (deepest = depth) > limit) return deepest;
-    } else if ((c == ']' || c == '}') && depth > 0) {
-      --depth;
-    }
-  }
-  return deepest;
-}
-
 json parse_body(std::string_view body) {
   if (body.size() > kMaxRequestBodyBytes)
     throw ApiError(413, "invalid_request_error",
@@ -187,7 +168,7 @@ json parse_body(std::string_view body) {
   if (body.find_first_not_of(" \t\r\n") == std::string_view::npos)
     throw ApiError(400, "invalid_request_error",
                    "The request body is empty; expected a JSON object.");
-  if (nesting_depth(body, kMaxNesting) > kMaxNesting)
+  if (json_nesting_depth(body, kMaxNesting) > kMaxNesting)
     throw ApiError(400, "invalid_request_error",
                    fmt::format("The request body nests arrays and objects more than {} levels "
                                "deep.", kMaxNesting));

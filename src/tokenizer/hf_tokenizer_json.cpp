@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/json_depth.h"
 #include "tokenizer/merge_text.h"
 #include "tokenizer/pre_tokenizer_catalog.h"
 #include "tokenizer/regex_splitter.h"
@@ -37,30 +38,10 @@ std::string read_file(const std::string& path, const char* what) {
   return buffer.str();
 }
 
-// Rejects nesting deeper than kMaxJsonDepth before parsing, so hostile input cannot exhaust the
-// stack of the parser or of the value's destructor.
-void check_depth(std::string_view text, const std::string& label) {
-  int depth = 0;
-  bool in_string = false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > kMaxJsonDepth) {
-        fail("{}: JSON nests deeper than {} levels", label, kMaxJsonDepth);
-      }
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-}
-
 Document parse(std::string_view text, const std::string& label) {
-  check_depth(text, label);
+  // Nesting is bounded before parsing: hostile input cannot exhaust the parser's stack.
+  if (json_nesting_depth(text, kMaxJsonDepth) > kMaxJsonDepth)
+    fail("{}: JSON nests deeper than {} levels", label, kMaxJsonDepth);
   Document doc{label, {}};
   try {
     doc.root = Json::parse(text.begin(), text.end());
