@@ -1,5 +1,5 @@
 // libFuzzer target for the server's request parser: each input is a request body, parsed for
-// both endpoints. lockstep::server::ApiError is the accepted outcome for a bad body; it must be
+// both endpoints. lockstep::serve::ApiError is the accepted outcome for a bad body; it must be
 // a 4xx whose error_body() is a JSON object with the four OpenAI keys. Any other exception, a
 // crash or a sanitizer report is a bug. A body that parses must satisfy the contract's ranges.
 #include <cstddef>
@@ -8,11 +8,11 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
-#include "server/completion_request.h"
+#include "serve/completion_request.h"
 
 namespace {
 
-using namespace lockstep::server;
+using namespace lockstep::serve;
 
 void check(bool condition) {
   if (!condition) std::abort();

@@ -1,5 +1,5 @@
 // lockstep serve [MODEL]: an OpenAI-compatible HTTP server (server/http_server.h) over the
-// serving engine (server/engine.h). Runs until SIGINT or SIGTERM.
+// serving engine (serve/engine.h). Runs until SIGINT or SIGTERM.
 #include <fmt/core.h>
 
 #include <csignal>
@@ -13,9 +13,9 @@
 #include "cli/model_argument.h"
 #include "cli/target_option.h"
 #include "core/error.h"
-#include "server/engine.h"
-#include "server/http_server.h"
-#include "server/metrics.h"
+#include "serve/engine.h"
+#include "serve/http_server.h"
+#include "serve/metrics.h"
 
 namespace lockstep::cli {
 namespace {
@@ -83,21 +83,21 @@ void serve(ServeArgs& a) {
   if (backend->slots() < a.max_sequences)
     fmt::print(stderr, "--target {} holds one sequence: requests run one at a time\n", a.target.target);
 
-  server::Metrics metrics;
-  server::EngineOptions engine_options;
+  serve::Metrics metrics;
+  serve::EngineOptions engine_options;
   engine_options.max_sequences = a.max_sequences;
   engine_options.max_queue = a.max_queue;
   engine_options.itl_target_seconds = a.itl_target_ms / 1000.0;
-  server::Engine engine(*backend, *model->tokenizer, engine_options, metrics);
+  serve::Engine engine(*backend, *model->tokenizer, engine_options, metrics);
 
-  server::HttpOptions http;
+  serve::HttpOptions http;
   http.host = a.host;
   http.port = a.port;
   http.api_key = a.api_key;
   http.model_id = a.model_id.empty() ? default_model_id(a.model) : a.model_id;
   http.chat_format = choose_chat_format(a, *model);
   http.max_body_bytes = static_cast<std::size_t>(a.max_body_mib * (1 << 20));
-  server::HttpServer server(engine, *model->tokenizer, metrics, http);
+  serve::HttpServer server(engine, *model->tokenizer, metrics, http);
   const int port = server.bind();
 
   std::thread signal_thread([&] {

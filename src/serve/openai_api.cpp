@@ -1,10 +1,10 @@
-#include "server/openai_api.h"
+#include "serve/openai_api.h"
 
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
 
-namespace lockstep::server {
+namespace lockstep::serve {
 namespace {
 
 using nlohmann::json;
@@ -165,4 +165,4 @@ std::string models_body(const std::string& model_id, std::int64_t created) {
                                       {"owned_by", "lockstep"}}})}});
 }
 
-}  // namespace lockstep::server
+}  // namespace lockstep::serve

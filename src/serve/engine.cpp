@@ -1,15 +1,15 @@
-#include "server/engine.h"
+#include "serve/engine.h"
 
 #include <algorithm>
 #include <cmath>
 #include <exception>
 
-#include "server/logprobs.h"
-#include "server/slot_table.h"
-#include "server/stop_strings.h"
+#include "serve/logprobs.h"
+#include "serve/slot_table.h"
+#include "serve/stop_strings.h"
 #include "tokenizer/streaming_decoder.h"
 
-namespace lockstep::server {
+namespace lockstep::serve {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -329,4 +329,4 @@ void Engine::finish(Sequence& s, const std::string& reason) {
   s.stream->push(std::move(event));
 }
 
-}  // namespace lockstep::server
+}  // namespace lockstep::serve

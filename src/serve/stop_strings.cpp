@@ -1,9 +1,9 @@
-#include "server/stop_strings.h"
+#include "serve/stop_strings.h"
 
 #include <algorithm>
 #include <utility>
 
-namespace lockstep::server {
+namespace lockstep::serve {
 
 StopStrings::StopStrings(std::vector<std::string> stops) : stops_(std::move(stops)) {
   std::erase_if(stops_, [](const std::string& s) { return s.empty(); });
@@ -38,4 +38,4 @@ std::string StopStrings::finish() {
   return std::exchange(held_, {});
 }
 
-}  // namespace lockstep::server
+}  // namespace lockstep::serve

@@ -2,7 +2,7 @@
 // depend on what runs beside it or on the prompt cache, the cache is used, limits and stop
 // strings end sequences with the right reason, cancelled sequences free their slots, and a full
 // queue refuses.
-#include "server/engine.h"
+#include "serve/engine.h"
 
 #include <gtest/gtest.h>
 
@@ -11,7 +11,7 @@
 #include "model/model_loader.h"
 #include "runtime/cpu_backend.h"
 
-namespace lockstep::server {
+namespace lockstep::serve {
 namespace {
 
 using namespace std::chrono_literals;
@@ -160,4 +160,4 @@ TEST_F(EngineTest, AFullQueueRefusesWithARetryTime) {
 }
 
 }  // namespace
-}  // namespace lockstep::server
+}  // namespace lockstep::serve

@@ -28,7 +28,7 @@
 
 #include "tokenizer/chat_template.h"
 
-namespace lockstep::server {
+namespace lockstep::serve {
 
 enum class Endpoint { ChatCompletions, Completions };
 
@@ -78,4 +78,4 @@ inline constexpr std::size_t kMaxRequestBodyBytes = std::size_t{8} << 20;
 // that are not read are dropped while parsing.
 CompletionRequest parse_completion_request(Endpoint endpoint, std::string_view body);
 
-}  // namespace lockstep::server
+}  // namespace lockstep::serve

@@ -8,12 +8,12 @@
 #include <string>
 #include <vector>
 
-#include "server/completion_request.h"
-#include "server/engine.h"
+#include "serve/completion_request.h"
+#include "serve/engine.h"
 #include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
 
-namespace lockstep::server {
+namespace lockstep::serve {
 
 // Tokenizes the request (chat: through `chat_format`) and fills the job. max_tokens defaults to
 // what is left of the context. Throws ApiError 400 "context_length_exceeded" naming the token
@@ -52,4 +52,4 @@ std::string error_event(const ApiError& error);
 // GET /v1/models
 std::string models_body(const std::string& model_id, std::int64_t created);
 
-}  // namespace lockstep::server
+}  // namespace lockstep::serve

@@ -6,12 +6,12 @@
 #include <cstdint>
 #include <span>
 
-#include "server/engine.h"
+#include "serve/engine.h"
 
-namespace lockstep::server {
+namespace lockstep::serve {
 
 // logits: [n_vocab] fp32. top: alternatives to list (0..20), best first, ties by lower id.
 TokenLogprob token_logprob(std::span<const float> logits, std::int32_t token, int top,
                            const tokenizer::Tokenizer& tokenizer);
 
-}  // namespace lockstep::server
+}  // namespace lockstep::serve

@@ -1,10 +1,10 @@
-#include "server/slot_table.h"
+#include "serve/slot_table.h"
 
 #include <algorithm>
 
 #include "core/error.h"
 
-namespace lockstep::server {
+namespace lockstep::serve {
 
 std::int64_t common_prefix(std::span<const std::int32_t> a, std::span<const std::int32_t> b) {
   const auto [ia, ib] = std::mismatch(a.begin(), a.end(), b.begin(), b.end());
@@ -75,4 +75,4 @@ std::span<const std::int32_t> SlotTable::tokens(int slot) const {
 
 bool SlotTable::busy(int slot) const { return slots_.at(static_cast<std::size_t>(slot)).busy; }
 
-}  // namespace lockstep::server
+}  // namespace lockstep::serve

@@ -1,5 +1,5 @@
 // The serving engine: one thread that owns the backend and runs every sequence. Requests queue
-// (bounded); a sequence takes a KV-cache slot (server/slot_table.h: the longest cached prefix of
+// (bounded); a sequence takes a KV-cache slot (serve/slot_table.h: the longest cached prefix of
 // its prompt is reused), is prefilled in chunks, then decodes one token per step together with
 // the other running sequences, all in one batched backend step (Backend::forward_rows).
 //
@@ -26,10 +26,10 @@
 
 #include "runtime/backend.h"
 #include "runtime/sampler.h"
-#include "server/metrics.h"
+#include "serve/metrics.h"
 #include "tokenizer/tokenizer.h"
 
-namespace lockstep::server {
+namespace lockstep::serve {
 
 struct EngineOptions {
   int max_sequences = 4;            // sequences decoded together at most
@@ -141,4 +141,4 @@ class Engine {
   std::thread thread_;
 };
 
-}  // namespace lockstep::server
+}  // namespace lockstep::serve

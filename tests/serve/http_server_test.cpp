@@ -1,7 +1,7 @@
 // The HTTP layer through a real socket (cpp-httplib's client on loopback): OpenAI's error shapes
 // and statuses, authentication, the body limit, streaming in OpenAI's chunk shape, /metrics.
-// The official openai npm client drives the same server in tests/server/js.
-#include "server/http_server.h"
+// The official openai npm client drives the same server in tests/serve/js.
+#include "serve/http_server.h"
 
 #include <gtest/gtest.h>
 #include <httplib.h>
@@ -13,7 +13,7 @@
 #include "model/model_loader.h"
 #include "runtime/cpu_backend.h"
 
-namespace lockstep::server {
+namespace lockstep::serve {
 namespace {
 
 using nlohmann::json;
@@ -232,4 +232,4 @@ TEST_F(FullHttpServerTest, ABurstPastCapacityGets429WithRetryAfter) {
 }
 
 }  // namespace
-}  // namespace lockstep::server
+}  // namespace lockstep::serve

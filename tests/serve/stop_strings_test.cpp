@@ -1,8 +1,8 @@
-#include "server/stop_strings.h"
+#include "serve/stop_strings.h"
 
 #include <gtest/gtest.h>
 
-namespace lockstep::server {
+namespace lockstep::serve {
 namespace {
 
 TEST(StopStrings, ReleasesTextThatCannotStartAStopString) {
@@ -39,4 +39,4 @@ TEST(StopStrings, NoStopStringsPassEverything) {
 }
 
 }  // namespace
-}  // namespace lockstep::server
+}  // namespace lockstep::serve

@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-namespace lockstep::server {
+namespace lockstep::serve {
 
 class StopStrings {
  public:
@@ -25,4 +25,4 @@ class StopStrings {
   bool stopped_ = false;
 };
 
-}  // namespace lockstep::server
+}  // namespace lockstep::serve

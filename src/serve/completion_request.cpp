@@ -1,4 +1,4 @@
-#include "server/completion_request.h"
+#include "serve/completion_request.h"
 
 #include <fmt/format.h>
 
@@ -9,7 +9,7 @@
 
 #include "core/json_depth.h"
 
-namespace lockstep::server {
+namespace lockstep::serve {
 
 namespace {
 
@@ -491,4 +491,4 @@ CompletionRequest parse_completion_request(Endpoint endpoint, std::string_view b
   return r;
 }
 
-}  // namespace lockstep::server
+}  // namespace lockstep::serve

@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-namespace lockstep::server {
+namespace lockstep::serve {
 
 // A cumulative histogram with fixed upper bounds (ascending, +Inf implied).
 class Histogram {
@@ -64,4 +64,4 @@ class Metrics {
   std::map<int, std::uint64_t> responses_;  // HTTP status -> count
 };
 
-}  // namespace lockstep::server
+}  // namespace lockstep::serve

@@ -1,10 +1,10 @@
-#include "server/slot_table.h"
+#include "serve/slot_table.h"
 
 #include <gtest/gtest.h>
 
 #include "core/error.h"
 
-namespace lockstep::server {
+namespace lockstep::serve {
 namespace {
 
 using Tokens = std::vector<std::int32_t>;
@@ -84,4 +84,4 @@ TEST(SlotTable, WritesReplaceWhatFollows) {
 }
 
 }  // namespace
-}  // namespace lockstep::server
+}  // namespace lockstep::serve

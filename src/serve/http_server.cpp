@@ -1,4 +1,4 @@
-#include "server/http_server.h"
+#include "serve/http_server.h"
 
 #include <fmt/format.h>
 #include <httplib.h>
@@ -10,9 +10,9 @@
 #include <random>
 
 #include "core/error.h"
-#include "server/openai_api.h"
+#include "serve/openai_api.h"
 
-namespace lockstep::server {
+namespace lockstep::serve {
 namespace {
 
 using namespace std::chrono_literals;
@@ -262,4 +262,4 @@ void HttpServer::listen() { impl_->server.listen_after_bind(); }
 
 void HttpServer::stop() { impl_->server.stop(); }
 
-}  // namespace lockstep::server
+}  // namespace lockstep::serve

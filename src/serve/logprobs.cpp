@@ -1,10 +1,10 @@
-#include "server/logprobs.h"
+#include "serve/logprobs.h"
 
 #include <algorithm>
 #include <cmath>
 #include <vector>
 
-namespace lockstep::server {
+namespace lockstep::serve {
 
 TokenLogprob token_logprob(std::span<const float> logits, std::int32_t token, int top,
                            const tokenizer::Tokenizer& tokenizer) {
@@ -32,4 +32,4 @@ TokenLogprob token_logprob(std::span<const float> logits, std::int32_t token, in
   return out;
 }
 
-}  // namespace lockstep::server
+}  // namespace lockstep::serve

@@ -1,11 +1,11 @@
-#include "server/completion_request.h"
+#include "serve/completion_request.h"
 
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 #include <string>
 
-namespace lockstep::server {
+namespace lockstep::serve {
 namespace {
 
 using nlohmann::json;
@@ -428,4 +428,4 @@ TEST(CompletionRequest, ErrorBody) {
 }
 
 }  // namespace
-}  // namespace lockstep::server
+}  // namespace lockstep::serve

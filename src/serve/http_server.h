@@ -10,12 +10,12 @@
 #include <memory>
 #include <string>
 
-#include "server/engine.h"
-#include "server/metrics.h"
+#include "serve/engine.h"
+#include "serve/metrics.h"
 #include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
 
-namespace lockstep::server {
+namespace lockstep::serve {
 
 struct HttpOptions {
   std::string host = "127.0.0.1";
@@ -45,4 +45,4 @@ class HttpServer {
   std::unique_ptr<Impl> impl_;
 };
 
-}  // namespace lockstep::server
+}  // namespace lockstep::serve

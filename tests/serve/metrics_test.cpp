@@ -1,4 +1,4 @@
-#include "server/metrics.h"
+#include "serve/metrics.h"
 
 #include <gtest/gtest.h>
 
@@ -11,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-namespace lockstep::server {
+namespace lockstep::serve {
 namespace {
 
 bool has_line(const std::string& text, const std::string& line) {
@@ -212,4 +212,4 @@ TEST(Metrics, RecordsFromManyThreads) {
 }
 
 }  // namespace
-}  // namespace lockstep::server
+}  // namespace lockstep::serve

@@ -1,4 +1,4 @@
-#include "server/metrics.h"
+#include "serve/metrics.h"
 
 #include <fmt/format.h>
 
@@ -6,7 +6,7 @@
 #include <cmath>
 #include <iterator>
 
-namespace lockstep::server {
+namespace lockstep::serve {
 
 namespace {
 
@@ -148,4 +148,4 @@ std::string Metrics::render() const {
   return out;
 }
 
-}  // namespace lockstep::server
+}  // namespace lockstep::serve
