@@ -161,11 +161,12 @@ void Engine::admit() {
       continue;
     }
     // Latency first: join the running sequences only while the batch's step stays on target.
-    // A batch measured over target is re-tried after a while (its figure decays 2% for every
-    // step it is refused), so one noisy measurement does not shut it out for good.
+    // A batch measured over target is re-tried after a while (its figure decays 0.1% for every
+    // step it is refused: one 10% over target waits about 100 steps), so one noisy measurement
+    // does not shut it out for good.
     const int batch = static_cast<int>(running_.size()) + 1;
     if (!running_.empty() && itl_target_ > 0 && predicted_decode_seconds(batch) > itl_target_) {
-      decode_seconds_[static_cast<std::size_t>(batch)] *= 0.98;
+      decode_seconds_[static_cast<std::size_t>(batch)] *= 0.999;
       break;
     }
     std::unique_ptr<Sequence> s = std::move(pending_.front());
@@ -207,7 +208,7 @@ void Engine::step() {
     if (decoders > 0 && itl_target_ > 0 && prefill_seconds_per_token_ > 0) {
       const double spare = itl_target_ - predicted_decode_seconds(decoders);
       chunk = std::clamp<std::int64_t>(static_cast<std::int64_t>(spare / prefill_seconds_per_token_),
-                                       16, options_.max_prefill_chunk);
+                                       1, options_.max_prefill_chunk);
     }
     const auto remaining = static_cast<std::int64_t>(prefill->job.prompt.size()) - prefill->fed;
     chunk = std::min(chunk, remaining);
