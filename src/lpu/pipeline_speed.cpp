@@ -21,12 +21,17 @@ SystemSpeed system_speed(const SystemDecode& decode, const SystemConfig& system,
 
 std::vector<BatchPoint> batch_pipeline(const SystemDecode& step, const SystemConfig& system,
                                        std::int64_t batch) {
-  const double hz = system.chip.clock_hz;
-  const double latency = static_cast<double>(step.cycles()) / hz;
   std::uint64_t period_cycles = 0;
   for (const auto& stage : step.stages()) period_cycles = std::max(period_cycles, stage.cycles);
-  const double period = static_cast<double>(period_cycles) / hz;
-  const std::int64_t S = static_cast<std::int64_t>(step.stages().size());
+  return batch_pipeline(step.cycles(), period_cycles, static_cast<std::int64_t>(step.stages().size()),
+                        system.chip.clock_hz, batch);
+}
+
+std::vector<BatchPoint> batch_pipeline(std::uint64_t step_cycles, std::uint64_t period_cycles,
+                                       std::int64_t stages, double clock_hz, std::int64_t batch) {
+  const double latency = static_cast<double>(step_cycles) / clock_hz;
+  const double period = static_cast<double>(period_cycles) / clock_hz;
+  const std::int64_t S = stages;
   std::vector<BatchPoint> points;
   for (std::int64_t groups = 1; groups <= S; groups = groups < S && groups * 2 > S ? S : groups * 2) {
     BatchPoint p;

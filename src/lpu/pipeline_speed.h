@@ -38,5 +38,9 @@ struct BatchPoint {
 };
 std::vector<BatchPoint> batch_pipeline(const SystemDecode& step, const SystemConfig& system,
                                        std::int64_t batch);
+// The same from the figures alone: a B-row step of step_cycles over `stages` stages whose
+// slowest takes period_cycles, at clock_hz.
+std::vector<BatchPoint> batch_pipeline(std::uint64_t step_cycles, std::uint64_t period_cycles,
+                                       std::int64_t stages, double clock_hz, std::int64_t batch);
 
 }  // namespace lockstep::lpu
