@@ -12,6 +12,7 @@
 #include "lpu/system_config.h"
 #include "lpu/system_lowering.h"
 #include "model/catalog.h"
+#include "plan/lpu_speed.h"
 #include "runtime/cpu_backend.h"
 #include "runtime/lpu_backend.h"
 #include "tokenizer/streaming_decoder.h"
@@ -60,6 +61,9 @@ void predict_llama_2_70b() {
   const lpu::SystemDecode decode(config, nullptr, system, {compiler::WeightPrecision::Int8, kContext}, {},
                                  scheduling_progress("  ", false));
   const lpu::SystemSpeed speed = lpu::system_speed(decode, system, 550);
+  // Kept for `lockstep plan --model llama-2-70b --ctx 1024`, which then need not compile again.
+  plan::record_lpu_prediction(decode, config, "llama-2-70b", system, compiler::WeightPrecision::Int8,
+                              kContext, 1);
   fmt::print("  [{} stages x {} chips, {:.2f} ms per token on the system clock]\n", decode.stages().size(),
              decode.tensor_parallel(), 1e3 * speed.token_seconds);
   fmt::print("  [predicted: {:.0f} tokens/s per user, time to first token {:.0f} ms for 550 prompt tokens]\n",

@@ -9,7 +9,6 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
-#include "lpu/system_lowering.h"
 
 namespace lockstep::plan {
 namespace {
@@ -79,14 +78,29 @@ LpuPrediction predict_lpu(const model::ModelConfig& config, const std::string& m
                                  [&](int done, int stages, std::size_t) {
                                    if (progress) progress(done, stages);
                                  });
+  return record_lpu_prediction(decode, config, model_name, system, weights, context, batch);
+}
+
+LpuPrediction record_lpu_prediction(const lpu::SystemDecode& decode, const model::ModelConfig& config,
+                                    const std::string& model_name, const lpu::SystemConfig& system,
+                                    compiler::WeightPrecision weights, std::int64_t context,
+                                    std::int64_t batch) {
+  LpuPrediction p;
+  p.system = system.name;
+  p.batch = batch;
+  p.context = context;
+  p.clock_hz = system.chip.clock_hz;
   p.stages = static_cast<std::int64_t>(decode.stages().size());
   p.tensor_parallel = decode.tensor_parallel();
   p.chips = p.stages * p.tensor_parallel;
   p.step_cycles = decode.cycles();
   for (const auto& stage : decode.stages()) p.period_cycles = std::max(p.period_cycles, stage.cycles);
+  const std::filesystem::path path = cache_file();
   if (!path.empty()) {
-    cache[key] = {{"chips", p.chips}, {"stages", p.stages}, {"tensor_parallel", p.tensor_parallel},
-                  {"step_cycles", p.step_cycles}, {"period_cycles", p.period_cycles}};
+    nlohmann::json cache = read_cache(path);
+    cache[cache_key(config, model_name, system, weights, context, batch)] = {
+        {"chips", p.chips}, {"stages", p.stages}, {"tensor_parallel", p.tensor_parallel},
+        {"step_cycles", p.step_cycles}, {"period_cycles", p.period_cycles}};
     std::error_code ec;
     std::filesystem::create_directories(path.parent_path(), ec);
     const auto temporary = path.string() + ".tmp";

@@ -13,6 +13,7 @@
 #include "compiler/precision.h"
 #include "lpu/pipeline_speed.h"
 #include "lpu/system_config.h"
+#include "lpu/system_lowering.h"
 #include "model/model.h"
 
 namespace lockstep::plan {
@@ -44,5 +45,12 @@ LpuPrediction predict_lpu(const model::ModelConfig& config, const std::string& m
                           const lpu::SystemConfig& system, compiler::WeightPrecision weights,
                           std::int64_t context, std::int64_t batch,
                           const std::function<void(int, int)>& progress = {});
+
+// The prediction of a system already compiled (the demo's), stored in the cache as
+// predict_lpu() would store it, so that a plan with the same inputs need not compile again.
+LpuPrediction record_lpu_prediction(const lpu::SystemDecode& decode, const model::ModelConfig& config,
+                                    const std::string& model_name, const lpu::SystemConfig& system,
+                                    compiler::WeightPrecision weights, std::int64_t context,
+                                    std::int64_t batch);
 
 }  // namespace lockstep::plan
