@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -103,7 +104,7 @@ LpuPrediction record_lpu_prediction(const lpu::SystemDecode& decode, const model
         {"step_cycles", p.step_cycles}, {"period_cycles", p.period_cycles}};
     std::error_code ec;
     std::filesystem::create_directories(path.parent_path(), ec);
-    const auto temporary = path.string() + ".tmp";
+    const auto temporary = fmt::format("{}.{}.tmp", path.string(), getpid());
     if (std::ofstream out(temporary); out && (out << cache.dump(1)))
       std::filesystem::rename(temporary, path, ec);
   }
