@@ -34,10 +34,11 @@ CostBreakdown compute_cost(const Scenario& s) {
   c.total_usd_per_hour = c.total_usd_per_month / s.hours_per_month;
 
   // Serving.
-  c.chips_per_system = s.chips_per_unit * s.units_per_system;
-  c.concurrent_users_per_unit = s.batch * s.pipeline_depth;
+  c.chips_per_system = std::int64_t{s.chips_per_unit} * s.units_per_system;
+  c.concurrent_users_per_unit = std::int64_t{s.batch} * s.pipeline_depth;
   c.concurrent_users_per_system = c.concurrent_users_per_unit * s.units_per_system;
-  c.tokens_per_s_per_unit = c.concurrent_users_per_unit * s.tokens_per_s_per_user;
+  c.tokens_per_s_per_unit =
+      static_cast<double>(c.concurrent_users_per_unit) * s.tokens_per_s_per_user;
   c.tokens_per_s_per_system = c.tokens_per_s_per_unit * s.units_per_system;
   c.tokens_per_month = c.tokens_per_s_per_system * kSecondsPerHour * s.hours_per_month;
 

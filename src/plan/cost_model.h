@@ -45,6 +45,8 @@
 // 0.6) = 6,300,000; the model takes capex as given and Scenario::margin as a label only.
 #pragma once
 
+#include <cstdint>
+
 #include "plan/scenario.h"
 
 namespace lockstep::plan {
@@ -61,9 +63,9 @@ struct CostBreakdown {
   double total_usd_per_month = 0;
   double total_usd_per_hour = 0;
   // Serving.
-  int chips_per_system = 0;               // chips_per_unit x units_per_system
-  int concurrent_users_per_unit = 0;      // batch x pipeline_depth (the figure's row)
-  int concurrent_users_per_system = 0;
+  std::int64_t chips_per_system = 0;           // chips_per_unit x units_per_system
+  std::int64_t concurrent_users_per_unit = 0;  // batch x pipeline_depth (the figure's row)
+  std::int64_t concurrent_users_per_system = 0;
   double tokens_per_s_per_unit = 0;
   double tokens_per_s_per_system = 0;
   double tokens_per_month = 0;            // tokens/s per system x 3600 x hours_per_month

@@ -37,7 +37,8 @@ std::vector<Row> rows(bool any_margin) {
       {"capex (USD)", [](S s, C) { return format_thousands(s.capex_usd, 0); }},
   };
   if (any_margin)
-    r.push_back({"margin", [](S s, C) { return s.margin ? percent(*s.margin) : std::string("-"); }});
+    r.push_back(
+        {"margin", [](S s, C) { return s.margin ? percent(*s.margin) : std::string("-"); }});
   const std::vector<Row> rest = {
       {"life (years)", [](S s, C) { return input(s.life_years); }},
       {"cost of capital (per year)", [](S s, C) { return percent(s.cost_of_capital); }},
@@ -49,7 +50,8 @@ std::vector<Row> rows(bool any_margin) {
       {"hours per month", [](S s, C) { return input(s.hours_per_month); }},
       {"utilisation", [](S s, C) { return percent(s.utilisation); }},
       {"PUE", [](S s, C) { return input(s.pue); }},
-      {"power (USD/kW/month)", [](S, C c) { return format_thousands(c.power_usd_per_kw_month, 2); }},
+      {"power (USD/kW/month)",
+       [](S, C c) { return format_thousands(c.power_usd_per_kw_month, 2); }},
       {"colocation excl. power (USD/kW/month)",
        [](S s, C) { return format_thousands(s.colocation_excl_power_usd_per_kw_month, 2); }},
       {"colocation incl. power (USD/kW/month)",
@@ -81,8 +83,7 @@ std::vector<Row> rows(bool any_margin) {
 std::string format_thousands(double value, int decimals) {
   std::string s = fmt::format("{:.{}f}", std::abs(value), decimals);
   // "-0.00" is noise: the sign only when something non-zero is printed.
-  const bool negative =
-      value < 0 && s.find_first_not_of("0.") != std::string::npos;
+  const bool negative = value < 0 && s.find_first_not_of("0.") != std::string::npos;
   const std::size_t point = s.find('.');
   const std::size_t int_end = point == std::string::npos ? s.size() : point;
   std::string out;

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <cstdint>
 #include <set>
 
 #include "core/config_files.h"
@@ -11,6 +12,12 @@
 
 namespace lockstep::plan {
 namespace {
+
+// Larger than any price, power or rate: a typo, not a deployment.
+constexpr double kMaxNumber = 1e15;
+// Hours in a month cannot exceed 31 x 24; a life of more than 100 years is a typo.
+constexpr double kMaxHoursPerMonth = 744;
+constexpr double kMaxLifeYears = 100;
 
 // What a numeric key may hold.
 enum class Range {
@@ -26,6 +33,7 @@ struct NumberKey {
   const char* key;
   double Scenario::*member;
   Range range;
+  double max = kMaxNumber;  // for kPositive and kZeroOk
 };
 
 struct IntKey {
@@ -36,10 +44,10 @@ struct IntKey {
 // One source of truth for the keys, in the order of Figure 11's rows.
 constexpr NumberKey kNumberKeys[] = {
     {"capex_usd", &Scenario::capex_usd, Range::kPositive},
-    {"life_years", &Scenario::life_years, Range::kPositive},
+    {"life_years", &Scenario::life_years, Range::kPositive, kMaxLifeYears},
     {"cost_of_capital", &Scenario::cost_of_capital, Range::kRate},
     {"power_usd_per_kwh", &Scenario::power_usd_per_kwh, Range::kZeroOk},
-    {"hours_per_month", &Scenario::hours_per_month, Range::kPositive},
+    {"hours_per_month", &Scenario::hours_per_month, Range::kPositive, kMaxHoursPerMonth},
     {"utilisation", &Scenario::utilisation, Range::kFraction},
     {"pue", &Scenario::pue, Range::kPue},
     {"colocation_excl_power_usd_per_kw_month", &Scenario::colocation_excl_power_usd_per_kw_month,
@@ -56,10 +64,6 @@ constexpr IntKey kIntKeys[] = {
 };
 
 constexpr const char* kMarginKey = "margin";
-
-// Hours in a month cannot exceed 31 x 24; a life of more than 100 years is a typo.
-constexpr double kMaxHoursPerMonth = 744;
-constexpr double kMaxLifeYears = 100;
 
 std::set<std::string> numeric_keys() {
   std::set<std::string> keys{kMarginKey};
@@ -88,15 +92,12 @@ YAML::Node value_node(const YAML::Node& node, const std::string& file, const std
 }
 
 double read_in_range(const YAML::Node& v, const std::string& file, const std::string& key,
-                     Range range) {
+                     Range range, double max = kMaxNumber) {
   switch (range) {
     case Range::kPositive:
-      return read_yaml_number(v, file, key,
-                              key.ends_with("hours_per_month") ? kMaxHoursPerMonth
-                              : key.ends_with("life_years")    ? kMaxLifeYears
-                                                               : 1e15);
+      return read_yaml_number(v, file, key, max);
     case Range::kZeroOk:
-      return read_yaml_number(v, file, key, 1e15, true);
+      return read_yaml_number(v, file, key, max, true);
     case Range::kFraction:
       return read_yaml_number(v, file, key, 1.0);
     case Range::kRate:
@@ -147,7 +148,7 @@ Scenario read_option(const YAML::Node& node, const YAML::Node& defaults, const s
     const auto [n, name] = find(k.key);
     std::string source;
     const YAML::Node v = value_node(n, file, name, source);
-    s.*k.member = read_in_range(v, file, name, k.range);
+    s.*k.member = read_in_range(v, file, name, k.range, k.max);
     if (!source.empty()) s.sources[k.key] = source;
   }
   for (const auto& k : kIntKeys) {
@@ -197,6 +198,7 @@ ScenarioFile load_scenario_file(const std::string& name_or_path) {
     fail("{}: key 'options' has {} scenarios (at most {})", file, options.size(), kMaxOptions);
   for (std::size_t i = 0; i < options.size(); ++i) {
     Scenario s = read_option(options[i], defaults, file, i);
+    check_scenario(s, fmt::format("{}: options[{}]", file, i));
     for (std::size_t j = 0; j < out.options.size(); ++j)
       if (out.options[j].name == s.name)
         fail("{}: key 'options[{}].name' is '{}', the same as options[{}].name", file, i, s.name,
@@ -209,7 +211,7 @@ ScenarioFile load_scenario_file(const std::string& name_or_path) {
 std::vector<std::string> scenario_names() { return config_names("scenarios"); }
 
 void check_scenario(const Scenario& s, const std::string& where) {
-  auto bad = [&](const char* key, double v, const char* must) {
+  auto bad = [&](const char* key, double v, const std::string& must) {
     fail("{}: {} must be {}, got {}", where, key, must, v);
   };
   auto finite = [](double v) { return std::isfinite(v); };
@@ -219,9 +221,11 @@ void check_scenario(const Scenario& s, const std::string& where) {
     switch (k.range) {
       case Range::kPositive:
         if (!(v > 0)) bad(k.key, v, "positive");
+        if (v > k.max) bad(k.key, v, fmt::format("at most {}", k.max));
         break;
       case Range::kZeroOk:
         if (!(v >= 0)) bad(k.key, v, "zero or more");
+        if (v > k.max) bad(k.key, v, fmt::format("at most {}", k.max));
         break;
       case Range::kFraction:
         if (!(v > 0 && v <= 1)) bad(k.key, v, "in (0, 1]");
@@ -239,6 +243,15 @@ void check_scenario(const Scenario& s, const std::string& where) {
   for (const auto& k : kIntKeys)
     if (s.*k.member <= 0) bad(k.key, s.*k.member, "positive");
   if (s.margin && !(*s.margin >= 0 && *s.margin < 1)) bad(kMarginKey, *s.margin, "in [0, 1)");
+  // The products cost_model.h forms stay far from overflow: no system has 16 M chips or users.
+  const std::int64_t chips = std::int64_t{s.chips_per_unit} * s.units_per_system;
+  if (chips > kMaxYamlInteger)
+    fail("{}: chips_per_unit x units_per_system must be at most {}, got {}", where,
+         kMaxYamlInteger, chips);
+  const std::int64_t per_unit = std::int64_t{s.batch} * s.pipeline_depth;
+  if (per_unit > kMaxYamlInteger || per_unit * s.units_per_system > kMaxYamlInteger)
+    fail("{}: batch x pipeline_depth x units_per_system must be at most {}", where,
+         kMaxYamlInteger);
 }
 
 }  // namespace lockstep::plan

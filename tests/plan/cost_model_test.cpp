@@ -302,7 +302,8 @@ TEST(ScenarioTest, UnknownKey) {
 }
 
 TEST(ScenarioTest, WrongType) {
-  expect_bad(write_scenario_b("batch: 64", "batch: sixty-four"), {"options[1].batch", "sixty-four"});
+  expect_bad(write_scenario_b("batch: 64", "batch: sixty-four"),
+             {"options[1].batch", "sixty-four"});
   expect_bad(write_scenario_b("batch: 64", "batch: 6.4"), {"options[1].batch", "integer"});
   expect_bad(write_scenario("pue: 1.25", "pue: \"1.25\""), {"defaults.pue", "quoted"});
   expect_bad(write_scenario("pue: 1.25", "pue: [1.25]"), {"defaults.pue", "list"});
@@ -315,6 +316,8 @@ TEST(ScenarioTest, OutOfRange) {
   expect_bad(write_scenario("hours_per_month: 730", "hours_per_month: 7300"),
              {"defaults.hours_per_month"});
   expect_bad(write_scenario_b("batch: 64", "batch: 64\n    margin: 1"), {"options[1].margin"});
+  expect_bad(write_scenario_b("chips_per_unit: 2", "chips_per_unit: 16777216"),
+             {"options[1]", "chips_per_unit x units_per_system"});
 }
 
 TEST(ScenarioTest, SourcesAndStructure) {
