@@ -41,19 +41,21 @@
 // Sanity check against published figures (h100-sxm.yaml's assumptions, ctx 2048, KV fp16; the
 // numbers are pinned by tests/plan/gpu_model_test.cpp, GpuModelTest.Sanity*):
 //   Llama-2-70B, 8 x H100, batch 1: fp16 108 tokens/s per user (step 9.25 ms: HBM 6.44, launch
-//     1.20, all-reduce 1.61); fp8 165 tokens/s. Public single-stream figures for 70B-class
-//     dense models on 8 x H100 (vendor blogs, e.g. Together's Nov 2023 117 tokens/s for
-//     Llama-2-70B-chat; Artificial Analysis' 2024 provider charts for Llama-3/3.1-70B, ~30-150
-//     tokens/s under real load) sit at or below this: the model is the unloaded best case,
-//     within ~1.5x of the fastest published GPU figures and above the loaded ones, as it should.
+//     1.20, all-reduce 1.61); fp8 165 tokens/s. Public figures for 70B-class dense models on
+//     8 x H100, as recalled (not re-checked; no network here): inference vendors' late-2023
+//     claims of ~100-120 tokens/s per stream for Llama-2-70B-chat, and 2024 provider benchmarks
+//     (Artificial Analysis) of ~30-150 tokens/s for Llama-3/3.1-70B under real load. The model
+//     is the unloaded best case: at the top of that band, within ~1.5x of the fastest figures.
 //   Llama-2-70B fp8, 2 x H100, batch 64: 41.7 tokens/s per user, 2,666 per unit. The report's
 //     Figure 11 "GPU throughput" column (2 x H100 per unit, batch 64) says 30 and 1,920, for
-//     SemiAnalysis' model (Mixtral-class, not in the catalog): the same order, ~1.4x optimistic.
+//     SemiAnalysis' model (not named in the digest; probably Mixtral 8x7B, which Groq served at
+//     ~500 tokens/s in early 2024; not in the catalog): the same order, ~1.4x optimistic.
 //   Llama-3.1-8B fp16, 1 x H100, batch 1: 162 tokens/s per user (16 GB of weights at 3.35 TB/s
 //     x 0.8 = 5.7 ms, plus 0.5 ms of launch gaps); published single-stream vLLM / TensorRT-LLM
 //     runs on H100 report ~150-200.
-//   Figure 11's "GPU low-latency" column (8 x H100, batch 2, 420 tokens/s per user) is a
-//     Mixture-of-Experts model (~13B active parameters) this dense-only model cannot reproduce.
+//   Figure 11's "GPU low-latency" column (8 x H100, batch 2, 420 tokens/s per user) is,
+//     if the model is Mixtral 8x7B, a Mixture-of-Experts model (~13B active parameters) this
+//     dense-only model cannot reproduce.
 #pragma once
 
 #include <cstdint>
