@@ -1,0 +1,136 @@
+#include "plan/deployment_plan.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.h"
+#include "lpu/system_config.h"
+#include "model/catalog.h"
+#include "plan/cost_model.h"
+#include "plan/gpu_model.h"
+#include "plan/gpu_preset.h"
+#include "plan/lpu_speed.h"
+
+namespace lockstep::plan {
+namespace {
+
+// A point of a deployment priced with the finance terms: the whole system serving `batch` x
+// `groups` users per unit at `per_user` tokens/s each.
+PlanPoint price_point(const Scenario& finance, const PlanOption& option, std::int64_t units,
+                      std::int64_t batch, std::int64_t groups, double per_user) {
+  Scenario s = finance;
+  s.name = option.name;
+  s.system = option.name;
+  s.capex_usd = option.capex_usd;
+  s.system_power_kw = option.power_kw;
+  s.chips_per_unit = static_cast<int>(option.chips_per_unit);
+  s.units_per_system = static_cast<int>(units);
+  s.batch = static_cast<int>(batch);
+  s.pipeline_depth = static_cast<int>(groups);
+  s.tokens_per_s_per_user = per_user;
+  const CostBreakdown c = compute_cost(s);
+  PlanPoint p;
+  p.batch = batch;
+  p.groups = groups;
+  p.tokens_per_s_per_user = per_user;
+  p.tokens_per_s_per_system = c.tokens_per_s_per_system;
+  p.usd_per_million_tokens = c.usd_per_million_tokens;
+  p.joules_per_token = c.joules_per_token;
+  return p;
+}
+
+void sort_points(PlanOption& option) {
+  std::sort(option.points.begin(), option.points.end(), [](const PlanPoint& a, const PlanPoint& b) {
+    return a.tokens_per_s_per_system < b.tokens_per_s_per_system;
+  });
+}
+
+PlanOption lpu_option(const model::ModelConfig& config, const PlanRequest& r, const Scenario& finance,
+                      const std::function<void(const std::string&)>& progress) {
+  const lpu::SystemConfig system = lpu::load_system(r.lpu_system);
+  const LpuPrice price;
+  PlanOption option;
+  option.kind = "lpu";
+  for (const std::int64_t batch : r.lpu_batches) {
+    const LpuPrediction p = predict_lpu(config, r.model, system, r.weights, r.context, batch, [&](int done, int stages) {
+      if (progress)
+        progress(fmt::format("compiling {} ({}, B = {}) onto {}: stage {}/{}", r.model,
+                             compiler::weight_precision_name(r.weights), batch, system.name, done, stages));
+    });
+    option.chips = p.chips;
+    option.chips_per_unit = p.chips;
+    option.capex_usd = static_cast<double>(p.chips) * price.usd_per_chip;
+    option.power_kw = static_cast<double>(p.chips) * price.kw_per_chip;
+    option.name = fmt::format("LPU {} ({} chips, {} stages x {})", system.name, p.chips, p.stages, p.tensor_parallel);
+    if (p.from_cache) option.note = "LPU speed from the prediction cache (same binary, same inputs)";
+    for (const lpu::BatchPoint& b : p.points())
+      option.points.push_back(price_point(finance, option, 1, b.batch, b.groups, b.per_user));
+  }
+  sort_points(option);
+  return option;
+}
+
+GpuPrecision gpu_precision(compiler::WeightPrecision w) {
+  return w == compiler::WeightPrecision::Int8 ? GpuPrecision::Fp8 : GpuPrecision::Fp16;
+}
+
+PlanOption gpu_option(const model::ModelConfig& config, const PlanRequest& r, const Scenario& finance,
+                      const std::string& name, GpuSizing& sizing) {
+  const GpuPreset gpu = load_gpu_preset(name);
+  DecodeSetup setup;
+  setup.model = config;
+  setup.weights = gpu_precision(r.weights);
+  setup.context_tokens = r.context;
+  setup.batch = 1;
+  const int u = min_gpus_per_unit(setup, gpu);
+  setup.gpus_per_unit = u;
+  const std::int64_t systems = (u + gpu.system_gpus - 1) / gpu.system_gpus;
+  const std::int64_t units = systems * gpu.system_gpus / u;
+  PlanOption option;
+  option.kind = "gpu";
+  option.chips = systems * gpu.system_gpus;
+  option.chips_per_unit = u;
+  option.capex_usd = static_cast<double>(systems) * gpu.system_price_usd;
+  option.power_kw = static_cast<double>(systems) * gpu.system_power_w / 1000.0;
+  option.name = fmt::format("{} x {} ({} per model copy, {})", option.chips, gpu.name, u,
+                            gpu_precision_name(setup.weights));
+  for (const DecodeStep& step : sweep_batches(setup, gpu))
+    option.points.push_back(price_point(finance, option, units, step.batch, 1, step.tokens_per_s_per_user));
+  sort_points(option);
+  sizing = {gpu.name, u, option.capex_usd, systems};
+  return option;
+}
+
+}  // namespace
+
+DeploymentPlan make_plan(const PlanRequest& r, const std::function<void(const std::string&)>& progress) {
+  if (r.context < 1) fail("--ctx must be at least 1 token, got {}", r.context);
+  for (const std::int64_t b : r.lpu_batches)
+    if (b < 1 || b > 64) fail("--lpu-batch values must be in 1..64 sequences per step, got {}", b);
+  DeploymentPlan plan;
+  plan.request = r;
+  const model::ModelConfig config = model::load_catalog_shape(r.model);
+  plan.model_name = r.model;
+  plan.parameters = static_cast<double>(config.parameter_count());
+  plan.finance = load_scenario_file(r.finance).options.front();
+
+  for (const auto& chip : r.lpu_chips) {
+    const lpu::SystemConfig system = lpu::load_system(chip);
+    try {
+      plan.lpu_sizing.push_back(size_lpu(config, system, r.weights, r.context));
+    } catch (const Error& e) {
+      plan.sizing_errors.push_back(fmt::format("{}: {}", chip, e.what()));
+    }
+  }
+  if (!r.lpu_system.empty()) plan.options.push_back(lpu_option(config, r, plan.finance, progress));
+  for (const auto& gpu : r.gpus) {
+    GpuSizing sizing;
+    plan.options.push_back(gpu_option(config, r, plan.finance, gpu, sizing));
+    plan.gpu_sizing.push_back(sizing);
+  }
+  return plan;
+}
+
+}  // namespace lockstep::plan
