@@ -51,14 +51,31 @@ PlanOption lpu_option(const model::ModelConfig& config, const PlanRequest& r, co
                       const std::function<void(const std::string&)>& progress) {
   const lpu::SystemConfig system = lpu::load_system(r.lpu_system);
   const LpuPrice price;
+  // As many stages as the model needs (its partition on this chip, 8-way tensor parallel), at
+  // most the system's: a small model does not spread over 576 chips.
+  const LpuSizing need = size_lpu(config, system, r.weights, r.context, price);
+  const int all_stages = std::max(1, system.topology.chips / 8);
+  const int stages = static_cast<int>(std::min<std::int64_t>((need.chips + 7) / 8, all_stages));
   PlanOption option;
   option.kind = "lpu";
   for (const std::int64_t batch : r.lpu_batches) {
-    const LpuPrediction p = predict_lpu(config, r.model, system, r.weights, r.context, batch, [&](int done, int stages) {
-      if (progress)
-        progress(fmt::format("compiling {} ({}, B = {}) onto {}: stage {}/{}", r.model,
-                             compiler::weight_precision_name(r.weights), batch, system.name, done, stages));
-    });
+    // The compiler places finer than the partitioner counts: when S stages do not fit, it says
+    // so at once, and a quarter more are tried, up to the whole system.
+    LpuPrediction p;
+    for (int s = stages;; s = std::min(all_stages, s + std::max(1, s / 4))) {
+      try {
+        p = predict_lpu(config, r.model, system, r.weights, r.context, batch, s == all_stages ? 0 : s,
+                        [&](int done, int total) {
+                          if (progress)
+                            progress(fmt::format("compiling {} ({}, B = {}) onto {} stages of {}: stage {}/{}",
+                                                 r.model, compiler::weight_precision_name(r.weights), batch,
+                                                 s, system.name, done, total));
+                        });
+        break;
+      } catch (const Error&) {
+        if (s == all_stages) throw;
+      }
+    }
     option.chips = p.chips;
     option.chips_per_unit = p.chips;
     option.capex_usd = static_cast<double>(p.chips) * price.usd_per_chip;

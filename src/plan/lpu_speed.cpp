@@ -33,10 +33,10 @@ std::string binary_identity() {
 
 std::string cache_key(const model::ModelConfig& c, const std::string& model_name,
                       const lpu::SystemConfig& system, compiler::WeightPrecision weights,
-                      std::int64_t context, std::int64_t batch) {
-  return fmt::format("{}|{}x{}x{}x{}x{}x{}x{}|{}|{}|{}|{}|{}", model_name, c.n_layer, c.n_embd, c.n_ff,
+                      std::int64_t context, std::int64_t batch, int stages) {
+  return fmt::format("{}|{}x{}x{}x{}x{}x{}x{}|{}|{}|{}|{}|{}|{}", model_name, c.n_layer, c.n_embd, c.n_ff,
                      c.n_head, c.n_head_kv, c.head_dim, c.n_vocab, system.name,
-                     compiler::weight_precision_name(weights), context, batch, binary_identity());
+                     compiler::weight_precision_name(weights), context, batch, stages, binary_identity());
 }
 
 nlohmann::json read_cache(const std::filesystem::path& path) {
@@ -50,9 +50,9 @@ nlohmann::json read_cache(const std::filesystem::path& path) {
 
 LpuPrediction predict_lpu(const model::ModelConfig& config, const std::string& model_name,
                           const lpu::SystemConfig& system, compiler::WeightPrecision weights,
-                          std::int64_t context, std::int64_t batch,
+                          std::int64_t context, std::int64_t batch, int stages,
                           const std::function<void(int, int)>& progress) {
-  const std::string key = cache_key(config, model_name, system, weights, context, batch);
+  const std::string key = cache_key(config, model_name, system, weights, context, batch, stages);
   const std::filesystem::path path = cache_file();
   nlohmann::json cache = path.empty() ? nlohmann::json::object() : read_cache(path);
   LpuPrediction p;
@@ -75,17 +75,17 @@ LpuPrediction predict_lpu(const model::ModelConfig& config, const std::string& m
     }
   }
   lpu::DecodeOptions options{weights, context, batch};
-  const lpu::SystemDecode decode(config, nullptr, system, options, {},
+  const lpu::SystemDecode decode(config, nullptr, system, options, lpu::SystemRequest(stages, 0),
                                  [&](int done, int stages, std::size_t) {
                                    if (progress) progress(done, stages);
                                  });
-  return record_lpu_prediction(decode, config, model_name, system, weights, context, batch);
+  return record_lpu_prediction(decode, config, model_name, system, weights, context, batch, stages);
 }
 
 LpuPrediction record_lpu_prediction(const lpu::SystemDecode& decode, const model::ModelConfig& config,
                                     const std::string& model_name, const lpu::SystemConfig& system,
                                     compiler::WeightPrecision weights, std::int64_t context,
-                                    std::int64_t batch) {
+                                    std::int64_t batch, int stages) {
   LpuPrediction p;
   p.system = system.name;
   p.batch = batch;
@@ -99,7 +99,7 @@ LpuPrediction record_lpu_prediction(const lpu::SystemDecode& decode, const model
   const std::filesystem::path path = cache_file();
   if (!path.empty()) {
     nlohmann::json cache = read_cache(path);
-    cache[cache_key(config, model_name, system, weights, context, batch)] = {
+    cache[cache_key(config, model_name, system, weights, context, batch, stages)] = {
         {"chips", p.chips}, {"stages", p.stages}, {"tensor_parallel", p.tensor_parallel},
         {"step_cycles", p.step_cycles}, {"period_cycles", p.period_cycles}};
     std::error_code ec;

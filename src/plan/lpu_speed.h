@@ -41,9 +41,10 @@ struct LpuPrediction {
 // batch rows per step. progress(stage, stages) while compiling. The cache lives in
 // $LOCKSTEP_CACHE_DIR, else $XDG_CACHE_HOME/lockstep, else ~/.cache/lockstep (lpu-predictions.json);
 // a cache that cannot be read or written is ignored.
+// stages: pipeline stages to use (0 = every active chip of the system, as `lockstep compile`).
 LpuPrediction predict_lpu(const model::ModelConfig& config, const std::string& model_name,
                           const lpu::SystemConfig& system, compiler::WeightPrecision weights,
-                          std::int64_t context, std::int64_t batch,
+                          std::int64_t context, std::int64_t batch, int stages = 0,
                           const std::function<void(int, int)>& progress = {});
 
 // The prediction of a system already compiled (the demo's), stored in the cache as
@@ -51,6 +52,6 @@ LpuPrediction predict_lpu(const model::ModelConfig& config, const std::string& m
 LpuPrediction record_lpu_prediction(const lpu::SystemDecode& decode, const model::ModelConfig& config,
                                     const std::string& model_name, const lpu::SystemConfig& system,
                                     compiler::WeightPrecision weights, std::int64_t context,
-                                    std::int64_t batch);
+                                    std::int64_t batch, int stages = 0);
 
 }  // namespace lockstep::plan

@@ -49,7 +49,7 @@ TEST(LpuSpeed, PredictionsAreCachedWithTheSameCycles) {
   const auto config = model::load_catalog_shape("tiny");
   const auto system = lpu::load_system("groq-node");
   int progress_calls = 0;
-  const LpuPrediction first = predict_lpu(config, "tiny", system, WeightPrecision::Int8, 128, 1,
+  const LpuPrediction first = predict_lpu(config, "tiny", system, WeightPrecision::Int8, 128, 1, 0,
                                           [&](int, int) { ++progress_calls; });
   EXPECT_FALSE(first.from_cache);
   EXPECT_GT(progress_calls, 0);
