@@ -30,12 +30,12 @@ void expect_one_sentence_error(const testing::CommandResult& r, const std::strin
 TEST(Cli, HelpListsEveryCommand) {
   auto r = run_lockstep({"--help"});
   EXPECT_EQ(r.exit_code, 0);
-  for (const char* cmd : {"demo", "run", "perplexity", "logits", "tokenize", "info", "make-model", "compile", "simulate"})
+  for (const char* cmd : {"demo", "run", "serve", "perplexity", "logits", "tokenize", "info", "make-model", "compile", "simulate", "plan"})
     EXPECT_NE(r.out.find(cmd), std::string::npos) << cmd;
 }
 
 TEST(Cli, EveryCommandHasHelp) {
-  for (const char* cmd : {"demo", "run", "perplexity", "logits", "tokenize", "info", "make-model", "compile", "simulate"}) {
+  for (const char* cmd : {"demo", "run", "serve", "perplexity", "logits", "tokenize", "info", "make-model", "compile", "simulate", "plan"}) {
     auto r = run_lockstep({cmd, "--help"});
     EXPECT_EQ(r.exit_code, 0) << cmd;
     EXPECT_NE(r.out.find("Usage"), std::string::npos) << cmd;
