@@ -1,5 +1,6 @@
 // lockstep demo: what a newcomer sees first. Loads the embedded KJV model and generates from a
 // few prompts with a fixed seed, streaming the text and printing the speeds.
+#include <algorithm>
 #include <cstdio>
 #include <fmt/core.h>
 
@@ -12,6 +13,7 @@
 #include "lpu/system_config.h"
 #include "lpu/system_lowering.h"
 #include "model/catalog.h"
+#include "plan/deployment_plan.h"
 #include "plan/lpu_speed.h"
 #include "runtime/cpu_backend.h"
 #include "runtime/lpu_backend.h"
@@ -50,6 +52,31 @@ std::pair<runtime::GenerationStats, std::string> stream(runtime::Backend& backen
   return {stats, text};
 }
 
+// What that speed costs beside GPUs (`lockstep plan`, the report's Figure 11 terms): for each
+// option its fastest point per user and its cheapest point per token.
+void print_cost_summary() {
+  plan::PlanRequest request;
+  request.model = "llama-2-70b";
+  request.context = 1024;
+  request.lpu_chips.clear();
+  const plan::DeploymentPlan p = plan::make_plan(request, {});
+  fmt::print("\nWhat it costs (lockstep plan --model llama-2-70b --ctx 1024; Figure 11's finance terms;\n"
+             "GPUs from an analytic model, docs/plan.md):\n");
+  fmt::print("  {:<44} {:>12} {:>14} {:>10}\n", "option", "tok/s/user", "USD/M tokens", "J/token");
+  for (const auto& option : p.options) {
+    if (option.points.empty()) continue;
+    const auto fastest = std::max_element(option.points.begin(), option.points.end(), [](auto& a, auto& b) {
+      return a.tokens_per_s_per_user < b.tokens_per_s_per_user;
+    });
+    const auto cheapest = std::min_element(option.points.begin(), option.points.end(), [](auto& a, auto& b) {
+      return a.usd_per_million_tokens < b.usd_per_million_tokens;
+    });
+    for (const auto& pt : {*fastest, *cheapest})
+      fmt::print("  {:<44} {:>12.0f} {:>14.2f} {:>10.2f}\n", option.name, pt.tokens_per_s_per_user,
+                 pt.usd_per_million_tokens, pt.joules_per_token);
+  }
+}
+
 // Llama-2-70B (the shape, no weights) compiled onto the 576 chips of groq-576, beside the
 // published speed of FACTS.md's calibration point.
 void predict_llama_2_70b() {
@@ -70,6 +97,7 @@ void predict_llama_2_70b() {
              speed.tokens_per_s, 1e3 * speed.ttft_seconds);
   fmt::print("  [published: ~257 tokens/s per user (Jan 2024, independent measurement; FACTS.md);\n"
              "   docs/validation.md compares every published figure]\n");
+  print_cost_summary();
 }
 
 void demo(DemoArgs& a) {

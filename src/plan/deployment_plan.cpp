@@ -93,15 +93,15 @@ GpuPrecision gpu_precision(compiler::WeightPrecision w) {
   return w == compiler::WeightPrecision::Int8 ? GpuPrecision::Fp8 : GpuPrecision::Fp16;
 }
 
+// The model on `gpu`, u GPUs per copy (tensor parallel), as many copies as the systems bought
+// for one copy hold.
 PlanOption gpu_option(const model::ModelConfig& config, const PlanRequest& r, const Scenario& finance,
-                      const std::string& name, GpuSizing& sizing) {
-  const GpuPreset gpu = load_gpu_preset(name);
+                      const GpuPreset& gpu, int u) {
   DecodeSetup setup;
   setup.model = config;
   setup.weights = gpu_precision(r.weights);
   setup.context_tokens = r.context;
   setup.batch = 1;
-  const int u = min_gpus_per_unit(setup, gpu);
   setup.gpus_per_unit = u;
   const std::int64_t systems = (u + gpu.system_gpus - 1) / gpu.system_gpus;
   const std::int64_t units = systems * gpu.system_gpus / u;
@@ -116,7 +116,6 @@ PlanOption gpu_option(const model::ModelConfig& config, const PlanRequest& r, co
   for (const DecodeStep& step : sweep_batches(setup, gpu))
     option.points.push_back(price_point(finance, option, units, step.batch, 1, step.tokens_per_s_per_user));
   sort_points(option);
-  sizing = {gpu.name, u, option.capex_usd, systems};
   return option;
 }
 
@@ -142,10 +141,19 @@ DeploymentPlan make_plan(const PlanRequest& r, const std::function<void(const st
     }
   }
   if (!r.lpu_system.empty()) plan.options.push_back(lpu_option(config, r, plan.finance, progress));
-  for (const auto& gpu : r.gpus) {
-    GpuSizing sizing;
-    plan.options.push_back(gpu_option(config, r, plan.finance, gpu, sizing));
-    plan.gpu_sizing.push_back(sizing);
+  // Each GPU twice, as Figure 11 has it: the fewest GPUs per copy (throughput: many copies per
+  // system) and a whole system per copy (low latency: 8-way tensor parallel).
+  for (const auto& name : r.gpus) {
+    const GpuPreset gpu = load_gpu_preset(name);
+    DecodeSetup setup;
+    setup.model = config;
+    setup.weights = gpu_precision(r.weights);
+    setup.context_tokens = r.context;
+    const int u = min_gpus_per_unit(setup, gpu);
+    const std::int64_t systems = (u + gpu.system_gpus - 1) / gpu.system_gpus;
+    plan.gpu_sizing.push_back({gpu.name, u, static_cast<double>(systems) * gpu.system_price_usd, systems});
+    plan.options.push_back(gpu_option(config, r, plan.finance, gpu, u));
+    if (u < gpu.system_gpus) plan.options.push_back(gpu_option(config, r, plan.finance, gpu, gpu.system_gpus));
   }
   return plan;
 }

@@ -25,7 +25,7 @@ PlanRequest small_request() {
 TEST(DeploymentPlan, PricesLpuAndGpuRowsAlongTheBatch) {
   ::setenv("LOCKSTEP_CACHE_DIR", lockstep::testing::scratch_dir("plan-cache").c_str(), 1);
   const DeploymentPlan p = make_plan(small_request(), {});
-  ASSERT_EQ(p.options.size(), 2u);
+  ASSERT_EQ(p.options.size(), 3u);  // the LPU; the GPU at 1 per copy and at 8 per copy
   ASSERT_EQ(p.lpu_sizing.size(), 2u);  // lpu-v1 and lpu-v2
   EXPECT_EQ(p.lpu_sizing[0].chips, 1);  // the tiny model fits one chip
   for (const auto& option : p.options) {
@@ -45,6 +45,8 @@ TEST(DeploymentPlan, PricesLpuAndGpuRowsAlongTheBatch) {
   }
   EXPECT_EQ(p.options[0].kind, "lpu");
   EXPECT_EQ(p.options[1].kind, "gpu");
+  EXPECT_EQ(p.options[2].chips_per_unit, 8);
+  EXPECT_DOUBLE_EQ(p.options[2].capex_usd, p.options[1].capex_usd);  // the same 8-GPU system
   EXPECT_EQ(p.gpu_sizing[0].gpus_per_unit, 1);
   ::unsetenv("LOCKSTEP_CACHE_DIR");
 }
