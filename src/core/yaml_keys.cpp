@@ -133,4 +133,26 @@ std::string KeyReader::one_of(const std::string& key,
   return s;
 }
 
+YAML::Node read_sourced_value(const YAML::Node& node, const std::string& file, const std::string& key,
+                              std::string& why) {
+  if (!node.IsMap())
+    fail("{}: key '{}' must be a mapping {{value, source}} or {{value, assumption}}", file, key);
+  const KeyReader r(node, file, key + ".", {"value", "source", "assumption"}, {"value"});
+  if (r.has("source") == r.has("assumption"))
+    fail(
+        "{}: key '{}' needs exactly one of 'source' (where the value is published) or "
+        "'assumption' (why this value)",
+        file, key);
+  const std::string why_key = r.has("source") ? "source" : "assumption";
+  why = r.text(why_key);
+  if (why.find_first_not_of(" \t\r\n") == std::string::npos) fail("{}: key '{}' is empty", file, r.name(why_key));
+  if (why_key == "assumption") why = "assumption: " + why;
+  return r.node("value");
+}
+
+YAML::Node read_sourced_value(const KeyReader& section, const std::string& key) {
+  std::string why;
+  return read_sourced_value(section.node(key), section.file(), section.name(key), why);
+}
+
 }  // namespace lockstep

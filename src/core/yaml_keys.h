@@ -60,4 +60,12 @@ class KeyReader {
   std::string prefix_;
 };
 
+// A published constant: `node` (named `key` in `file`) must be a mapping {value, source} or
+// {value, assumption} whose text is not blank. Returns the value node; `why` receives the text,
+// prefixed "assumption: " for an assumption.
+YAML::Node read_sourced_value(const YAML::Node& node, const std::string& file, const std::string& key,
+                              std::string& why);
+// The same for section[key], when the text is not needed.
+YAML::Node read_sourced_value(const KeyReader& section, const std::string& key);
+
 }  // namespace lockstep

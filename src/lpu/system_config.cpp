@@ -136,39 +136,20 @@ std::set<std::string> fact_keys() {
   return keys;
 }
 
-// The `value` node of section[key], which must be {value, source} or {value, assumption} with a
-// non-empty text.
-YAML::Node value_of(const KeyReader& section, const std::string& key) {
-  const std::string name = section.name(key);
-  const YAML::Node node = section.node(key);
-  if (!node.IsMap())
-    fail("{}: key '{}' must be a mapping {{value, source}} or {{value, assumption}}",
-         section.file(), name);
-  const KeyReader r(node, section.file(), name + ".", {"value", "source", "assumption"}, {"value"});
-  if (r.has("source") == r.has("assumption"))
-    fail(
-        "{}: key '{}' needs exactly one of 'source' (where the value is published) or "
-        "'assumption' (why this value)",
-        section.file(), name);
-  const std::string why_key = r.has("source") ? "source" : "assumption";
-  if (r.text(why_key).find_first_not_of(" \t\r\n") == std::string::npos)
-    fail("{}: key '{}' is empty", section.file(), r.name(why_key));
-  return r.node("value");
-}
 
 // Reads every field of `out` from `section` (whose keys are exactly the fields').
 template <typename T, std::size_t I, std::size_t N>
 void read_fields(const KeyReader& section, const IntField<T> (&ints)[I],
                  const NumberField<T> (&numbers)[N], T& out) {
   for (const auto& f : ints) {
-    const YAML::Node v = value_of(section, f.key);
+    const YAML::Node v = read_sourced_value(section, f.key);
     const bool zero = f.allow_zero && v.IsScalar() && v.Scalar() == "0" && v.Tag() != "!";
     out.*f.member = zero ? 0
                          : static_cast<int>(read_yaml_positive_int(v, section.file(),
                                                                    section.name(f.key), f.max));
   }
   for (const auto& f : numbers)
-    out.*f.member = read_yaml_number(value_of(section, f.key), section.file(), section.name(f.key),
+    out.*f.member = read_yaml_number(read_sourced_value(section, f.key), section.file(), section.name(f.key),
                                      f.max, f.allow_zero);
 }
 
@@ -384,14 +365,14 @@ ParsedSystem parse_system(const YAML::Node& root, const std::string& file,
   for (int i = 0; i < kDelayClassCount; ++i) {
     const std::string key(delay_class_name(static_cast<DelayClass>(i)));
     c.delays[i] = static_cast<int>(
-        read_yaml_positive_int(value_of(delays, key), file, delays.name(key), kMaxDelay));
+        read_yaml_positive_int(read_sourced_value(delays, key), file, delays.name(key), kMaxDelay));
   }
 
   if (top.has("informational")) {
     const KeyReader info(top.node("informational"), file, "informational.", fact_keys(), {});
     for (const auto& f : kFactFields) {
       if (!info.has(f.key)) continue;
-      const YAML::Node v = value_of(info, f.key);
+      const YAML::Node v = read_sourced_value(info, f.key);
       parsed.facts[f.key] = f.integer
                                 ? static_cast<double>(read_yaml_positive_int(
                                       v, file, info.name(f.key), static_cast<std::int64_t>(f.max)))

@@ -21,29 +21,10 @@ constexpr double kMaxPriceUsd = 1e9;
 constexpr double kMaxOverheadS = 1.0;
 constexpr std::int64_t kMaxSystemGpus = 1024;
 
-// The `value` node of section[key]: a mapping {value, source} or {value, assumption} whose text
-// is not blank.
-YAML::Node value_of(const KeyReader& section, const std::string& key) {
-  const std::string name = section.name(key);
-  const YAML::Node node = section.node(key);
-  if (!node.IsMap())
-    fail("{}: key '{}' must be a mapping {{value, source}} or {{value, assumption}}",
-         section.file(), name);
-  const KeyReader r(node, section.file(), name + ".", {"value", "source", "assumption"}, {"value"});
-  if (r.has("source") == r.has("assumption"))
-    fail(
-        "{}: key '{}' needs exactly one of 'source' (where the value is published) or "
-        "'assumption' (why this value)",
-        section.file(), name);
-  const std::string why_key = r.has("source") ? "source" : "assumption";
-  if (r.text(why_key).find_first_not_of(" \t\r\n") == std::string::npos)
-    fail("{}: key '{}' is empty", section.file(), r.name(why_key));
-  return r.node("value");
-}
 
 double number(const KeyReader& section, const std::string& key, double max,
               bool allow_zero = false) {
-  return read_yaml_number(value_of(section, key), section.file(), section.name(key), max,
+  return read_yaml_number(read_sourced_value(section, key), section.file(), section.name(key), max,
                           allow_zero);
 }
 
@@ -88,7 +69,7 @@ GpuPreset parse_gpu_preset_file(const std::string& path, const std::string& name
   const KeyReader system(top.node("system"), path, "system.", {"gpus", "price_usd", "power_w"},
                          {"gpus", "price_usd", "power_w"});
   p.system_gpus = static_cast<int>(read_yaml_positive_int(
-      value_of(system, "gpus"), path, system.name("gpus"), kMaxSystemGpus));
+      read_sourced_value(system, "gpus"), path, system.name("gpus"), kMaxSystemGpus));
   p.system_price_usd = number(system, "price_usd", kMaxPriceUsd);
   p.system_power_w = number(system, "power_w", kMaxPowerW * kMaxSystemGpus);
 

@@ -76,19 +76,7 @@ std::set<std::string> numeric_keys() {
 // {value, source} / {value, assumption} mapping, whose text goes to `source`.
 YAML::Node value_node(const YAML::Node& node, const std::string& file, const std::string& key,
                       std::string& source) {
-  if (!node.IsMap()) return node;
-  const KeyReader r(node, file, key + ".", {"value", "source", "assumption"}, {"value"});
-  if (r.has("source") == r.has("assumption"))
-    fail(
-        "{}: key '{}' needs exactly one of 'source' (where the value is published) or "
-        "'assumption' (why this value)",
-        file, key);
-  const std::string why = r.has("source") ? "source" : "assumption";
-  source = r.text(why);
-  if (source.find_first_not_of(" \t\r\n") == std::string::npos)
-    fail("{}: key '{}' is empty", file, r.name(why));
-  if (why == "assumption") source = "assumption: " + source;
-  return r.node("value");
+  return node.IsMap() ? read_sourced_value(node, file, key, source) : node;
 }
 
 double read_in_range(const YAML::Node& v, const std::string& file, const std::string& key,
