@@ -39,6 +39,8 @@ plan::LineChart frontier_chart(const plan::DeploymentPlan& p) {
                             compiler::weight_precision_name(p.request.weights), p.request.context);
   chart.x = {"decode speed per user, tokens/s", plan::AxisScale::Log};
   chart.y = {"cost, USD per million tokens", plan::AxisScale::Log};
+  chart.width_px = 1280;
+  chart.height_px = 720;
   for (const auto& option : p.options) {
     plan::ChartSeries series{option.name, {}};
     for (const auto& point : option.points)

@@ -42,8 +42,11 @@ PlanPoint price_point(const Scenario& finance, const PlanOption& option, std::in
 }
 
 void sort_points(PlanOption& option) {
+  // By throughput; at equal throughput the faster point per user first (the other is dominated).
   std::sort(option.points.begin(), option.points.end(), [](const PlanPoint& a, const PlanPoint& b) {
-    return a.tokens_per_s_per_system < b.tokens_per_s_per_system;
+    if (a.tokens_per_s_per_system != b.tokens_per_s_per_system)
+      return a.tokens_per_s_per_system < b.tokens_per_s_per_system;
+    return a.tokens_per_s_per_user > b.tokens_per_s_per_user;
   });
 }
 

@@ -128,7 +128,11 @@ std::string render_svg(const LineChart& chart) {
   const std::vector<double> xt = nice_ticks(xr.lo, xr.hi, chart.x.scale);
   const std::vector<double> yt = nice_ticks(yr.lo, yr.hi, chart.y.scale);
   const double box_left = kLeft, box_top = kTop;
-  const double box_right = width - kLegendWidth, box_bottom = height - kBottom;
+  // The legend is as wide as its longest name needs (about 7 px per character at 12 px).
+  std::size_t longest = 0;
+  for (const auto& series : chart.series) longest = std::max(longest, series.name.size());
+  const double legend_width = std::min(std::max(kLegendWidth, 60.0 + 7.0 * static_cast<double>(longest)), width / 2.0);
+  const double box_right = width - legend_width, box_bottom = height - kBottom;
   const Scale sx{chart.x.scale, xt.front(), xt.back(), box_left, box_right};
   const Scale sy{chart.y.scale, yt.front(), yt.back(), box_bottom, box_top};
 
