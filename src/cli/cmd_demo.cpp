@@ -62,7 +62,8 @@ void print_cost_summary() {
   const plan::DeploymentPlan p = plan::make_plan(request, {});
   fmt::print("\nWhat it costs (lockstep plan --model llama-2-70b --ctx 1024; Figure 11's finance terms;\n"
              "GPUs from an analytic model, docs/plan.md):\n");
-  fmt::print("  {:<44} {:>12} {:>14} {:>10}\n", "option", "tok/s/user", "USD/M tokens", "J/token");
+  fmt::print("  {:<40} {:<22} {:>10} {:>13} {:>9}\n", "option", "point", "tok/s/user", "USD/M tokens",
+             "J/token");
   for (const auto& option : p.options) {
     if (option.points.empty()) continue;
     const auto fastest = std::max_element(option.points.begin(), option.points.end(), [](auto& a, auto& b) {
@@ -71,9 +72,12 @@ void print_cost_summary() {
     const auto cheapest = std::min_element(option.points.begin(), option.points.end(), [](auto& a, auto& b) {
       return a.usd_per_million_tokens < b.usd_per_million_tokens;
     });
-    for (const auto& pt : {*fastest, *cheapest})
-      fmt::print("  {:<44} {:>12.0f} {:>14.2f} {:>10.2f}\n", option.name, pt.tokens_per_s_per_user,
-                 pt.usd_per_million_tokens, pt.joules_per_token);
+    for (const auto& [what, pt] : {std::pair{"fastest", *fastest}, std::pair{"cheapest", *cheapest}})
+      fmt::print("  {:<40} {:<22} {:>10.0f} {:>13.2f} {:>9.2f}\n", option.name,
+                 option.kind == "lpu" ? fmt::format("{}: B={}, G={}", what, pt.batch, pt.groups)
+                                      : fmt::format("{}: B={}", what, pt.batch),
+                 pt.tokens_per_s_per_user, pt.usd_per_million_tokens,
+                 pt.joules_per_token);
   }
 }
 
