@@ -3,6 +3,7 @@
 // as a table, JSON and an SVG chart of the cost-latency frontier.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -41,13 +42,22 @@ plan::LineChart frontier_chart(const plan::DeploymentPlan& p) {
   chart.y = {"cost, USD per million tokens", plan::AxisScale::Log};
   chart.width_px = 1280;
   chart.height_px = 720;
+  // One curve per option, and for the LPU one per batch size B (its points vary G).
   for (const auto& option : p.options) {
-    plan::ChartSeries series{option.name, {}};
+    std::vector<std::int64_t> batches;
     for (const auto& point : option.points)
-      series.points.push_back({point.tokens_per_s_per_user, point.usd_per_million_tokens,
-                               option.kind == "lpu" ? fmt::format("G={}", point.groups)
-                                                    : fmt::format("B={}", point.batch)});
-    if (!series.points.empty()) chart.series.push_back(std::move(series));
+      if (option.kind == "lpu" && std::find(batches.begin(), batches.end(), point.batch) == batches.end())
+        batches.push_back(point.batch);
+    if (batches.empty()) batches.push_back(0);  // GPU: every point on one curve
+    for (const std::int64_t batch : batches) {
+      plan::ChartSeries series{batches.size() > 1 ? fmt::format("{}, B={}", option.name, batch) : option.name, {}};
+      for (const auto& point : option.points)
+        if (batch == 0 || point.batch == batch)
+          series.points.push_back({point.tokens_per_s_per_user, point.usd_per_million_tokens,
+                                   option.kind == "lpu" ? fmt::format("G={}", point.groups)
+                                                        : fmt::format("B={}", point.batch)});
+      if (!series.points.empty()) chart.series.push_back(std::move(series));
+    }
   }
   return chart;
 }
