@@ -13,6 +13,7 @@
 #include "cli/model_argument.h"
 #include "cli/target_option.h"
 #include "core/error.h"
+#include "graph/step_graph.h"
 #include "serve/engine.h"
 #include "serve/http_server.h"
 #include "serve/metrics.h"
@@ -73,8 +74,11 @@ void serve(ServeArgs& a) {
   const auto& c = model->config;
   const std::int64_t ctx = choose_context(a.ctx, c.n_ctx_train);
   // KV slots: enough for the running sequences, and as many more as the prompt cache's memory
-  // allows (each holds a whole context of fp16 keys and values).
-  const double slot_mib = static_cast<double>(c.n_layer * c.n_head_kv * c.head_dim) * 2 * 2 *
+  // allows (each holds a whole context of fp16 keys and values: what a one-token step writes,
+  // times the context).
+  graph::WeightTypes fp16_cache;
+  fp16_cache.kv_type = numerics::TensorType::F16;
+  const double slot_mib = static_cast<double>(graph::build_step_graph(c, {1, 0}, fp16_cache).kv_bytes_written()) *
                           static_cast<double>(ctx) / (1 << 20);
   if (a.target.target == "cpu")
     a.target.slots = std::max(a.max_sequences, std::min(256, static_cast<int>(a.cache_mib / slot_mib)));

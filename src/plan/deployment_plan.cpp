@@ -92,6 +92,9 @@ PlanOption lpu_option(const model::ModelConfig& config, const PlanRequest& r, co
   return option;
 }
 
+// Whole systems bought so that one model copy of u GPUs fits.
+std::int64_t systems_for(int u, const GpuPreset& gpu) { return (u + gpu.system_gpus - 1) / gpu.system_gpus; }
+
 GpuPrecision gpu_precision(compiler::WeightPrecision w) {
   return w == compiler::WeightPrecision::Int8 ? GpuPrecision::Fp8 : GpuPrecision::Fp16;
 }
@@ -106,7 +109,7 @@ PlanOption gpu_option(const model::ModelConfig& config, const PlanRequest& r, co
   setup.context_tokens = r.context;
   setup.batch = 1;
   setup.gpus_per_unit = u;
-  const std::int64_t systems = (u + gpu.system_gpus - 1) / gpu.system_gpus;
+  const std::int64_t systems = systems_for(u, gpu);
   const std::int64_t units = systems * gpu.system_gpus / u;
   PlanOption option;
   option.kind = "gpu";
@@ -153,7 +156,7 @@ DeploymentPlan make_plan(const PlanRequest& r, const std::function<void(const st
     setup.weights = gpu_precision(r.weights);
     setup.context_tokens = r.context;
     const int u = min_gpus_per_unit(setup, gpu);
-    const std::int64_t systems = (u + gpu.system_gpus - 1) / gpu.system_gpus;
+    const std::int64_t systems = systems_for(u, gpu);
     plan.gpu_sizing.push_back({gpu.name, u, static_cast<double>(systems) * gpu.system_price_usd, systems});
     plan.options.push_back(gpu_option(config, r, plan.finance, gpu, u));
     if (u < gpu.system_gpus) plan.options.push_back(gpu_option(config, r, plan.finance, gpu, gpu.system_gpus));

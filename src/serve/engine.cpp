@@ -67,6 +67,12 @@ struct Engine::Sequence {
   std::vector<std::int32_t> generated;     // sampled so far; the last is not in the cache yet
   bool done = false;
 
+  // The text still held back (an incomplete character, a possible stop string's start) at the end.
+  std::string flush() {
+    std::string text = stops.push(decoder.finish());
+    return text + stops.finish();
+  }
+
   bool decoding() const { return fed == static_cast<std::int64_t>(job.prompt.size()); }
   std::int64_t next_position() const {     // where generated.back() goes
     return static_cast<std::int64_t>(job.prompt.size() + generated.size()) - 1;
@@ -278,8 +284,7 @@ void Engine::step() {
     }
     s.last_token = now;
     if (tokenizer_.is_end_of_generation(token)) {
-      event.text = s.stops.push(s.decoder.finish());
-      event.text += s.stops.finish();
+      event.text = s.flush();
       s.stream->push(std::move(event));
       return finish(s, "stop");
     }
@@ -291,8 +296,7 @@ void Engine::step() {
       return finish(s, "stop");
     }
     if (static_cast<std::int64_t>(s.generated.size()) >= s.job.max_tokens) {
-      event.text += s.stops.push(s.decoder.finish());
-      if (!s.stops.stopped()) event.text += s.stops.finish();
+      event.text += s.flush();
       s.stream->push(std::move(event));
       return finish(s, "length");
     }

@@ -101,8 +101,7 @@ struct HttpServer::Impl {
     server.Get(R"(/v1/models/(.+))", [this](const httplib::Request& req, httplib::Response& res) {
       if (req.matches[1] != options.model_id)
         return send_error(res, unknown_model(req.matches[1]));
-      nlohmann::json body = nlohmann::json::parse(models_body(options.model_id, started))["data"][0];
-      res.set_content(body.dump(), "application/json");
+      res.set_content(model_body(options.model_id, started), "application/json");
     });
     server.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
       res.set_content(fmt::format(R"({{"status":"ok","model":{},"queue_depth":{},"active_sequences":{}}})",

@@ -82,20 +82,17 @@ GenerationJob make_job(const CompletionRequest& request, const tokenizer::Tokeni
     throw invalid_request("messages", e.what());
   }
   const auto prompt = static_cast<std::int64_t>(job.prompt.size());
-  if (prompt == 0)
-    throw invalid_request(request.endpoint == Endpoint::ChatCompletions ? "messages" : "prompt",
-                          "The prompt is empty: there is no token to continue from.");
+  const char* prompt_param = request.endpoint == Endpoint::ChatCompletions ? "messages" : "prompt";
+  if (prompt == 0) throw invalid_request(prompt_param, "The prompt is empty: there is no token to continue from.");
   const std::int64_t room = n_ctx - prompt;
   if (room < 1 || (request.max_tokens && *request.max_tokens > room))
     throw invalid_request(
-        request.endpoint == Endpoint::ChatCompletions ? "messages" : "prompt",
+        prompt_param,
         fmt::format("This model's maximum context length is {} tokens. However, you requested {} "
                     "tokens ({} in the {}, {} for the completion). Please reduce the length of "
                     "the {} or the completion.",
-                    n_ctx, prompt + request.max_tokens.value_or(1), prompt,
-                    request.endpoint == Endpoint::ChatCompletions ? "messages" : "prompt",
-                    request.max_tokens.value_or(1),
-                    request.endpoint == Endpoint::ChatCompletions ? "messages" : "prompt"),
+                    n_ctx, prompt + request.max_tokens.value_or(1), prompt, prompt_param,
+                    request.max_tokens.value_or(1), prompt_param),
         "context_length_exceeded");
   job.max_tokens = request.max_tokens.value_or(room);
   job.sampling.temperature = static_cast<float>(request.temperature);
@@ -159,10 +156,12 @@ std::string stream_done() { return "data: [DONE]\n\n"; }
 
 std::string error_event(const ApiError& error) { return "data: " + error_body(error) + "\n\n"; }
 
+std::string model_body(const std::string& model_id, std::int64_t created) {
+  return dump({{"id", model_id}, {"object", "model"}, {"created", created}, {"owned_by", "lockstep"}});
+}
+
 std::string models_body(const std::string& model_id, std::int64_t created) {
-  return dump({{"object", "list"},
-               {"data", json::array({{{"id", model_id}, {"object", "model"}, {"created", created},
-                                      {"owned_by", "lockstep"}}})}});
+  return "{\"object\":\"list\",\"data\":[" + model_body(model_id, created) + "]}";
 }
 
 }  // namespace lockstep::serve

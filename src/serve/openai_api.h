@@ -49,7 +49,8 @@ std::string stream_done();  // "data: [DONE]\n\n"
 // An error inside a stream that has begun (status already sent), as OpenAI does.
 std::string error_event(const ApiError& error);
 
-// GET /v1/models
+// GET /v1/models/{id} and GET /v1/models
+std::string model_body(const std::string& model_id, std::int64_t created);
 std::string models_body(const std::string& model_id, std::int64_t created);
 
 }  // namespace lockstep::serve
