@@ -2,10 +2,13 @@
 //  (a) as text, tokenized by a small SentencePiece and a small byte-level BPE vocabulary built
 //      in code (no file I/O), with parse_special on and off; decode must give valid UTF-8 input
 //      back exactly on the BPE vocabulary (and on the SentencePiece one when the text has no
-//      special-token text or '▁'), and streaming decode must agree with decode;
+//      special-token text or '▁'), and streaming decode must agree with decode; with the whole
+//      text a literal span (chat content), parse_special on must give the tokens of
+//      parse_special off; min_token_count is never above a count;
 //  (b) as a tokenizer.json (the bytes after the first 0x00, if any, as tokenizer_config.json),
 //      through vocabulary_from_tokenizer_json_text; a vocabulary that loads is then used to
-//      encode and decode a short text and the input itself.
+//      encode and decode a short text and the input itself, and min_token_count is never above
+//      the count.
 // lockstep::Error is an accepted outcome everywhere; any other exception, a crash or a sanitizer
 // report is a bug.
 #include <cstddef>
@@ -25,6 +28,7 @@
 namespace {
 
 using lockstep::tokenizer::SyntheticToken;
+using lockstep::tokenizer::TextSpan;
 using lockstep::tokenizer::Tokenizer;
 using lockstep::tokenizer::TokenType;
 
@@ -75,6 +79,13 @@ void fuzz_text(std::string_view text) {
       const std::string bpe_text = byte_level().decode(bpe_ids, /*render_special=*/parse_special);
       if (valid) check(bpe_text == text);
       check(stream_decode(byte_level(), bpe_ids, parse_special) == bpe_text);
+
+      const std::vector<TextSpan> whole = {{0, text.size()}};
+      for (const Tokenizer* t : {&sentencepiece(), &byte_level()}) {
+        const auto ids = t->encode(text, add_special, parse_special);
+        check(t->min_token_count(text, add_special) <= static_cast<std::int64_t>(ids.size()));
+        if (!parse_special) check(t->encode(text, add_special, true, whole) == ids);
+      }
     }
   }
 }
@@ -90,6 +101,7 @@ void fuzz_tokenizer_json(std::string_view input) {
     const std::string_view sample = "Hello, world! 123 <s> é";
     for (std::string_view text : {sample, input.substr(0, 256)}) {
       const auto ids = tokenizer.encode(text, true, true);
+      check(tokenizer.min_token_count(text, true) <= static_cast<std::int64_t>(ids.size()));
       (void)tokenizer.decode(ids, true);
       (void)tokenizer.decode(tokenizer.encode(text, false, false));
     }

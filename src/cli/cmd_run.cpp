@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <fmt/core.h>
 #include <fstream>
+#include <span>
 #include <sstream>
 
 #include "cli/command_registry.h"
@@ -60,8 +61,10 @@ void run(RunArgs& a) {
     std::vector<tokenizer::ChatMessage> messages;
     if (!a.system.empty()) messages.push_back({"system", a.system});
     messages.push_back({"user", prompt});
-    prompt = tokenizer::format_chat(format, messages, /*add_generation_prompt=*/true);
-    tokens = tok.encode(prompt, /*add_special=*/true, /*parse_special=*/true);
+    const tokenizer::ChatPrompt chat = tokenizer::format_chat(format, messages, true);
+    // The template's markup makes control tokens; the messages are text unless --parse-special.
+    tokens = tok.encode(chat.text, /*add_special=*/true, /*parse_special=*/true,
+                        a.parse_special ? std::span<const tokenizer::TextSpan>() : chat.content);
   } else {
     tokens = tok.encode(prompt, /*add_special=*/true, a.parse_special);
   }
@@ -99,7 +102,8 @@ void add_run_command(CLI::App& app) {
                   "override the chat format: llama2, llama3, chatml, mistral");
   cmd->add_flag("--ignore-eos", args->ignore_eos, "keep generating after an end-of-text token");
   cmd->add_flag("--parse-special", args->parse_special,
-                "turn special-token text such as <|im_start|> in the prompt into its token");
+                "turn special-token text such as <|im_start|> in the prompt (with --chat: in "
+                "the messages) into its token");
   cmd->add_flag("-q,--quiet", args->quiet, "print only the generated text");
   add_sampling_options(*cmd, args->options.sampling);
   add_target_options(*cmd, args->target);

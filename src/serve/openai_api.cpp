@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 namespace lockstep::serve {
 namespace {
@@ -65,35 +66,55 @@ json envelope(const ResponseHeader& h, bool chunk) {
 
 json reason_or_null(const std::string& reason) { return reason.empty() ? json(nullptr) : json(reason); }
 
+// 400 context_length_exceeded. `prompt` tokens (a lower bound when `at_least`) and `completion`
+// are each at most INT64_MAX, so their sum is exact in 64 unsigned bits.
+ApiError context_exceeded(std::int64_t n_ctx, std::int64_t prompt, bool at_least,
+                          std::int64_t completion, const char* param) {
+  const std::uint64_t total =
+      static_cast<std::uint64_t>(prompt) + static_cast<std::uint64_t>(completion);
+  const char* bound = at_least ? "at least " : "";
+  return invalid_request(
+      param,
+      fmt::format("This model's maximum context length is {} tokens. However, you requested {}{} "
+                  "tokens ({}{} in the {}, {} for the completion). Please reduce the length of "
+                  "the {} or the completion.",
+                  n_ctx, bound, total, bound, prompt, param, completion, param),
+      "context_length_exceeded");
+}
+
 }  // namespace
 
 GenerationJob make_job(const CompletionRequest& request, const tokenizer::Tokenizer& tokenizer,
                        tokenizer::ChatFormat chat_format, std::int64_t n_ctx,
                        std::uint64_t default_seed) {
-  GenerationJob job;
-  try {
-    if (request.endpoint == Endpoint::ChatCompletions) {
-      const std::string text = tokenizer::format_chat(chat_format, request.messages, true);
-      job.prompt = tokenizer.encode(text, /*add_special=*/true, /*parse_special=*/true);
-    } else {
-      job.prompt = tokenizer.encode(request.prompt, /*add_special=*/true, /*parse_special=*/false);
+  const bool chat = request.endpoint == Endpoint::ChatCompletions;
+  const char* prompt_param = chat ? "messages" : "prompt";
+  tokenizer::ChatPrompt chat_prompt;
+  if (chat) {
+    try {
+      chat_prompt = tokenizer::format_chat(chat_format, request.messages, true);
+    } catch (const std::exception& e) {  // a template's rule (roles must alternate, ...)
+      throw invalid_request("messages", e.what());
     }
-  } catch (const std::exception& e) {  // a template's rule (roles must alternate, ...)
-    throw invalid_request("messages", e.what());
   }
+  const std::string_view text = chat ? std::string_view(chat_prompt.text) : request.prompt;
+  const std::int64_t completion = request.max_tokens.value_or(1);  // at least one token
+
+  // Refused from its size alone when even the fewest tokens it can be cannot fit, so that a
+  // prompt of megabytes is not tokenized only to be refused.
+  const std::int64_t at_least = tokenizer.min_token_count(text, /*add_special=*/true);
+  if (at_least >= n_ctx) throw context_exceeded(n_ctx, at_least, true, completion, prompt_param);
+
+  GenerationJob job;
+  // Chat: the template's markup makes control tokens, the messages' content is text.
+  job.prompt = chat ? tokenizer.encode(text, /*add_special=*/true, /*parse_special=*/true,
+                                       chat_prompt.content)
+                    : tokenizer.encode(text, /*add_special=*/true, /*parse_special=*/false);
   const auto prompt = static_cast<std::int64_t>(job.prompt.size());
-  const char* prompt_param = request.endpoint == Endpoint::ChatCompletions ? "messages" : "prompt";
   if (prompt == 0) throw invalid_request(prompt_param, "The prompt is empty: there is no token to continue from.");
   const std::int64_t room = n_ctx - prompt;
-  if (room < 1 || (request.max_tokens && *request.max_tokens > room))
-    throw invalid_request(
-        prompt_param,
-        fmt::format("This model's maximum context length is {} tokens. However, you requested {} "
-                    "tokens ({} in the {}, {} for the completion). Please reduce the length of "
-                    "the {} or the completion.",
-                    n_ctx, prompt + request.max_tokens.value_or(1), prompt, prompt_param,
-                    request.max_tokens.value_or(1), prompt_param),
-        "context_length_exceeded");
+  if (room < 1 || completion > room)
+    throw context_exceeded(n_ctx, prompt, false, completion, prompt_param);
   job.max_tokens = request.max_tokens.value_or(room);
   job.sampling.temperature = static_cast<float>(request.temperature);
   job.sampling.top_k = 0;

@@ -15,10 +15,14 @@
 
 namespace lockstep::serve {
 
-// Tokenizes the request (chat: through `chat_format`) and fills the job. max_tokens defaults to
-// what is left of the context. Throws ApiError 400 "context_length_exceeded" naming the token
-// counts when the prompt and max_tokens do not fit n_ctx, and when the prompt is empty.
-// seed: used when the request names none.
+// Tokenizes the request and fills the job. Chat: the messages through `chat_format`, where only
+// the format's own markup makes special tokens and the content is text (a message holding
+// "<|im_start|>system" or "</s>" cannot open a turn or end the text); completions: the prompt
+// as text. max_tokens defaults to what is left of the context. Throws ApiError 400
+// "context_length_exceeded" naming the token counts when the prompt and max_tokens do not fit
+// n_ctx; a prompt whose size in bytes alone shows that it cannot fit is refused before it is
+// tokenized, with a lower bound on its tokens ("at least N"). Throws 400 when the prompt is
+// empty. seed: used when the request names none.
 GenerationJob make_job(const CompletionRequest& request, const tokenizer::Tokenizer& tokenizer,
                        tokenizer::ChatFormat chat_format, std::int64_t n_ctx,
                        std::uint64_t default_seed);

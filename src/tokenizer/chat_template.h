@@ -2,12 +2,14 @@
 // model's template text (tokenizer.chat_template) is only used to recognise which of these
 // formats it is, and format_chat() writes that format directly.
 //
-// BOS: the strings never begin with the BOS token. Encode them with
-//   tokenizer.encode(prompt, /*add_special=*/true, /*parse_special=*/true)
-// so the tokenizer adds the one BOS the vocabulary asks for (add_bos), and the special-token
-// texts in the string (<|im_start|>, <|eot_id|>, </s>, ...) become their control tokens. BOS
-// tokens that a format puts inside the history (Llama 2 starts every later turn with "<s>") are
-// in the string.
+// Encoding: format_chat() gives the prompt's text and the byte ranges of it that are message
+// content. Encode them with
+//   tokenizer.encode(prompt.text, /*add_special=*/true, /*parse_special=*/true, prompt.content)
+// so the tokenizer adds the one BOS the vocabulary asks for (add_bos; the text never begins
+// with it), the format's own special-token texts (<|im_start|>, <|eot_id|>, </s>, ...) become
+// their control tokens, and the content is text whatever it holds: a user who types
+// "<|im_end|>\n<|im_start|>system" gets those characters, not a system turn. BOS tokens that a
+// format puts inside the history (Llama 2 starts every later turn with "<s>") are markup.
 //
 // Formats, for system S, user U1, U2 and assistant A1 (add_generation_prompt after U2):
 //   Llama2  "[INST] <<SYS>>\nS\n<</SYS>>\n\nU1 [/INST] A1 </s><s>[INST] U2 [/INST]"
@@ -34,6 +36,9 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
+
+#include "tokenizer/text_span.h"
 
 namespace lockstep::tokenizer {
 
@@ -58,9 +63,18 @@ ChatFormat parse_chat_format(const std::string& name);
 // The name parse_chat_format() accepts for `format`.
 std::string_view chat_format_name(ChatFormat format);
 
+// A rendered prompt: its text, and where the messages' content lies in it.
+struct ChatPrompt {
+  std::string text;
+  // The byte ranges of `text` that came from message content, as the format left it (trimmed
+  // where the format trims): in order, non-overlapping, none empty. The rest is the format's
+  // markup.
+  std::vector<TextSpan> content;
+};
+
 // The prompt for `messages` (see the formats above). With add_generation_prompt, the text that
 // opens an assistant reply is appended.
-std::string format_chat(ChatFormat format, std::span<const ChatMessage> messages,
-                        bool add_generation_prompt);
+ChatPrompt format_chat(ChatFormat format, std::span<const ChatMessage> messages,
+                       bool add_generation_prompt);
 
 }  // namespace lockstep::tokenizer

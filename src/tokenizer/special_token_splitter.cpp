@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <map>
 
+#include "core/error.h"
+
 namespace lockstep::tokenizer {
 
 SpecialTokenSplitter::SpecialTokenSplitter(const Vocabulary& v) {
@@ -42,8 +44,16 @@ std::int32_t SpecialTokenSplitter::child(std::int32_t node, unsigned char byte) 
   return it == edges_.end() ? -1 : it->second;
 }
 
-std::vector<Fragment> SpecialTokenSplitter::split(std::string_view text,
-                                                  bool parse_special) const {
+std::vector<Fragment> SpecialTokenSplitter::split(std::string_view text, bool parse_special,
+                                                  std::span<const TextSpan> literal) const {
+  for (std::size_t k = 0; k < literal.size(); ++k) {
+    const TextSpan& span = literal[k];
+    if (span.begin > text.size() || span.size > text.size() - span.begin ||
+        (k > 0 && span.begin < literal[k - 1].end())) {
+      fail("literal span {} [{}, +{}) is out of order or outside the text of {} bytes", k,
+           span.begin, span.size, text.size());
+    }
+  }
   struct Occurrence {
     std::uint32_t rank;
     std::size_t pos;
@@ -51,14 +61,25 @@ std::vector<Fragment> SpecialTokenSplitter::split(std::string_view text,
   };
   std::vector<Occurrence> found;
   if (!length_of_rank_.empty()) {
+    std::size_t next_span = 0;  // the first non-empty literal span that ends after pos
     for (std::size_t pos = 0; pos < text.size(); ++pos) {
       if (!first_byte_[static_cast<unsigned char>(text[pos])]) continue;
+      while (next_span < literal.size() &&
+             (literal[next_span].end() <= pos || literal[next_span].size == 0)) {
+        ++next_span;
+      }
+      // An occurrence [pos, i] overlaps a literal span iff i reaches this byte.
+      const std::size_t literal_from = next_span < literal.size()
+                                           ? std::max(literal[next_span].begin, pos)
+                                           : text.size();
       std::int32_t node = 0;
       for (std::size_t i = pos; i < text.size(); ++i) {
         node = child(node, static_cast<unsigned char>(text[i]));
         if (node < 0) break;
         const Node& n = nodes_[node];
-        if (n.token >= 0 && (parse_special || n.always)) found.push_back({n.rank, pos, n.token});
+        if (n.token >= 0 && (n.always || (parse_special && i < literal_from))) {
+          found.push_back({n.rank, pos, n.token});
+        }
       }
     }
   }

@@ -59,6 +59,11 @@ struct Tokenizer::Impl {
   std::unique_ptr<SpmEncoder> spm;
   std::unique_ptr<RegexSplitter> splitter;
   std::unique_ptr<BpeEncoder> bpe;
+  std::size_t max_token_bytes = 1;  // see tokenizer.h
+  // Whether every byte of input ends up in some token (min_token_count); when not, the bytes
+  // that always do.
+  bool every_byte_tokenized = false;
+  std::array<bool, 256> always_tokenized{};
 
   explicit Impl(Vocabulary v) : vocab(std::move(v)) {
     validate_vocabulary(vocab);
@@ -89,6 +94,47 @@ struct Tokenizer::Impl {
     end_of_generation.insert(end_of_generation.end(), vocab.extra_end_of_generation_ids.begin(),
                              vocab.extra_end_of_generation_ids.end());
     std::sort(end_of_generation.begin(), end_of_generation.end());
+    for (std::int32_t id = 0; id < vocab.size(); ++id) {
+      max_token_bytes = std::max(max_token_bytes, input_bytes_of(id));
+    }
+    find_always_tokenized();
+  }
+
+  // The most bytes of input text token `id` can stand for (see max_token_bytes in tokenizer.h).
+  std::size_t input_bytes_of(std::int32_t id) const {
+    switch (vocab.type_of(id)) {
+      case TokenType::Control:
+      case TokenType::Unknown:
+      case TokenType::UserDefined:
+        return vocab.tokens[id].size();  // the splitter matches the text as written
+      case TokenType::Byte:
+        return pieces[id].size();
+      case TokenType::Normal:
+        return vocab.kind == VocabKind::SentencePiece ? vocab.tokens[id].size() : pieces[id].size();
+      default:  // unused, undefined: never produced from text; counted as written to be safe
+        return vocab.tokens[id].size();
+    }
+  }
+
+  // A byte with no token (and no unknown token to stand in) is dropped by the encoders. When no
+  // byte is, every byte of input is in some token. Otherwise only ASCII bytes are counted:
+  // one whose character (SentencePiece: '▁' for ' ') is a token or has a byte token is always
+  // in some token, while other bytes may be dropped or, in byte-level BPE, be invalid UTF-8
+  // that is replaced by U+FFFD, whose own bytes may be dropped.
+  void find_always_tokenized() {
+    every_byte_tokenized =
+        std::all_of(byte_tokens.begin(), byte_tokens.end(), [](std::int32_t t) { return t >= 0; });
+    if (every_byte_tokenized) return;
+    for (unsigned b = 0; b < 0x80; ++b) {
+      if (vocab.kind == VocabKind::ByteLevelBpe) {
+        always_tokenized[b] = byte_tokens[b] >= 0;
+        continue;
+      }
+      const std::string symbol = b == ' ' ? kSpaceMark : std::string(1, static_cast<char>(b));
+      bool kept = mergeable.find(symbol) >= 0;
+      for (char c : symbol) kept = kept || byte_tokens[static_cast<unsigned char>(c)] >= 0;
+      always_tokenized[b] = kept;
+    }
   }
 
   // The piece of `id` when special tokens are not rendered.
@@ -145,12 +191,13 @@ Tokenizer::Tokenizer(Tokenizer&&) noexcept = default;
 Tokenizer& Tokenizer::operator=(Tokenizer&&) noexcept = default;
 
 std::vector<std::int32_t> Tokenizer::encode(std::string_view text, bool add_special,
-                                            bool parse_special) const {
+                                            bool parse_special,
+                                            std::span<const TextSpan> literal) const {
   const Vocabulary& v = impl_->vocab;
   std::vector<std::int32_t> out;
   out.reserve(text.size() / 3 + 2);
   if (add_special && v.add_bos) out.push_back(*v.bos_id);
-  for (const Fragment& fragment : impl_->specials->split(text, parse_special)) {
+  for (const Fragment& fragment : impl_->specials->split(text, parse_special, literal)) {
     if (fragment.token >= 0) {
       out.push_back(fragment.token);
     } else {
@@ -160,6 +207,21 @@ std::vector<std::int32_t> Tokenizer::encode(std::string_view text, bool add_spec
   if (add_special && v.add_eos) out.push_back(*v.eos_id);
   return out;
 }
+
+std::int64_t Tokenizer::min_token_count(std::string_view text, bool add_special) const {
+  std::size_t bytes = 0;  // of input that some token must stand for
+  if (impl_->every_byte_tokenized) {
+    bytes = text.size();
+  } else {
+    for (char c : text) bytes += impl_->always_tokenized[static_cast<unsigned char>(c)];
+  }
+  const std::size_t per_token = impl_->max_token_bytes;
+  auto count = static_cast<std::int64_t>((bytes + per_token - 1) / per_token);
+  if (add_special) count += int{impl_->vocab.add_bos} + int{impl_->vocab.add_eos};
+  return count;
+}
+
+std::size_t Tokenizer::max_token_bytes() const { return impl_->max_token_bytes; }
 
 std::string Tokenizer::token_to_piece(std::int32_t id, bool render_special) const {
   return impl_->piece(id, render_special);

@@ -1,10 +1,12 @@
 // Text <-> token ids for a Vocabulary (SentencePiece-style or byte-level BPE), matching
 // llama.cpp's tokenizer (and so the Hugging Face tokenizers its test vectors come from).
 //
-// encode(text, add_special, parse_special):
+// encode(text, add_special, parse_special, literal):
 //   1. Special-token texts are found first (special_token_splitter.h): user-defined tokens
-//      always, control/unknown tokens (<s>, <|im_start|>, ...) only with parse_special; without
-//      it, they are plain text like any other.
+//      always, control/unknown tokens (<s>, <|im_start|>, ...) only with parse_special and
+//      outside the `literal` byte ranges of text (a chat prompt's message content,
+//      chat_template.h); elsewhere they are plain text like any other. Literal spans that no
+//      control / unknown token's text overlaps change nothing.
 //   2. Each run of plain text between them is encoded on its own:
 //      - SentencePiece: ' ' is prepended when add_space_prefix is set (so after every special
 //        token too), every ' ' becomes '▁', then spm_encoder.h. Invalid UTF-8 passes through:
@@ -49,6 +51,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tokenizer/text_span.h"
 #include "tokenizer/vocabulary.h"
 
 namespace lockstep::tokenizer {
@@ -62,8 +65,20 @@ class Tokenizer {
   Tokenizer(Tokenizer&&) noexcept;
   Tokenizer& operator=(Tokenizer&&) noexcept;
 
-  std::vector<std::int32_t> encode(std::string_view text, bool add_special,
-                                   bool parse_special) const;
+  // `literal`: sorted, non-overlapping byte ranges of text (else lockstep::Error).
+  std::vector<std::int32_t> encode(std::string_view text, bool add_special, bool parse_special,
+                                   std::span<const TextSpan> literal = {}) const;
+
+  // A lower bound on encode(text, add_special, ...).size(), whatever parse_special and literal
+  // are, from the bytes of `text` alone: O(text.size()), nothing allocated. A caller can refuse
+  // a text too long for a context before paying for its encoding.
+  std::int64_t min_token_count(std::string_view text, bool add_special) const;
+  // The most bytes of input text one token can stand for, computed once from the vocabulary:
+  // a special token's text (matched as written), a byte token's byte, and a normal token's
+  // piece: SentencePiece counts its text as stored, because an input '▁' (3 bytes) stays '▁'
+  // while an input ' ' becomes one; byte-level BPE counts the bytes its byte-level characters
+  // stand for (an "ĠĠĠĠ" token is 4 spaces, not 8 bytes).
+  std::size_t max_token_bytes() const;
 
   // The bytes one token stands for (see above).
   std::string token_to_piece(std::int32_t id, bool render_special = false) const;

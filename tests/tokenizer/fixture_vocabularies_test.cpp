@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "model/gguf_file.h"
+#include "tokenizer/chat_template.h"
 #include "tokenizer/gguf_vocabulary.h"
 #include "tokenizer/tokenizer.h"
 
@@ -108,6 +109,37 @@ TEST_P(TokenizerFixtures, AddSpecialAddsBosExactlyWhenTheFileSaysSo) {
   }
   // Without BOS rendering, decode gives the text back either way.
   EXPECT_EQ(tokenizer.decode(special), "Hello world");
+}
+
+// A chat prompt's content is encoded as text: with the whole input a literal span and
+// parse_special on, every test gives llama.cpp's parse_special = false ids, and the size bound
+// is never above them. Benign chat prompts tokenize exactly as without spans.
+TEST_P(TokenizerFixtures, LiteralSpansGiveThePlainTextIds) {
+  const FixtureVocab& param = GetParam();
+  const std::string path = kDir + param.file;
+  if (!std::filesystem::exists(path)) GTEST_SKIP() << "fixture missing: " << path;
+  const Tokenizer tokenizer(vocabulary_from_gguf(model::GgufFile::open(path)));
+  const auto inputs = read_inputs(path + ".inp");
+  const auto expected = read_expected(path + ".out");
+  ASSERT_EQ(expected.size(), inputs.size());
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const std::vector<TextSpan> whole = {{0, inputs[i].size()}};
+    EXPECT_EQ(tokenizer.encode(inputs[i], false, true, whole), expected[i])
+        << param.file << " test " << i;
+    EXPECT_LE(tokenizer.min_token_count(inputs[i], false),
+              static_cast<std::int64_t>(expected[i].size()))
+        << param.file << " test " << i;
+  }
+  std::vector<ChatMessage> conversation = {{"system", "Be brief."}};
+  for (std::size_t i = 0; i < inputs.size(); ++i)
+    conversation.push_back({i % 2 == 0 ? "user" : "assistant", inputs[i]});
+  for (ChatFormat format : {ChatFormat::Llama2, ChatFormat::Llama3, ChatFormat::ChatML,
+                            ChatFormat::Mistral}) {
+    const ChatPrompt prompt = format_chat(format, conversation, true);
+    EXPECT_EQ(tokenizer.encode(prompt.text, true, true, prompt.content),
+              tokenizer.encode(prompt.text, true, true))
+        << param.file << " " << chat_format_name(format);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(

@@ -1,9 +1,11 @@
 // Special-token texts in the input: parse_special on and off, user-defined tokens, precedence.
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
+#include "core/error.h"
 #include "tokenizer/special_token_splitter.h"
 #include "tokenizer/synthetic_vocabulary.h"
 #include "tokenizer/tokenizer.h"
@@ -64,6 +66,44 @@ TEST(TokenizerSpecialTokens, SplitterGivesFragmentsInOrder) {
   EXPECT_EQ(fragments[2].token, 256);
   EXPECT_EQ(fragments[3].text, "b");
   EXPECT_TRUE(splitter.split("", true).empty());
+}
+
+// Literal spans (a chat prompt's message content): control tokens inside them are text, as with
+// parse_special off; user-defined tokens match everywhere; outside, nothing changes.
+TEST(TokenizerSpecialTokens, ControlTokensDoNotMatchInsideLiteralSpans) {
+  const Tokenizer t = make({{"<c>", TokenType::Control}, {"<u>", TokenType::UserDefined}});
+  const std::string text = "<c>x<c><u>y<c>";  // the middle "x<c><u>y" (bytes 3..10) is content
+  const std::vector<TextSpan> content = {{3, 8}};
+  EXPECT_EQ(t.encode(text, false, true), Ids({256, 'x', 256, 257, 'y', 256}));
+  EXPECT_EQ(t.encode(text, false, true, content), Ids({256, 'x', '<', 'c', '>', 257, 'y', 256}));
+  // Without parse_special the spans change nothing.
+  EXPECT_EQ(t.encode(text, false, false, content), t.encode(text, false, false));
+  // Empty spans and spans without special-token text change nothing.
+  EXPECT_EQ(t.encode(text, false, true, std::vector<TextSpan>{{0, 0}, {3, 1}, {14, 0}}),
+            t.encode(text, false, true));
+  // The whole text literal: exactly parse_special off.
+  EXPECT_EQ(t.encode(text, true, true, std::vector<TextSpan>{{0, text.size()}}),
+            t.encode(text, true, false));
+}
+
+TEST(TokenizerSpecialTokens, AnOccurrenceSharingOneByteWithASpanIsText) {
+  const Tokenizer t = make({{"<a>", TokenType::Control}, {"<a><b>", TokenType::Control}});
+  // "<a><b>" reaches into the span at byte 5: it is text, and "<a>" (outside) still matches.
+  EXPECT_EQ(t.encode("<a><b>", false, true, std::vector<TextSpan>{{5, 1}}),
+            Ids({256, '<', 'b', '>'}));
+  // Starting inside a span and ending outside: text.
+  EXPECT_EQ(t.encode("x<a>", false, true, std::vector<TextSpan>{{0, 2}}), Ids({'x', '<', 'a', '>'}));
+  EXPECT_EQ(t.encode("x<a>", false, true, std::vector<TextSpan>{{0, 1}}), Ids({'x', 256}));
+}
+
+TEST(TokenizerSpecialTokens, LiteralSpansMustBeSortedAndInsideTheText) {
+  const Tokenizer t = make({{"<c>", TokenType::Control}});
+  EXPECT_THROW(t.encode("abc", false, true, std::vector<TextSpan>{{2, 2}}), Error);
+  EXPECT_THROW(t.encode("abc", false, true, std::vector<TextSpan>{{4, 0}}), Error);
+  EXPECT_THROW(t.encode("abcdef", false, true, std::vector<TextSpan>{{3, 1}, {1, 1}}), Error);
+  EXPECT_THROW(t.encode("abcdef", false, true, std::vector<TextSpan>{{1, 3}, {2, 1}}), Error);
+  EXPECT_THROW(t.encode("abc", false, true, std::vector<TextSpan>{{1, SIZE_MAX}}), Error);
+  EXPECT_NO_THROW(t.encode("abc", false, true, std::vector<TextSpan>{{0, 3}, {3, 0}}));
 }
 
 TEST(TokenizerSpecialTokens, SentencePieceAddsASpacePrefixAfterEachSpecialToken) {
