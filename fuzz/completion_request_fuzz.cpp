@@ -2,6 +2,7 @@
 // both endpoints. lockstep::serve::ApiError is the accepted outcome for a bad body; it must be
 // a 4xx whose error_body() is a JSON object with the four OpenAI keys. Any other exception, a
 // crash or a sanitizer report is a bug. A body that parses must satisfy the contract's ranges.
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -31,6 +32,10 @@ void check_request(const CompletionRequest& r, Endpoint endpoint) {
   check(!r.max_tokens || *r.max_tokens >= 1);
   check(r.temperature >= 0 && r.temperature <= 2);
   check(r.top_p > 0 && r.top_p <= 1);
+  check(r.top_k >= 0);
+  check(static_cast<float>(r.min_p) >= 0 && static_cast<float>(r.min_p) < 1);
+  check(static_cast<float>(r.repetition_penalty) > 0 &&
+        std::isfinite(static_cast<float>(r.repetition_penalty)));
   check(r.presence_penalty >= -2 && r.presence_penalty <= 2);
   check(r.frequency_penalty >= -2 && r.frequency_penalty <= 2);
   check(r.stop.size() <= 4);

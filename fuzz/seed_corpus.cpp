@@ -116,9 +116,12 @@ void write_completion_request_seeds(const fs::path& dir) {
       R"("max_tokens":50,"max_completion_tokens":20,"temperature":0.5,"top_p":0.9,"seed":-1,)"
       R"("stop":["\n","END"],"presence_penalty":-2,"frequency_penalty":2,"logprobs":true,)"
       R"("top_logprobs":5,"n":1,"stream":true,"stream_options":{"include_usage":true},)"
+      R"("top_k":40,"min_p":0.05,"repetition_penalty":1.1,"logit_bias":null,"tools":null,)"
       R"("user":"u","metadata":{"k":"v"},"store":false,"service_tier":"auto"})",
-      R"({"model":"m","prompt":"Once upon a time","max_tokens":16,"temperature":0,)"
+      R"({"model":"m","prompt":"Once upon a time","max_tokens":16,"temperature":0,"top_k":-1,)"
       R"("seed":18446744073709551615,"stop":"\n\n","logprobs":3,"echo":false,"best_of":1})",
+      R"({"model":"m","messages":[{"role":"user","content":"x"}],"foo":1,"top_k":-2,)"
+      R"("min_p":1,"repetition_penalty":0,"echo":true,"prompt":"y"})",
       R"({"model":"m","prompt":["a \u00e9 \ud83d\ude00"],"stream":false,"top_p":1e-9})",
       R"({"model":"m","messages":[{"role":"robot","content":"x"}],"n":2})",
       R"({"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"x"}}]}]})",

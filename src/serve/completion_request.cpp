@@ -16,35 +16,91 @@ namespace {
 using nlohmann::json;
 
 // A real request nests 5 deep (body > messages > message > content > part); 64 leaves room for
-// unknown, ignored keys. nlohmann's parser recurses once per level, so deeper bodies are refused
-// before it runs.
+// ignored keys (metadata). nlohmann's parser recurses once per level, so deeper bodies are
+// refused before it runs.
 constexpr int kMaxNesting = 64;
 
 // Floats that hold an integer exactly (2^53): 3.0 or 1e3 are read as integers, 1e300 is not.
 constexpr double kMaxExactInteger = 9007199254740992.0;
 
-// Parameters OpenAI defines that lockstep does not implement: rejected rather than ignored, so a
-// client does not silently get something other than what it asked for.
-constexpr const char* kUnsupportedParams[] = {
-    "tools",     "tool_choice",     "functions", "function_call", "response_format",
-    "logit_bias", "audio",          "modalities", "prediction",   "reasoning_effort",
-    "web_search_options", "best_of", "suffix",   "verbosity",
+// What the parser does with a top-level key (see the header).
+enum class KeyUse {
+  Read,     // a parameter lockstep implements
+  Refused,  // OpenAI defines it, lockstep does not implement it: 400 unless harmless()
+  Ignored,  // changes nothing lockstep does: accepted, and dropped while parsing
 };
 
-// The top-level members the parser reads; the others are dropped while parsing, so that an
-// ignored key holds no memory however large its value.
-constexpr const char* kReadParams[] = {
-    "model", "messages", "prompt", "max_tokens", "max_completion_tokens", "temperature", "top_p",
-    "seed", "stop", "presence_penalty", "frequency_penalty", "logprobs", "top_logprobs", "n",
-    "stream", "stream_options", "echo",
+// The endpoints that know a key.
+constexpr unsigned kChat = 1, kCompletions = 2, kBoth = kChat | kCompletions;
+
+struct KnownKey {
+  std::string_view name;
+  KeyUse use;
+  unsigned endpoints;
 };
 
-bool is_read(const std::string& key) {
-  for (const char* k : kReadParams)
-    if (key == k) return true;
-  for (const char* k : kUnsupportedParams)
-    if (key == k) return true;
-  return false;
+// Every key lockstep knows. The rest are refused by name, as OpenAI refuses them: a client
+// never gets something other than what it asked for without knowing.
+constexpr KnownKey kKnownKeys[] = {
+    {"model", KeyUse::Read, kBoth},
+    {"messages", KeyUse::Read, kChat},
+    {"prompt", KeyUse::Read, kCompletions},
+    {"max_tokens", KeyUse::Read, kBoth},
+    {"max_completion_tokens", KeyUse::Read, kChat},
+    {"temperature", KeyUse::Read, kBoth},
+    {"top_p", KeyUse::Read, kBoth},
+    {"top_k", KeyUse::Read, kBoth},
+    {"min_p", KeyUse::Read, kBoth},
+    {"repetition_penalty", KeyUse::Read, kBoth},
+    {"seed", KeyUse::Read, kBoth},
+    {"stop", KeyUse::Read, kBoth},
+    {"presence_penalty", KeyUse::Read, kBoth},
+    {"frequency_penalty", KeyUse::Read, kBoth},
+    {"logprobs", KeyUse::Read, kBoth},
+    {"top_logprobs", KeyUse::Read, kChat},
+    {"n", KeyUse::Read, kBoth},
+    {"stream", KeyUse::Read, kBoth},
+    {"stream_options", KeyUse::Read, kBoth},
+    {"echo", KeyUse::Read, kCompletions},
+    {"tools", KeyUse::Refused, kChat},
+    {"tool_choice", KeyUse::Refused, kChat},
+    {"functions", KeyUse::Refused, kChat},
+    {"function_call", KeyUse::Refused, kChat},
+    {"response_format", KeyUse::Refused, kChat},
+    {"audio", KeyUse::Refused, kChat},
+    {"modalities", KeyUse::Refused, kChat},
+    {"prediction", KeyUse::Refused, kChat},
+    {"reasoning_effort", KeyUse::Refused, kChat},
+    {"web_search_options", KeyUse::Refused, kChat},
+    {"verbosity", KeyUse::Refused, kChat},
+    {"logit_bias", KeyUse::Refused, kBoth},
+    {"best_of", KeyUse::Refused, kCompletions},
+    {"suffix", KeyUse::Refused, kCompletions},
+    {"user", KeyUse::Ignored, kBoth},
+    {"metadata", KeyUse::Ignored, kBoth},
+    {"store", KeyUse::Ignored, kBoth},
+    {"service_tier", KeyUse::Ignored, kBoth},
+    {"parallel_tool_calls", KeyUse::Ignored, kBoth},
+    {"prompt_cache_key", KeyUse::Ignored, kBoth},
+    {"safety_identifier", KeyUse::Ignored, kBoth},
+};
+
+unsigned endpoint_bit(Endpoint endpoint) {
+  return endpoint == Endpoint::ChatCompletions ? kChat : kCompletions;
+}
+
+// The entry for `key` on `endpoint`, or nullptr when the endpoint does not know it.
+const KnownKey* find_key(Endpoint endpoint, std::string_view key) {
+  for (const KnownKey& k : kKnownKeys)
+    if (k.name == key) return (k.endpoints & endpoint_bit(endpoint)) != 0 ? &k : nullptr;
+  return nullptr;
+}
+
+// Members whose value the parser looks at; the others are dropped while parsing, so that a key
+// that is not read holds no memory however large its value.
+bool is_read(Endpoint endpoint, std::string_view key) {
+  const KnownKey* k = find_key(endpoint, key);
+  return k != nullptr && k->use != KeyUse::Ignored;
 }
 
 // A parsed value costs up to ~100 bytes (a 16-byte json, a heap map or vector, a string). A
@@ -54,13 +110,16 @@ bool is_read(const std::string& key) {
 // tree under ~17 times the body.
 std::size_t max_values(std::size_t body_bytes) { return 256 + body_bytes / 6; }
 
-// Counts the values inside the members parse_body keeps, without building anything.
+// Counts the values inside the members parse_body keeps, without building anything, and notes
+// the first key the endpoint does not know whose value is not null.
 class ValueCounter {
  public:
-  explicit ValueCounter(std::size_t limit) : limit_(limit) {}
+  ValueCounter(std::size_t limit, Endpoint endpoint) : limit_(limit), endpoint_(endpoint) {}
   bool over() const { return over_; }
+  // The first unknown key with a value other than null (its first kKeyBytes bytes), if any.
+  const std::optional<std::string>& unknown_key() const { return unknown_key_; }
 
-  bool null() { return value(); }
+  bool null() { return value(/*is_null=*/true); }
   bool boolean(bool) { return value(); }
   bool number_integer(json::number_integer_t) { return value(); }
   bool number_unsigned(json::number_unsigned_t) { return value(); }
@@ -72,7 +131,11 @@ class ValueCounter {
   bool end_object() { return close(); }
   bool end_array() { return close(); }
   bool key(json::string_t& k) {
-    if (depth_ == 1) counting_ = is_read(k);
+    if (depth_ == 1) {
+      counting_ = is_read(endpoint_, k);
+      pending_ = !unknown_key_ && find_key(endpoint_, k) == nullptr;
+      if (pending_) pending_key_.assign(k, 0, kKeyBytes);
+    }
     return true;
   }
   bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception&) {
@@ -80,7 +143,14 @@ class ValueCounter {
   }
 
  private:
-  bool value() {
+  // Enough of a key for the error message, which shows at most 40 bytes (quote()).
+  static constexpr std::size_t kKeyBytes = 64;
+
+  bool value(bool is_null = false) {
+    if (depth_ == 1 && pending_) {  // the value of an unknown key
+      if (!is_null) unknown_key_ = pending_key_;
+      pending_ = false;
+    }
     if (depth_ == 0 || !counting_) return true;
     over_ = ++values_ > limit_;
     return !over_;
@@ -96,18 +166,24 @@ class ValueCounter {
   }
 
   std::size_t limit_, values_ = 0;
+  Endpoint endpoint_;
   int depth_ = 0;
-  bool counting_ = false, over_ = false;
+  bool counting_ = false, over_ = false, pending_ = false;
+  std::string pending_key_;
+  std::optional<std::string> unknown_key_;
 };
 
-// The largest part of a client's string echoed back in a message, cut at a UTF-8 boundary.
-std::string quote(const std::string& s) {
+// The largest part of a client's string echoed back in a message, cut at a UTF-8 boundary
+// ("..." marks a cut).
+std::string shortened(const std::string& s) {
   constexpr std::size_t kMax = 40;
-  if (s.size() <= kMax) return "'" + s + "'";
+  if (s.size() <= kMax) return s;
   std::size_t end = kMax;
   while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xC0) == 0x80) --end;
-  return "'" + s.substr(0, end) + "...'";
+  return s.substr(0, end) + "...";
 }
+
+std::string quote(const std::string& s) { return "'" + shortened(s) + "'"; }
 
 // "a string", "an integer", ... as OpenAI's messages name JSON types.
 std::string kind(const json& v) {
@@ -159,7 +235,13 @@ const json* member(const json& object, const char* key) {
   return it == object.end() || it->is_null() ? nullptr : &*it;
 }
 
-json parse_body(std::string_view body) {
+// A request body: the members the parser reads, and the first key the endpoint does not know.
+struct Body {
+  json members;
+  std::optional<std::string> unknown_key;  // its first 64 bytes
+};
+
+Body parse_body(Endpoint endpoint, std::string_view body) {
   if (body.size() > kMaxRequestBodyBytes)
     throw ApiError(413, "invalid_request_error",
                    fmt::format("The request body is {} bytes; the limit is {} bytes.", body.size(),
@@ -172,16 +254,17 @@ json parse_body(std::string_view body) {
     throw ApiError(400, "invalid_request_error",
                    fmt::format("The request body nests arrays and objects more than {} levels "
                                "deep.", kMaxNesting));
-  ValueCounter counter(max_values(body.size()));
+  ValueCounter counter(max_values(body.size()), endpoint);
   json::sax_parse(body.begin(), body.end(), &counter, json::input_format_t::json, true);
   if (counter.over())
     throw ApiError(400, "invalid_request_error",
                    fmt::format("The request body holds more than {} JSON values in the parameters "
                                "lockstep reads, more than a request of {} bytes can use.",
                                max_values(body.size()), body.size()));
-  const json::parser_callback_t keep_read_members = [](int depth, json::parse_event_t event,
-                                                       json& parsed) {
-    return !(depth == 1 && event == json::parse_event_t::key && !is_read(parsed.get<std::string>()));
+  const json::parser_callback_t keep_read_members = [endpoint](int depth, json::parse_event_t event,
+                                                               json& parsed) {
+    return !(depth == 1 && event == json::parse_event_t::key &&
+             !is_read(endpoint, parsed.get_ref<const std::string&>()));
   };
   json j;
   try {
@@ -200,7 +283,7 @@ json parse_body(std::string_view body) {
     throw ApiError(400, "invalid_request_error",
                    fmt::format("The request body must be a JSON object, but got {} instead.",
                                kind(j)));
-  return j;
+  return {std::move(j), counter.unknown_key()};
 }
 
 const std::string& string_value(const std::string& param, const json& v) {
@@ -408,7 +491,8 @@ std::string error_body(const ApiError& error) {
 }
 
 CompletionRequest parse_completion_request(Endpoint endpoint, std::string_view body_text) {
-  const json body = parse_body(body_text);
+  const Body parsed = parse_body(endpoint, body_text);
+  const json& body = parsed.members;
   const bool chat = endpoint == Endpoint::ChatCompletions;
   CompletionRequest r;
   r.endpoint = endpoint;
@@ -423,13 +507,21 @@ CompletionRequest parse_completion_request(Endpoint endpoint, std::string_view b
   else
     r.prompt = parse_prompt(body);
 
-  for (const char* key : kUnsupportedParams)
-    if (const json* v = member(body, key); v != nullptr && !harmless(key, *v))
+  if (parsed.unknown_key) {
+    const std::string key = shortened(*parsed.unknown_key);
+    throw invalid_request(key, fmt::format("Unrecognized request argument supplied: {}", key),
+                          "unknown_parameter");
+  }
+  for (const KnownKey& known : kKnownKeys) {
+    if (known.use != KeyUse::Refused) continue;
+    const std::string key(known.name);
+    if (const json* v = member(body, key.c_str()); v != nullptr && !harmless(key, *v))
       throw invalid_request(key,
                             fmt::format("Unsupported parameter: '{}' is not supported by lockstep; "
                                         "remove it from the request.",
                                         key),
                             "unsupported_parameter");
+  }
 
   constexpr std::int64_t kInt64Max = std::numeric_limits<std::int64_t>::max();
   for (const char* key : {"max_tokens", "max_completion_tokens"})
@@ -439,6 +531,21 @@ CompletionRequest parse_completion_request(Endpoint endpoint, std::string_view b
     }
   if (const json* v = member(body, "temperature")) r.temperature = number_in("temperature", *v, 0, false, 2);
   if (const json* v = member(body, "top_p")) r.top_p = number_in("top_p", *v, 0, true, 1);
+  if (const json* v = member(body, "top_k")) {
+    const std::int64_t k = integer_in("top_k", *v, -1, std::numeric_limits<std::int32_t>::max());
+    r.top_k = static_cast<std::int32_t>(std::max<std::int64_t>(k, 0));  // -1 is vLLM's "off"
+  }
+  // min_p and repetition_penalty are checked as the sampler holds them, as floats.
+  if (const json* v = member(body, "min_p")) {
+    const auto x = static_cast<float>(number_value("min_p", *v));
+    if (!(x >= 0.0f && x < 1.0f)) wrong_value("min_p", "a number at least 0 and less than 1", *v);
+    r.min_p = x;
+  }
+  if (const json* v = member(body, "repetition_penalty")) {
+    const auto x = static_cast<float>(number_value("repetition_penalty", *v));
+    if (!(x > 0.0f) || !std::isfinite(x)) wrong_value("repetition_penalty", "a positive number", *v);
+    r.repetition_penalty = x;
+  }
   if (const json* v = member(body, "presence_penalty"))
     r.presence_penalty = number_in("presence_penalty", *v, -2, false, 2);
   if (const json* v = member(body, "frequency_penalty"))

@@ -3,19 +3,33 @@
 // here with OpenAI's defaults filled in; anything malformed, of the wrong type or out of range
 // throws ApiError with the HTTP status and the OpenAI error shape's fields, naming the parameter.
 //
-// Accepted (others that OpenAI defines but lockstep does not implement, such as tools,
-// response_format or logit_bias, are rejected with 400 naming the parameter rather than ignored;
-// unknown keys are ignored as OpenAI does, and "user", "metadata", "store",
-// "parallel_tool_calls", "service_tier" are accepted and ignored):
+// Keys. A top-level key whose value is null is absent, whatever the key (clients send
+// "logit_bias": null). Every other key is one of:
+//   - a parameter lockstep reads (below);
+//   - one OpenAI defines that lockstep does not implement: tools, tool_choice, functions,
+//     function_call, response_format, audio, modalities, prediction, reasoning_effort,
+//     web_search_options, verbosity (chat), logit_bias, best_of, suffix (completions). 400
+//     "unsupported_parameter" naming it, unless its value changes nothing (an empty array or
+//     object, tool_choice "none", response_format {"type": "text"}, best_of 1, suffix "");
+//   - one that changes nothing lockstep does, accepted and ignored: user, metadata, store,
+//     service_tier, parallel_tool_calls, prompt_cache_key, safety_identifier;
+//   - anything else, including the other endpoint's parameters: 400 "unknown_parameter",
+//     "Unrecognized request argument supplied: KEY" with param KEY, as OpenAI answers (a key
+//     longer than 40 bytes is cut), so a client never gets less than it asked for unawares.
+//
+// Parameters read (both endpoints unless marked):
 //   model (string, required), messages (chat: non-empty array of {role: system|user|assistant|
 //   developer, content: string or array of {type:"text", text}}; "developer" is read as
 //   "system"), prompt (completions: string, or an array of exactly one string), max_tokens /
-//   max_completion_tokens (integer >= 1; the smaller when both), temperature [0, 2],
+//   max_completion_tokens (chat) (integer >= 1; the smaller when both), temperature [0, 2],
 //   top_p (0, 1], seed (integer; any int64, kept as its uint64 bits), stop (string or array of
 //   up to 4 non-empty strings), presence_penalty / frequency_penalty [-2, 2], logprobs (chat:
 //   bool, completions: integer 0..5 = top alternatives), top_logprobs (chat: 0..20, needs
 //   logprobs true), n (only 1), stream (bool), stream_options ({include_usage: bool}, only with
 //   stream), echo (completions; only false).
+//   Sampler parameters beyond OpenAI's, by vLLM's names: top_k (integer -1 .. 2^31-1; -1 and 0
+//   are off), min_p [0, 1) (0 = off), repetition_penalty (> 0; 1 = off), the last two as the
+//   sampler's floats hold them.
 #pragma once
 
 #include <cstddef>
@@ -40,6 +54,9 @@ struct CompletionRequest {
   std::optional<std::int64_t> max_tokens;          // nullopt: until end of text or context
   double temperature = 1.0;                        // 0 = greedy
   double top_p = 1.0;
+  std::int32_t top_k = 0;                          // 0 = off
+  double min_p = 0.0;                              // 0 = off
+  double repetition_penalty = 1.0;                 // 1 = off
   std::optional<std::uint64_t> seed;               // nullopt: the server picks one
   std::vector<std::string> stop;                   // 0..4 strings, none empty
   double presence_penalty = 0.0, frequency_penalty = 0.0;
@@ -75,7 +92,8 @@ inline constexpr std::size_t kMaxRequestBodyBytes = std::size_t{8} << 20;
 // small multiple of body.size()). Throws ApiError (400) naming what is wrong; 413 above
 // kMaxRequestBodyBytes. Bodies nested more than 64 levels deep are refused before parsing, and so
 // are bodies with more JSON values in the parameters read than one per 6 bytes (+256); members
-// that are not read are dropped while parsing.
+// that are not read (ignored keys, and unknown ones, which are refused after) are dropped while
+// parsing, and of an unknown key only its first 64 bytes are kept for the message.
 CompletionRequest parse_completion_request(Endpoint endpoint, std::string_view body);
 
 }  // namespace lockstep::serve

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <string_view>
 
@@ -117,11 +119,13 @@ GenerationJob make_job(const CompletionRequest& request, const tokenizer::Tokeni
     throw context_exceeded(n_ctx, prompt, false, completion, prompt_param);
   job.max_tokens = request.max_tokens.value_or(room);
   job.sampling.temperature = static_cast<float>(request.temperature);
-  job.sampling.top_k = 0;
+  job.sampling.top_k = request.top_k;
   job.sampling.top_p = static_cast<float>(request.top_p);
-  job.sampling.min_p = 0;
-  job.sampling.repeat_penalty = 1;
-  job.sampling.repeat_last_n = 0;
+  job.sampling.min_p = static_cast<float>(request.min_p);
+  job.sampling.repeat_penalty = static_cast<float>(request.repetition_penalty);
+  // Over every token generated (the engine's history): no sequence is longer than the context.
+  job.sampling.repeat_last_n = static_cast<std::int32_t>(
+      std::min<std::int64_t>(n_ctx, std::numeric_limits<std::int32_t>::max()));
   job.sampling.presence_penalty = static_cast<float>(request.presence_penalty);
   job.sampling.frequency_penalty = static_cast<float>(request.frequency_penalty);
   job.sampling.seed = request.seed.value_or(default_seed);

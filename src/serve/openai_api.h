@@ -22,7 +22,10 @@ namespace lockstep::serve {
 // "context_length_exceeded" naming the token counts when the prompt and max_tokens do not fit
 // n_ctx; a prompt whose size in bytes alone shows that it cannot fit is refused before it is
 // tokenized, with a lower bound on its tokens ("at least N"). Throws 400 when the prompt is
-// empty. seed: used when the request names none.
+// empty. top_k, min_p and repetition_penalty go to the sampler as they are (off by default);
+// the repetition penalty, like OpenAI's presence and frequency penalties, looks at every token
+// generated so far (not at the prompt, unlike Hugging Face's). seed: used when the request
+// names none.
 GenerationJob make_job(const CompletionRequest& request, const tokenizer::Tokenizer& tokenizer,
                        tokenizer::ChatFormat chat_format, std::int64_t n_ctx,
                        std::uint64_t default_seed);

@@ -91,11 +91,12 @@ TEST(CompletionRequest, ChatWithEveryField) {
       {"role": "user", "content": "more", "name": "alice"}
     ],
     "max_tokens": 50, "max_completion_tokens": 20, "temperature": 0.5, "top_p": 0.9,
+    "top_k": 40, "min_p": 0.05, "repetition_penalty": 1.1,
     "seed": -1, "stop": ["\n", "END"], "presence_penalty": -2, "frequency_penalty": 2,
     "logprobs": true, "top_logprobs": 5, "n": 1, "stream": true,
     "stream_options": {"include_usage": true},
     "user": "u", "metadata": {"a": "b"}, "store": false, "parallel_tool_calls": true,
-    "service_tier": "auto", "some_future_key": [1, {"x": 2}]
+    "service_tier": "auto", "some_future_key": null
   })");
   EXPECT_EQ(r.endpoint, Endpoint::ChatCompletions);
   EXPECT_EQ(r.model, "lockstep-kjv");
@@ -110,6 +111,9 @@ TEST(CompletionRequest, ChatWithEveryField) {
   EXPECT_EQ(r.max_tokens, 20);  // the smaller of the two
   EXPECT_EQ(r.temperature, 0.5);
   EXPECT_EQ(r.top_p, 0.9);
+  EXPECT_EQ(r.top_k, 40);
+  EXPECT_EQ(r.min_p, 0.05f);
+  EXPECT_EQ(r.repetition_penalty, 1.1f);
   EXPECT_EQ(r.seed, std::uint64_t{0xFFFFFFFFFFFFFFFF});
   EXPECT_EQ(r.stop, (std::vector<std::string>{"\n", "END"}));
   EXPECT_EQ(r.presence_penalty, -2);
@@ -127,6 +131,9 @@ TEST(CompletionRequest, ChatDefaults) {
   EXPECT_FALSE(r.max_tokens.has_value());
   EXPECT_EQ(r.temperature, 1.0);
   EXPECT_EQ(r.top_p, 1.0);
+  EXPECT_EQ(r.top_k, 0);  // off, as OpenAI samples
+  EXPECT_EQ(r.min_p, 0.0);
+  EXPECT_EQ(r.repetition_penalty, 1.0);
   EXPECT_FALSE(r.seed.has_value());
   EXPECT_TRUE(r.stop.empty());
   EXPECT_EQ(r.presence_penalty, 0.0);
@@ -345,7 +352,7 @@ TEST(CompletionRequest, NStreamEcho) {
   EXPECT_FALSE(chat(chat_with(R"("stream":true,"stream_options":{})")).include_usage);
   expect_completion_error(R"("echo":true)", "echo", "must be false");
   expect_completion_error(R"("echo":"no")", "echo", "expected a boolean");
-  EXPECT_NO_THROW(chat(chat_with(R"("echo":true)")));  // not a chat parameter: ignored
+  expect_chat_error(R"("echo":true)", "echo", "Unrecognized");  // a completions parameter
 }
 
 TEST(CompletionRequest, UnsupportedParameters) {
@@ -361,12 +368,79 @@ TEST(CompletionRequest, UnsupportedParameters) {
   EXPECT_EQ(e.code, "unsupported_parameter");
 }
 
+// Keys lockstep does not know are refused by name, as OpenAI does, so that a client never gets
+// something other than what it asked for without knowing.
+TEST(CompletionRequest, UnknownParametersAreRefusedByName) {
+  expect_chat_error(R"("foo":1)", "foo", "Unrecognized request argument supplied: foo");
+  expect_completion_error(R"("foo":"bar")", "foo", "Unrecognized request argument supplied: foo");
+  EXPECT_EQ(error_of(Endpoint::ChatCompletions, chat_with(R"("foo":{})")).code,
+            "unknown_parameter");
+  expect_chat_error(R"("repeat_penalty":1.1)", "repeat_penalty");  // llama.cpp's name
+  expect_chat_error(R"("metadata":{},"mirostat":2)", "mirostat");
+  // Each endpoint's own parameters only.
+  expect_chat_error(R"("echo":true)", "echo", "Unrecognized");
+  expect_chat_error(R"("prompt":"x")", "prompt", "Unrecognized");
+  expect_completion_error(R"("top_logprobs":2)", "top_logprobs", "Unrecognized");
+  expect_completion_error(R"("tools":[{"type":"function"}])", "tools", "Unrecognized");
+  // A long key is named in part.
+  const ApiError e = error_of(Endpoint::ChatCompletions,
+                              chat_with("\"" + std::string(10000, 'k') + "\":1"));
+  EXPECT_EQ(e.code, "unknown_parameter");
+  EXPECT_LT(std::string(e.what()).size(), 200u);
+  EXPECT_LT(e.param.size(), 100u);
+}
+
+// null is "not given" for every key, known or not (LangChain sends "logit_bias": null).
+TEST(CompletionRequest, NullKeysAreAbsent) {
+  EXPECT_NO_THROW(chat(chat_with(
+      R"("foo":null,"logit_bias":null,"tools":null,"tool_choice":null,"response_format":null,)"
+      R"("top_k":null,"min_p":null,"repetition_penalty":null,"functions":null)")));
+  EXPECT_NO_THROW(completion(completion_with(R"("foo":null,"suffix":null,"best_of":null)")));
+  expect_chat_error(R"("logit_bias":{"1":5})", "logit_bias", "not supported");
+  expect_chat_error(R"("tools":[{"type":"function"}],"foo":null)", "tools", "not supported");
+  expect_chat_error(R"("foo":null,"bar":0)", "bar", "Unrecognized");
+}
+
+// OpenAI keys that change nothing lockstep does are accepted and ignored.
+TEST(CompletionRequest, HarmlessOpenAiKeysAreIgnored) {
+  for (const char* extra :
+       {R"("user":"u")", R"("metadata":{"a":"b"})", R"("store":true)", R"("service_tier":"auto")",
+        R"("parallel_tool_calls":false)", R"("prompt_cache_key":"k")",
+        R"("safety_identifier":"s")"}) {
+    EXPECT_NO_THROW(chat(chat_with(extra))) << extra;
+  }
+  EXPECT_NO_THROW(completion(completion_with(R"("user":"u")")));
+}
+
+TEST(CompletionRequest, SamplerExtensionRanges) {
+  EXPECT_EQ(chat(chat_with(R"("top_k":-1)")).top_k, 0);  // vLLM's "off"
+  EXPECT_EQ(chat(chat_with(R"("top_k":2147483647)")).top_k, 2147483647);
+  EXPECT_EQ(completion(completion_with(R"("top_k":3.0,"min_p":0,"repetition_penalty":0.5)")).top_k,
+            3);
+  EXPECT_EQ(chat(chat_with(R"("min_p":0.999)")).min_p, 0.999f);
+  EXPECT_EQ(chat(chat_with(R"("repetition_penalty":1e30)")).repetition_penalty, 1e30f);
+  expect_chat_error(R"("top_k":-2)", "top_k", "between -1 and 2147483647");
+  expect_chat_error(R"("top_k":2147483648)", "top_k");
+  expect_chat_error(R"("top_k":1.5)", "top_k", "expected an integer");
+  expect_chat_error(R"("top_k":"5")", "top_k", "got a string");
+  expect_completion_error(R"("top_k":-5)", "top_k");
+  expect_chat_error(R"("min_p":1)", "min_p", "at least 0 and less than 1");
+  expect_chat_error(R"("min_p":-0.1)", "min_p");
+  expect_chat_error(R"("min_p":true)", "min_p", "got a boolean");
+  expect_chat_error(R"("repetition_penalty":0)", "repetition_penalty", "a positive number");
+  expect_chat_error(R"("repetition_penalty":-1)", "repetition_penalty");
+  expect_chat_error(R"("repetition_penalty":1e300)", "repetition_penalty");
+  expect_chat_error(R"("repetition_penalty":"1.1")", "repetition_penalty", "got a string");
+  expect_completion_error(R"("repetition_penalty":0)", "repetition_penalty");
+}
+
 TEST(CompletionRequest, HostileInputs) {
   const Endpoint c = Endpoint::ChatCompletions;
   // Deep nesting, unclosed and closed, at the top and inside an ignored key.
   expect_error(c, std::string(100000, '['), 400, "", "levels");
   expect_error(c, std::string(100000, '[') + std::string(100000, ']'), 400, "", "levels");
-  expect_error(c, chat_with(R"("x":)" + std::string(65, '[') + std::string(65, ']')), 400, "");
+  expect_error(c, chat_with(R"("metadata":)" + std::string(65, '[') + std::string(65, ']')), 400,
+               "");
   expect_error(c, std::string(100000, '{'), 400, "");
   // Nesting inside strings does not count.
   EXPECT_EQ(chat(R"({"model":"m","messages":[{"role":"user","content":")" +
@@ -375,7 +449,8 @@ TEST(CompletionRequest, HostileInputs) {
                 .content,
             std::string(1000, '[') + "\"[[");
   // 60 levels of an ignored key are fine.
-  EXPECT_NO_THROW(chat(chat_with(R"("x":)" + std::string(60, '[') + std::string(60, ']'))));
+  EXPECT_NO_THROW(
+      chat(chat_with(R"("metadata":)" + std::string(60, '[') + std::string(60, ']'))));
   // Dense bodies: a parameter read with more values than its bytes could legitimately hold is
   // refused before the tree is built; a key that is not read costs nothing however dense.
   std::string dense;
@@ -383,7 +458,9 @@ TEST(CompletionRequest, HostileInputs) {
   dense += "{}";
   expect_error(c, chat_with(R"("stop":[)" + dense + "]"), 400, "", "JSON values");
   expect_error(c, chat_with(R"("tools":[)" + dense + "]"), 400, "", "JSON values");
-  EXPECT_NO_THROW(chat(chat_with(R"("user_data":[)" + dense + "]")));
+  EXPECT_NO_THROW(chat(chat_with(R"("metadata":[)" + dense + "]")));
+  // An unknown key is refused by name however dense its value.
+  expect_error(c, chat_with(R"("user_data":[)" + dense + "]"), 400, "user_data", "Unrecognized");
   // Numbers beyond double, NaN-like tokens.
   expect_error(c, chat_with(R"("temperature":1e999)"), 400, "", "not valid JSON");
   expect_error(c, chat_with(R"("temperature":-1e999)"), 400, "");

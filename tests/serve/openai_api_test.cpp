@@ -146,6 +146,25 @@ TEST(OpenAiApi, BenignPromptsAreUnchanged) {
   }
 }
 
+TEST(OpenAiApi, SamplerParametersReachTheJob) {
+  const auto model = model::load_embedded_model();
+  const tokenizer::Tokenizer& tok = *model->tokenizer;
+  CompletionRequest request = completion_request("In the beginning");
+  const GenerationJob defaults = make_job(request, tok, ChatFormat::Llama2, 256, 1);
+  EXPECT_EQ(defaults.sampling.top_k, 0);
+  EXPECT_EQ(defaults.sampling.min_p, 0.0f);
+  EXPECT_EQ(defaults.sampling.repeat_penalty, 1.0f);
+  request.top_k = 7;
+  request.min_p = 0.25;
+  request.repetition_penalty = 1.3;
+  const GenerationJob set = make_job(request, tok, ChatFormat::Llama2, 256, 1);
+  EXPECT_EQ(set.sampling.top_k, 7);
+  EXPECT_EQ(set.sampling.min_p, 0.25f);
+  EXPECT_EQ(set.sampling.repeat_penalty, 1.3f);
+  EXPECT_EQ(set.sampling.repeat_last_n, 256);  // every generated token
+  EXPECT_NO_THROW(set.sampling.validate());
+}
+
 TEST(OpenAiApi, HugeMaxTokensGivesCorrectCounts) {
   const auto model = model::load_embedded_model();
   const tokenizer::Tokenizer& tok = *model->tokenizer;
