@@ -1,6 +1,6 @@
 // Writes the seed corpora of the fuzzers (run at build time by fuzz/CMakeLists.txt; nothing
 // binary is committed): seed_corpus OUT_DIR fills OUT_DIR/gguf_fuzz, OUT_DIR/safetensors_fuzz,
-// OUT_DIR/program_fuzz and OUT_DIR/completion_request_fuzz with small files (the binary formats
+// OUT_DIR/program_fuzz, OUT_DIR/completion_request_fuzz, OUT_DIR/content_encoding_fuzz with small files (the binary formats
 // made by lockstep's own writers):
 //   - GGUF: micro models of every architecture (llama SentencePiece, llama3 with rope_freqs,
 //     qwen2 with biases, qwen3 with q/k norms) in several tensor types, one with q4_K / q6_K
@@ -13,6 +13,9 @@
 #include <filesystem>
 #include <fmt/format.h>
 #include <fstream>
+#include <string>
+#include <utility>
+#include <zlib.h>
 
 #include "model/catalog.h"
 #include "model/gguf_writer.h"
@@ -140,6 +143,27 @@ void write_completion_request_seeds(const fs::path& dir) {
     std::ofstream((dir / fmt::format("request-{:02d}.json", n++)).string(), std::ios::binary) << body;
 }
 
+// Compressed bodies for the Content-Encoding decoder: byte 0 picks the coding (0 gzip,
+// 1 deflate; content_encoding_fuzz.cpp), the rest is what zlib writes for a request body.
+void write_content_encoding_seeds(const fs::path& dir) {
+  const std::string body = R"({"model":"m","prompt":"In the beginning","max_tokens":16})";
+  const std::pair<char, int> kinds[] = {{0, 16 + MAX_WBITS}, {1, MAX_WBITS}, {1, -MAX_WBITS}};
+  int n = 0;
+  for (const auto& [selector, window_bits] : kinds) {
+    z_stream z{};
+    deflateInit2(&z, 6, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY);
+    std::string out(deflateBound(&z, body.size()) + 16, '\0');
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(body.data()));
+    z.avail_in = static_cast<uInt>(body.size());
+    z.next_out = reinterpret_cast<Bytef*>(out.data());
+    z.avail_out = static_cast<uInt>(out.size());
+    deflate(&z, Z_FINISH);
+    out.resize(z.total_out);
+    deflateEnd(&z);
+    std::ofstream((dir / fmt::format("body-{}.bin", n++)).string(), std::ios::binary) << selector << out;
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -150,7 +174,8 @@ int main(int argc, char** argv) {
   try {
     const fs::path out(argv[1]);
     for (const char* name :
-         {"gguf_fuzz", "safetensors_fuzz", "program_fuzz", "completion_request_fuzz"}) {
+         {"gguf_fuzz", "safetensors_fuzz", "program_fuzz", "completion_request_fuzz",
+          "content_encoding_fuzz"}) {
       fs::remove_all(out / name);
       fs::create_directories(out / name);
     }
@@ -158,6 +183,7 @@ int main(int argc, char** argv) {
     write_safetensors_seeds(out / "safetensors_fuzz");
     write_program_seeds(out / "program_fuzz");
     write_completion_request_seeds(out / "completion_request_fuzz");
+    write_content_encoding_seeds(out / "content_encoding_fuzz");
   } catch (const std::exception& e) {
     fmt::print(stderr, "seed_corpus: {}\n", e.what());
     return 1;

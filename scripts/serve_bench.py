@@ -1,6 +1,10 @@
 #!/usr/bin/env python3
 """Measures a running `lockstep serve` (or any OpenAI-compatible server) from the client side.
 
+  0. Client vs server (--ttft-requests R, lockstep only): R short streamed requests one after
+     another; time to first token at the client (median, mean) beside the server's own mean
+     from /metrics (lockstep_time_to_first_token_seconds), and the whole reply's time. What the
+     HTTP layer and the network add is the difference.
   1. Prompt cache: the same long system prompt with two different questions, one after the
      other: time to first token (TTFT) and usage.prompt_tokens_details.cached_tokens of each.
   2. Batching: C concurrent streaming clients, each decoding N tokens, for C in --concurrency:
@@ -39,6 +43,38 @@ def stream(url, key, model, body):
     return times, usage
 
 
+def server_ttft(url, key):
+    """(sum s, count) of lockstep_time_to_first_token_seconds from /metrics."""
+    u = urllib.parse.urlparse(url)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+    conn.request("GET", "/metrics")
+    values = {}
+    for line in conn.getresponse().read().decode().splitlines():
+        name, _, value = line.rpartition(" ")
+        values[name] = value
+    conn.close()
+    return (float(values.get("lockstep_time_to_first_token_seconds_sum", 0)),
+            int(values.get("lockstep_time_to_first_token_seconds_count", 0)))
+
+
+def ttft_client_vs_server(url, key, model, requests, tokens):
+    before = server_ttft(url, key)
+    firsts, wholes = [], []
+    for i in range(requests):
+        start = time.perf_counter()
+        times, _ = stream(url, key, model, {"messages": [{"role": "user", "content": "In the beginning"}],
+                                            "max_tokens": tokens, "temperature": 0})
+        wholes.append(time.perf_counter() - start)
+        firsts.append(times[0])
+    after = server_ttft(url, key)
+    server_mean = (after[0] - before[0]) / max(1, after[1] - before[1]) * 1000
+    client_mean = statistics.mean(firsts) * 1000
+    print(f"client vs server, {requests} streamed requests of {tokens} tokens: TTFT at the client "
+          f"median {statistics.median(firsts) * 1000:.2f} ms, mean {client_mean:.2f} ms; the server's own "
+          f"mean {server_mean:.2f} ms (difference {client_mean - server_mean:.2f} ms); whole reply median "
+          f"{statistics.median(wholes) * 1000:.1f} ms")
+
+
 def percentile(values, q):
     values = sorted(values)
     return values[min(len(values) - 1, max(0, int(round(q * len(values) + 0.5)) - 1))] if values else 0.0
@@ -51,6 +87,9 @@ def main():
     p.add_argument("--system-words", type=int, default=600, help="length of the shared system prompt")
     p.add_argument("--concurrency", default="1,2,4,8", help="concurrent clients to try, comma-separated")
     p.add_argument("--tokens", type=int, default=64, help="tokens each client decodes")
+    p.add_argument("--ttft-requests", type=int, default=0,
+                   help="measure client vs server TTFT over this many requests first (0: skip)")
+    p.add_argument("--only-ttft", action="store_true", help="stop after the client vs server figures")
     a = p.parse_args()
 
     u = urllib.parse.urlparse(a.url)
@@ -58,6 +97,10 @@ def main():
     conn.request("GET", "/v1/models", headers={"Authorization": "Bearer " + a.api_key} if a.api_key else {})
     model = json.loads(conn.getresponse().read())["data"][0]["id"]
     print(f"model {model} at {a.url}")
+    if a.ttft_requests:
+        ttft_client_vs_server(a.url, a.api_key, model, a.ttft_requests, 200)
+        if a.only_ttft:
+            return
 
     words = ("And the LORD spake unto Moses in the wilderness of Sinai, saying, Take ye the sum of "
              "all the congregation of the children of Israel. ").split()

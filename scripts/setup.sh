@@ -10,7 +10,9 @@ packages=(
   clang libclang-rt-14-dev
   # libraries
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev
-  libyaml-cpp-dev libpcre2-dev libfmt-dev libcpp-httplib-dev
+  libyaml-cpp-dev libpcre2-dev libfmt-dev libboost-dev zlib1g-dev
+  # the server tests' HTTP client (an implementation independent of the server's Boost.Beast)
+  libcpp-httplib-dev
   # independent PyTorch reference and the embedded model's training script
   python3 python3-numpy python3-torch python3-yaml libopenblas0-pthread
   # training corpus of the embedded model (King James Bible, public domain)

@@ -1,5 +1,6 @@
-// lockstep serve [MODEL]: an OpenAI-compatible HTTP server (server/http_server.h) over the
-// serving engine (serve/engine.h). Runs until SIGINT or SIGTERM.
+// lockstep serve [MODEL]: an OpenAI-compatible HTTP server (serve/http_server.h) over the
+// serving engine (serve/engine.h). Runs until SIGINT or SIGTERM, which drain it: new requests get
+// 503 while running ones finish (up to --drain-seconds); a second signal stops it at once.
 #include <fmt/core.h>
 
 #include <csignal>
@@ -17,6 +18,7 @@
 #include "serve/engine.h"
 #include "serve/http_server.h"
 #include "serve/metrics.h"
+#include "serve/system_fingerprint.h"
 
 namespace lockstep::cli {
 namespace {
@@ -32,6 +34,11 @@ struct ServeArgs {
   double cache_mib = 1024;
   double itl_target_ms = 0;
   double max_body_mib = 4;
+  int max_connections = 512;
+  double request_timeout_s = 30;
+  double idle_timeout_s = 30;
+  double drain_seconds = 30;
+  std::vector<std::string> cors;
   std::string api_key;
   std::string chat_template;
   TargetOptions target;
@@ -61,6 +68,12 @@ void serve(ServeArgs& a) {
   if (!(a.cache_mib >= 0)) fail("--cache-mib must be 0 or more, got {}", a.cache_mib);
   if (!(a.max_body_mib > 0)) fail("--max-body-mib must be positive, got {}", a.max_body_mib);
   if (a.port < 0 || a.port > 65535) fail("--port must be in 0..65535 (0: any free port), got {}", a.port);
+  if (a.max_connections < 1) fail("--max-connections must be at least 1, got {}", a.max_connections);
+  for (const auto& [flag, value] : {std::pair{"--request-timeout", a.request_timeout_s},
+                                    std::pair{"--idle-timeout", a.idle_timeout_s}})
+    if (!(value > 0 && value <= 86400)) fail("{} must be in (0, 86400] seconds, got {}", flag, value);
+  if (!(a.drain_seconds >= 0 && a.drain_seconds <= 86400))
+    fail("--drain-seconds must be in [0, 86400], got {}", a.drain_seconds);
 
   // SIGINT / SIGTERM go to a thread of their own (blocked everywhere else, inherited by every
   // thread started from here on), which stops the server cleanly.
@@ -68,6 +81,7 @@ void serve(ServeArgs& a) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
   sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGUSR1);  // internal: wakes the signal thread when the server stops
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   auto model = open_model(a.model);
@@ -101,13 +115,28 @@ void serve(ServeArgs& a) {
   http.model_id = a.model_id.empty() ? default_model_id(a.model) : a.model_id;
   http.chat_format = choose_chat_format(a, *model);
   http.max_body_bytes = static_cast<std::size_t>(a.max_body_mib * (1 << 20));
+  http.max_connections = a.max_connections;
+  http.request_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(a.request_timeout_s * 1000));
+  http.idle_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(a.idle_timeout_s * 1000));
+  http.cors_origins = a.cors;
+  http.fingerprint = serve::system_fingerprint(*model, a.target.target);
   serve::HttpServer server(engine, *model->tokenizer, metrics, http);
   const int port = server.bind();
 
+  // First signal: drain (new requests get 503, running ones finish); a second: stop now.
+  std::thread drainer;
   std::thread signal_thread([&] {
     int received = 0;
-    sigwait(&signals, &received);
-    fmt::print(stderr, "lockstep serve: {} received, stopping\n", received == SIGINT ? "SIGINT" : "SIGTERM");
+    if (sigwait(&signals, &received) != 0) return;
+    if (received == SIGUSR1) return;  // the server stopped on its own
+    fmt::print(stderr, "lockstep serve: {} received, draining: running requests have {} s to finish "
+                       "(signal again to stop now)\n",
+               received == SIGINT ? "SIGINT" : "SIGTERM", a.drain_seconds);
+    drainer = std::thread([&] {
+      server.drain(std::chrono::milliseconds(static_cast<std::int64_t>(a.drain_seconds * 1000)));
+    });
+    if (sigwait(&signals, &received) != 0 || received == SIGUSR1) return;
+    fmt::print(stderr, "lockstep serve: second signal, stopping now\n");
     server.stop();
   });
 
@@ -123,9 +152,11 @@ void serve(ServeArgs& a) {
   fmt::print("lockstep serve: listening on http://{}:{}\n", a.host, port);
   std::fflush(stdout);
   server.listen();
-  // Wake the signal thread if the server stopped for another reason.
-  pthread_kill(signal_thread.native_handle(), SIGTERM);
+  // Wake the signal thread, waiting for a first or second signal.
+  pthread_kill(signal_thread.native_handle(), SIGUSR1);
   signal_thread.join();
+  if (drainer.joinable()) drainer.join();
+  fmt::print(stderr, "lockstep serve: stopped\n");
 }
 
 void add_serve_command(CLI::App& app) {
@@ -154,8 +185,25 @@ void add_serve_command(CLI::App& app) {
   cmd->add_option("--chat-template", args->chat_template,
                   "chat format: llama2, llama3, chatml or mistral (default: the model's own, "
                   "else chatml)");
-  cmd->add_option("--max-body-mib", args->max_body_mib, "largest request body, MiB (413 above)")
+  cmd->add_option("--max-body-mib", args->max_body_mib,
+                  "largest request body, MiB, also once decompressed (413 above)")
       ->capture_default_str();
+  cmd->add_option("--max-connections", args->max_connections,
+                  "open client connections at most; past it a newcomer evicts the longest idle or "
+                  "slowest-sending one, else gets 503")
+      ->capture_default_str();
+  cmd->add_option("--request-timeout", args->request_timeout_s,
+                  "seconds a request may take to arrive whole (headers and body) from its first byte")
+      ->capture_default_str();
+  cmd->add_option("--idle-timeout", args->idle_timeout_s,
+                  "seconds a keep-alive connection may wait for its next request")
+      ->capture_default_str();
+  cmd->add_option("--drain-seconds", args->drain_seconds,
+                  "on SIGTERM/SIGINT: seconds running requests get to finish while new ones get 503")
+      ->capture_default_str();
+  cmd->add_option("--cors", args->cors,
+                  "allow browser pages from this origin (repeatable; '*' for any): CORS headers and "
+                  "preflight answers");
   add_target_options(*cmd, args->target);
   cmd->callback([args] { serve(*args); });
 }

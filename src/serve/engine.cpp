@@ -35,12 +35,17 @@ std::vector<StreamEvent> RequestStream::take(std::chrono::milliseconds timeout) 
 }
 
 void RequestStream::push(StreamEvent event) {
-  {
-    std::lock_guard lock(mutex_);
-    events_.push_back(std::move(event));
-  }
+  std::lock_guard lock(mutex_);
+  events_.push_back(std::move(event));
   ready_.notify_all();
+  if (listener_) listener_();
 }
+
+void RequestStream::on_event(std::function<void()> listener) {
+  std::lock_guard lock(mutex_);
+  listener_ = std::move(listener);
+}
+
 
 // --- Engine ----------------------------------------------------------------------------------
 
@@ -92,13 +97,26 @@ Engine::Engine(runtime::Backend& backend, const tokenizer::Tokenizer& tokenizer,
   thread_ = std::thread([this] { run(); });
 }
 
-Engine::~Engine() {
+Engine::~Engine() { stop(); }
+
+void Engine::stop_accepting() {
+  std::lock_guard lock(mutex_);
+  accepting_ = false;
+}
+
+bool Engine::idle() const {
+  std::lock_guard lock(mutex_);
+  return pending_.empty() && running_count_ == 0;
+}
+
+void Engine::stop() {
   {
     std::lock_guard lock(mutex_);
+    accepting_ = false;
     stopping_ = true;
   }
   wake_.notify_all();
-  thread_.join();
+  if (thread_.joinable()) thread_.join();
 }
 
 double Engine::itl_target_seconds() const {
@@ -111,7 +129,7 @@ std::shared_ptr<RequestStream> Engine::submit(GenerationJob job) {
   auto stream = sequence->stream;
   {
     std::lock_guard lock(mutex_);
-    if (stopping_) throw Overloaded{5.0, true};
+    if (!accepting_) throw Overloaded{5.0, true};
     if (static_cast<int>(pending_.size()) >= options_.max_queue) {
       const double waves = static_cast<double>(pending_.size()) / options_.max_sequences + 1;
       throw Overloaded{std::max(1.0, std::ceil(mean_request_seconds_ * waves))};
@@ -156,6 +174,9 @@ void Engine::run() {
   for (auto& s : running_) fail_all(*s);
   pending_.clear();
   running_.clear();
+  running_count_ = 0;
+  metrics_.queue_depth.store(0);
+  metrics_.active_sequences.store(0);
 }
 
 void Engine::admit() {
@@ -187,6 +208,7 @@ void Engine::admit() {
     }
     running_.push_back(std::move(s));
   }
+  running_count_ = static_cast<int>(running_.size());
   metrics_.queue_depth.store(static_cast<std::int64_t>(pending_.size()));
   metrics_.active_sequences.store(static_cast<std::int64_t>(running_.size()));
 }
@@ -195,7 +217,7 @@ void Engine::step() {
   // Cancelled sequences leave first; their slots keep what was written.
   for (auto& s : running_)
     if (s->stream->cancelled()) finish(*s, "cancelled");
-  std::erase_if(running_, [](const auto& s) { return s->done; });
+  drop_finished();
   if (running_.empty()) return;
 
   // Rows: one prefill chunk (the oldest sequence still prefilling), then one row per decoding
@@ -243,7 +265,7 @@ void Engine::step() {
       slot_table_->release(s->slot);
     }
     running_.clear();
-    metrics_.active_sequences.store(0);
+    drop_finished();
     return;
   }
   const auto now = Clock::now();
@@ -310,7 +332,13 @@ void Engine::step() {
     slot_table_->write(s->slot, s->next_position(), std::span(&fed_token, 1));
     accept(*s);
   }
+  drop_finished();
+}
+
+void Engine::drop_finished() {
   std::erase_if(running_, [](const auto& s) { return s->done; });
+  std::lock_guard lock(mutex_);
+  running_count_ = static_cast<int>(running_.size());
   metrics_.active_sequences.store(static_cast<std::int64_t>(running_.size()));
 }
 

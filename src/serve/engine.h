@@ -17,6 +17,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -72,7 +73,14 @@ class RequestStream {
  public:
   // Takes every event queued so far, waiting up to `timeout` for one; empty = none yet.
   std::vector<StreamEvent> take(std::chrono::milliseconds timeout);
-  // The client went away: the engine drops the sequence and frees its slot at its next step.
+  // Takes every event queued so far without waiting.
+  std::vector<StreamEvent> take_ready() { return take(std::chrono::milliseconds(0)); }
+  // Calls `listener` (on the engine's thread, so it must only hand off: post to an event loop,
+  // notify) after every event from now on; replaces the previous listener, an empty function
+  // removes it. Once this returns, the previous listener is not running and will not run again.
+  void on_event(std::function<void()> listener);
+  // The client went away: the engine drops the sequence and frees its slot at its next step
+  // (a queued request is dropped before it starts).
   void cancel() { cancelled_.store(true); }
   bool cancelled() const { return cancelled_.load(); }
   std::uint64_t seed() const { return seed_; }
@@ -83,6 +91,7 @@ class RequestStream {
   std::mutex mutex_;
   std::condition_variable ready_;
   std::deque<StreamEvent> events_;
+  std::function<void()> listener_;  // guarded by mutex_
   std::atomic<bool> cancelled_{false};
   std::uint64_t seed_ = 0;
 };
@@ -98,11 +107,20 @@ class Engine {
   // The backend and tokenizer must outlive the engine; the metrics too.
   Engine(runtime::Backend& backend, const tokenizer::Tokenizer& tokenizer,
          const EngineOptions& options, Metrics& metrics);
-  ~Engine();  // stops the thread; queued requests finish with an error event
+  ~Engine();  // stop()
 
-  // Queues a job; throws Overloaded when the queue is full or the engine is stopping. The job
-  // must fit the context.
+  // Queues a job; throws Overloaded when the queue is full or the engine is stopping or
+  // draining. The job must fit the context.
   std::shared_ptr<RequestStream> submit(GenerationJob job);
+
+  // Graceful drain: from now on submit() refuses (Overloaded, shutting_down) while what is
+  // queued or running goes on to its end.
+  void stop_accepting();
+  // Nothing queued and nothing running.
+  bool idle() const;
+  // Ends every queued and running request with an error event ("the server is shutting down")
+  // and stops the engine's thread. Idempotent; submit() refuses afterwards.
+  void stop();
 
   std::int64_t context_length() const { return backend_.context_length(); }
   int slots() const { return slots_; }
@@ -116,6 +134,8 @@ class Engine {
   void admit();
   void step();
   void finish(Sequence& s, const std::string& reason);
+  // Drops finished sequences and publishes how many run (idle(), the gauges).
+  void drop_finished();
   double predicted_decode_seconds(int batch) const;
 
   runtime::Backend& backend_;
@@ -127,6 +147,8 @@ class Engine {
   mutable std::mutex mutex_;  // guards pending_, stopping_, learned timings read by others
   std::condition_variable wake_;
   std::deque<std::unique_ptr<Sequence>> pending_;
+  int running_count_ = 0;       // running_.size() as of the last admit / step
+  bool accepting_ = true;
   bool stopping_ = false;
 
   // Engine thread only.

@@ -1,14 +1,31 @@
-// The HTTP front door (cpp-httplib): OpenAI's routes over the engine.
+// The HTTP front door: OpenAI's routes over the engine, on Boost.Beast / Asio.
 //   POST /v1/chat/completions, /v1/completions   streamed (SSE) or not
-//   GET  /v1/models, /health, /metrics            (Prometheus text)
-// With an API key, /v1/* needs "Authorization: Bearer KEY" (401 otherwise). Every error is
-// OpenAI's JSON error shape with its status; a body over max_body_bytes gets 413; a full queue
-// 429 with Retry-After; a streaming client that goes away cancels its sequence.
+//   GET  /v1/models, /v1/models/{id}, /health, /metrics (Prometheus text)
+//   OPTIONS (CORS preflight, with HttpOptions::cors_origins)
+//
+// Event-driven: one thread runs every connection (an idle or slow socket holds a file
+// descriptor and a few KiB, never a thread), and a small pool parses, decompresses and
+// tokenizes request bodies so that a large prompt never stalls the other connections.
+//
+// Defences (docs/server.md, "Limits and defences"):
+//   - at most max_connections sockets; a newcomer over the cap evicts the connection that has
+//     waited longest idle, else the one that has spent longest sending its request, else gets
+//     503 (connections that are generating or writing a reply are never evicted);
+//   - a request must arrive whole (headers and body) within request_timeout of its first byte,
+//     however slowly its bytes trickle; an idle keep-alive connection closes after idle_timeout;
+//     a client that stops reading a reply is dropped after write_timeout;
+//   - headers over 16 KiB get 431; a body over max_body_bytes gets 413 before it is read, and a
+//     compressed body that would decode past it gets 413 as soon as it does (serve/content_encoding.h);
+//   - the API key and the route are checked from the headers, before any body byte is read;
+//   - a client that disconnects (streamed or not) cancels its sequence at the engine's next step;
+//   - TCP_NODELAY on every connection: a token leaves when it is ready, not 40 ms later.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "serve/engine.h"
 #include "serve/metrics.h"
@@ -22,9 +39,16 @@ struct HttpOptions {
   int port = 8080;                       // 0: any free port (see bind())
   std::string api_key;                   // empty: no authentication
   std::string model_id;                  // the one model served
+  std::string fingerprint = "lockstep";  // system_fingerprint (serve/system_fingerprint.h)
   tokenizer::ChatFormat chat_format = tokenizer::ChatFormat::ChatML;
-  std::size_t max_body_bytes = 4 << 20;  // larger request bodies get 413
-  int threads = 0;                       // connection threads; 0 = queue + sequences + 8
+  std::size_t max_body_bytes = 4 << 20;  // larger request bodies get 413, compressed or not
+  int max_connections = 512;             // open sockets at most (see above)
+  std::chrono::milliseconds request_timeout{30'000};  // a whole request's headers and body
+  std::chrono::milliseconds idle_timeout{30'000};     // a keep-alive connection with no request
+  std::chrono::milliseconds write_timeout{30'000};    // a reply the client does not read
+  // Origins allowed to call from a browser ("*" for any); empty: no CORS headers at all.
+  std::vector<std::string> cors_origins;
+  int parse_threads = 2;                 // threads that parse and tokenize request bodies
 };
 
 class HttpServer {
@@ -36,9 +60,18 @@ class HttpServer {
 
   // Binds the socket; returns the port. Throws lockstep::Error with the reason when it cannot.
   int bind();
-  // Serves until stop() (from any thread).
+  // Serves until stop() or the end of a drain().
   void listen();
+  // Closes every connection now and makes listen() return. From any thread; idempotent.
   void stop();
+  // Graceful shutdown, from any thread but listen()'s; returns when listen() is about to:
+  //  1. every new request gets 503 with Retry-After ("service_unavailable"), /health says
+  //     "draining", idle keep-alive connections close, and the engine takes no new work;
+  //  2. queued and running requests go on for up to `grace`;
+  //  3. then the engine stops: what is still running ends with an OpenAI error (an error event
+  //     in a stream, a 503 otherwise), and after the last reply is written (at most 2 s more)
+  //     the server stops.
+  void drain(std::chrono::milliseconds grace);
 
  private:
   struct Impl;

@@ -117,6 +117,11 @@ void Metrics::count_response(int http_status) {
   ++responses_[http_status];
 }
 
+void Metrics::count_closed_connection(const std::string& reason) {
+  std::lock_guard lock(mutex_);
+  ++closed_connections_[reason];
+}
+
 std::string Metrics::render() const {
   std::string out;
   out += time_to_first_token.render("lockstep_time_to_first_token_seconds",
@@ -145,6 +150,18 @@ std::string Metrics::render() const {
   append_gauge(out, "lockstep_active_sequences", "Sequences being prefilled or decoded.",
                active_sequences.load());
   out += decode_batch_size.render("lockstep_decode_batch_size", "Sequences per decode step.");
+  append_gauge(out, "lockstep_http_open_connections", "Client connections open.",
+               open_connections.load());
+  append_header(out, "lockstep_http_connections_closed_total",
+                "Connections the server closed (timeout, evicted, refused) or whose client left "
+                "during a request (client_gone).",
+                "counter");
+  {
+    std::lock_guard lock(mutex_);
+    for (const auto& [reason, count] : closed_connections_)
+      fmt::format_to(std::back_inserter(out),
+                     "lockstep_http_connections_closed_total{{reason=\"{}\"}} {}\n", reason, count);
+  }
   return out;
 }
 

@@ -14,6 +14,10 @@
 //   queue_depth                      gauge      requests waiting for a sequence slot
 //   active_sequences                 gauge      sequences being prefilled or decoded
 //   decode_batch_size                histogram  sequences per decode step
+//   http_open_connections            gauge      client sockets open
+//   http_connections_closed_total{reason="timeout"|"evicted"|"refused"|"client_gone"}
+//                                    counter    connections the server ended (or that ended a
+//                                               request early), by why
 #pragma once
 
 #include <atomic>
@@ -54,14 +58,17 @@ class Metrics {
   std::atomic<std::uint64_t> prompt_tokens{0}, generation_tokens{0};
   std::atomic<std::uint64_t> prompt_cache_hits{0}, prompt_cache_hit_tokens{0};
   std::atomic<std::int64_t> queue_depth{0}, active_sequences{0};
+  std::atomic<std::int64_t> open_connections{0};
 
   void count_response(int http_status);
+  void count_closed_connection(const std::string& reason);
   // The whole exposition, every family with # HELP and # TYPE.
   std::string render() const;
 
  private:
   mutable std::mutex mutex_;
   std::map<int, std::uint64_t> responses_;  // HTTP status -> count
+  std::map<std::string, std::uint64_t> closed_connections_;  // reason -> count
 };
 
 }  // namespace lockstep::serve

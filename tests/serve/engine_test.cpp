@@ -6,10 +6,12 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
 
 #include "model/model_loader.h"
 #include "runtime/cpu_backend.h"
+#include "support/paced_backend.h"
 
 namespace lockstep::serve {
 namespace {
@@ -42,12 +44,15 @@ Result wait(RequestStream& stream) {
 
 class EngineTest : public ::testing::Test {
  protected:
-  void start(int slots, EngineOptions options = {}) {
+  // pace: the least time a step takes (testing::PacedBackend), so that a test can act while a
+  // sequence still runs.
+  void start(int slots, EngineOptions options = {}, std::chrono::milliseconds pace = 0ms) {
     model_ = model::load_embedded_model();
     runtime::CpuBackendOptions o;
     o.threads = 2;
     o.slots = slots;
     backend_ = runtime::make_cpu_backend(model_, 256, o);
+    if (pace > 0ms) backend_ = std::make_unique<testing::PacedBackend>(std::move(backend_), pace);
     engine_ = std::make_unique<Engine>(*backend_, *model_->tokenizer, options, metrics_);
   }
 
@@ -157,6 +162,63 @@ TEST_F(EngineTest, AFullQueueRefusesWithARetryTime) {
   }
   EXPECT_GE(refused, 3);
   for (auto& s : accepted) EXPECT_EQ(wait(*s).finish_reason, "length");
+}
+
+
+TEST_F(EngineTest, ACancelledSequenceLeavesWithoutAnotherRequest) {
+  start(2, {}, 5ms);
+  auto doomed = engine_->submit(job("In the beginning", 200));
+  doomed->take(2000ms);  // it has started
+  doomed->cancel();
+  // Nothing else arrives: the gauge and idle() still see it go.
+  for (int i = 0; i < 100 && metrics_.active_sequences.load() != 0; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(metrics_.active_sequences.load(), 0);
+  EXPECT_TRUE(engine_->idle());
+}
+
+TEST_F(EngineTest, DrainingFinishesWhatRunsAndRefusesTheRest) {
+  start(2, {}, 2ms);
+  auto running = engine_->submit(job("In the beginning", 40));
+  auto queued = engine_->submit(job("And God said", 10));
+  engine_->stop_accepting();
+  try {
+    engine_->submit(job("Blessed are the", 5));
+    ADD_FAILURE() << "a draining engine took a new request";
+  } catch (const Overloaded& o) {
+    EXPECT_TRUE(o.shutting_down);
+  }
+  EXPECT_EQ(wait(*running).finish_reason, "length");
+  EXPECT_EQ(wait(*queued).finish_reason, "length");
+  for (int i = 0; i < 100 && !engine_->idle(); ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_TRUE(engine_->idle());
+}
+
+TEST_F(EngineTest, StoppingEndsWhatRunsWithAnErrorEvent) {
+  start(1, {}, 5ms);
+  auto running = engine_->submit(job("In the beginning", 250));
+  running->take(2000ms);  // it has started
+  engine_->stop();
+  bool ended = false;
+  for (StreamEvent& e : running->take(1000ms))
+    if (e.finished) {
+      ended = true;
+      EXPECT_EQ(e.error, "the server is shutting down");
+    }
+  EXPECT_TRUE(ended);
+  EXPECT_THROW(engine_->submit(job("x", 1)), Overloaded);
+  engine_->stop();  // idempotent
+}
+
+TEST_F(EngineTest, AListenerHearsEveryEventAndCanBeRemoved) {
+  start(1);
+  auto stream = engine_->submit(job("In the beginning", 5));
+  std::atomic<int> heard{0};
+  stream->on_event([&] { ++heard; });
+  const Result r = wait(*stream);
+  EXPECT_EQ(r.finish_reason, "length");
+  stream->on_event({});
+  EXPECT_GE(heard.load(), 1);
+  EXPECT_LE(heard.load(), 6);  // 5 tokens + the final event, some before the listener came
 }
 
 }  // namespace
