@@ -173,7 +173,19 @@ TEST(Metrics, RenderIsValidExposition) {
       ADD_FAILURE() << "not a line of the text format: " << line;
     }
   }
-  EXPECT_EQ(families, 11);
+  EXPECT_EQ(families, 13);  // 11 for serving, 2 for connections (http_server.h)
+}
+
+TEST(Metrics, ClosedConnectionsCountByReason) {
+  Metrics m;
+  m.count_closed_connection("evicted");
+  m.count_closed_connection("evicted");
+  m.count_closed_connection("timeout");
+  m.open_connections.store(3);
+  const std::string text = m.render();
+  EXPECT_NE(text.find("lockstep_http_connections_closed_total{reason=\"evicted\"} 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("lockstep_http_connections_closed_total{reason=\"timeout\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("lockstep_http_open_connections 3\n"), std::string::npos);
 }
 
 TEST(Metrics, RecordsFromManyThreads) {
