@@ -16,6 +16,7 @@ namespace {
 constexpr std::uint32_t kHeaderLimitBytes = 16 * 1024;
 constexpr std::size_t kBufferLimitBytes = 64 * 1024;  // headers + what a read brings past them
 constexpr std::chrono::milliseconds kLingerTimeout{2'000};
+constexpr std::size_t kInlineParseBytes = 16 * 1024;  // bodies parsed on the I/O thread at most
 
 std::int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -290,6 +291,30 @@ void Session::answer_get(std::string_view path) {
   reply(http::status::ok, model_body(o.model_id, context_.started), "application/json");
 }
 
+namespace {
+
+// Decompresses, parses, tokenizes and submits a body (any thread).
+Submission submit(const ServerContext& c, Endpoint endpoint, std::string body, const std::string& encoding,
+                  std::uint64_t seed) {
+  Submission out;
+  try {
+    if (!encoding.empty()) body = decode_content(encoding, std::move(body), c.options.max_body_bytes);
+    out.request = parse_completion_request(endpoint, body);
+    if (out.request.model != c.options.model_id) throw unknown_model(out.request.model, c.options.model_id);
+    GenerationJob job = make_job(out.request, c.tokenizer, c.options.chat_format, c.engine.context_length(), seed);
+    out.stream = c.engine.submit(std::move(job));
+  } catch (const ApiError& e) {
+    out.error = e;
+  } catch (const Overloaded& o) {
+    out.overloaded = o;
+  } catch (const std::exception& e) {
+    out.error = ApiError(500, "server_error", fmt::format("The request failed inside the server: {}", e.what()));
+  }
+  return out;
+}
+
+}  // namespace
+
 void Session::start_completion(Endpoint endpoint) {
   set_phase(Phase::Working);
   disarm();
@@ -300,37 +325,22 @@ void Session::start_completion(Endpoint endpoint) {
   const std::uint64_t seed = context_.draw_seed();
   header_ = ResponseHeader{endpoint, context_.completion_id(endpoint), unix_now(), context_.options.model_id,
                            context_.options.fingerprint};
-  // Decompressing, parsing and tokenizing run on the parse pool; the reply comes back here.
+  // A small plain body is parsed here: two thread hand-offs would cost more than the work.
+  // Larger or compressed ones go to the parse pool, so that the I/O thread never stalls.
+  if (encoding.empty() && req.body().size() <= kInlineParseBytes)
+    return on_submitted(submit(context_, endpoint, std::move(req.body()), encoding, seed));
   net::post(context_.parsers, [self = shared_from_this(), endpoint, body = std::move(req.body()),
                                encoding = std::move(encoding), seed]() mutable {
-    const ServerContext& c = self->context_;
-    std::shared_ptr<RequestStream> stream;
-    CompletionRequest request;
-    std::optional<ApiError> error;
-    std::optional<Overloaded> overloaded;
-    try {
-      if (!encoding.empty()) body = decode_content(encoding, std::move(body), c.options.max_body_bytes);
-      request = parse_completion_request(endpoint, body);
-      if (request.model != c.options.model_id) throw unknown_model(request.model, c.options.model_id);
-      GenerationJob job = make_job(request, c.tokenizer, c.options.chat_format, c.engine.context_length(), seed);
-      stream = c.engine.submit(std::move(job));
-    } catch (const ApiError& e) {
-      error = e;
-    } catch (const Overloaded& o) {
-      overloaded = o;
-    } catch (const std::exception& e) {
-      error = ApiError(500, "server_error", fmt::format("The request failed inside the server: {}", e.what()));
-    }
+    Submission submission = submit(self->context_, endpoint, std::move(body), encoding, seed);
     net::io_context& io = self->context_.io;
-    net::post(io, [self = std::move(self), stream = std::move(stream), request = std::move(request),
-                   error = std::move(error), overloaded]() mutable {
-      self->on_submitted(std::move(stream), std::move(request), std::move(error), overloaded);
+    net::post(io, [self = std::move(self), submission = std::move(submission)]() mutable {
+      self->on_submitted(std::move(submission));
     });
   });
 }
 
-void Session::on_submitted(std::shared_ptr<RequestStream> stream, CompletionRequest request,
-                           std::optional<ApiError> error, std::optional<Overloaded> overloaded) {
+void Session::on_submitted(Submission submission) {
+  auto& [stream, request, error, overloaded] = submission;
   if (phase_ == Phase::Closed) {
     if (stream) stream->cancel();
     return;

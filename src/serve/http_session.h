@@ -46,6 +46,14 @@ using SteadyClock = std::chrono::steady_clock;
 
 class Session;
 
+// What became of a completion request's body: a running stream, or why not.
+struct Submission {
+  std::shared_ptr<RequestStream> stream;
+  CompletionRequest request;
+  std::optional<ApiError> error;          // the client's fault (4xx) or a server failure (500)
+  std::optional<Overloaded> overloaded;   // 429 / 503
+};
+
 // What the connections of one server share; touched on the I/O thread only, except the const
 // references (thread-safe objects) that the parse pool uses too.
 struct ServerContext {
@@ -112,8 +120,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void answer_preflight();
   void answer_get(std::string_view path);
   void start_completion(Endpoint endpoint);
-  void on_submitted(std::shared_ptr<RequestStream> stream, CompletionRequest request,
-                    std::optional<ApiError> error, std::optional<Overloaded> overloaded);
+  void on_submitted(Submission submission);
   void pump();
   void pump_stream(std::vector<StreamEvent> events);
   void pump_whole(std::vector<StreamEvent> events);
