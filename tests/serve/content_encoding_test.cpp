@@ -9,23 +9,13 @@
 #include <chrono>
 
 #include "serve/completion_request.h"
+#include "support/zlib_compress.h"
 
 namespace lockstep::serve {
 namespace {
 
-// `data` compressed by zlib with the given window bits (16 + 15: gzip, 15: zlib, -15: raw).
 std::string compress(const std::string& data, int window_bits) {
-  z_stream z{};
-  EXPECT_EQ(deflateInit2(&z, 6, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY), Z_OK);
-  std::string out(deflateBound(&z, data.size()) + 64, '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
-  z.avail_in = static_cast<uInt>(data.size());
-  z.next_out = reinterpret_cast<Bytef*>(out.data());
-  z.avail_out = static_cast<uInt>(out.size());
-  EXPECT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
-  out.resize(z.total_out);
-  deflateEnd(&z);
-  return out;
+  return testing::zlib_compress(data, window_bits);
 }
 
 int status_of(std::string_view coding, const std::string& body, std::size_t limit) {

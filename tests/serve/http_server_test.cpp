@@ -28,6 +28,7 @@
 #include "runtime/cpu_backend.h"
 #include "support/paced_backend.h"
 #include "support/raw_socket.h"
+#include "support/zlib_compress.h"
 
 namespace lockstep::serve {
 namespace {
@@ -297,17 +298,7 @@ std::int64_t resident_bytes() {
 // `members` gzip members of 16 MiB of zeros each (zlib's own deflate, about 1,000 to 1): a
 // body that decodes to members x 16 MiB, made in a fraction of a second.
 std::string gzip_bomb(int members) {
-  const std::string zeros(std::size_t{16} << 20, '\0');
-  z_stream z{};
-  EXPECT_EQ(deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY), Z_OK);
-  std::string member(deflateBound(&z, zeros.size()), '\0');
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(zeros.data()));
-  z.avail_in = static_cast<uInt>(zeros.size());
-  z.next_out = reinterpret_cast<Bytef*>(member.data());
-  z.avail_out = static_cast<uInt>(member.size());
-  EXPECT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
-  member.resize(z.total_out);
-  deflateEnd(&z);
+  const std::string member = testing::zlib_compress(std::string(std::size_t{16} << 20, '\0'), 16 + MAX_WBITS);
   std::string out;
   for (int i = 0; i < members; ++i) out += member;
   return out;
@@ -335,16 +326,7 @@ TEST_F(DefaultLimitsHttpServerTest, AGzipBombGets413WithoutBeingInflated) {
   EXPECT_LT(resident_bytes() - before, std::int64_t{96} << 20);
   // A real compressed request is served.
   const std::string request = R"({"model":"kjv","prompt":"In the beginning","max_tokens":3})";
-  std::string packed(compressBound(request.size()) + 32, '\0');
-  z_stream z{};
-  deflateInit2(&z, 6, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY);
-  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(request.data()));
-  z.avail_in = static_cast<uInt>(request.size());
-  z.next_out = reinterpret_cast<Bytef*>(packed.data());
-  z.avail_out = static_cast<uInt>(packed.size());
-  ASSERT_EQ(deflate(&z, Z_FINISH), Z_STREAM_END);
-  packed.resize(z.total_out);
-  deflateEnd(&z);
+  const std::string packed = testing::zlib_compress(request, 16 + MAX_WBITS);
   res = client_->Post("/v1/completions", headers, packed, "application/json");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200) << res->body;
