@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <pthread.h>
+#include <sys/resource.h>
 #include <thread>
 
 #include "cli/command_registry.h"
@@ -122,6 +123,22 @@ void serve(ServeArgs& a) {
   http.fingerprint = serve::system_fingerprint(*model, a.target.target);
   serve::HttpServer server(engine, *model->tokenizer, metrics, http);
   const int port = server.bind();
+
+  // Every connection holds a file descriptor: raise the soft limit as far as the hard one allows
+  // (model files, the listening socket and the logs need a few dozen more).
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0) {
+    const rlim_t wanted = static_cast<rlim_t>(a.max_connections) + 64;
+    if (files.rlim_cur < wanted) {
+      files.rlim_cur = std::min(wanted, files.rlim_max);
+      setrlimit(RLIMIT_NOFILE, &files);
+    }
+    if (files.rlim_cur < wanted)
+      fmt::print(stderr,
+                 "note: this process may open {} files (ulimit -n), fewer than --max-connections {} "
+                 "needs; connections past that are refused by the system until others close\n",
+                 files.rlim_cur, a.max_connections);
+  }
 
   // First signal: drain (new requests get 503, running ones finish); a second: stop now.
   std::thread drainer;

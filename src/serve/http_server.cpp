@@ -144,9 +144,19 @@ HttpServer::~HttpServer() = default;
 int HttpServer::bind() {
   const auto& o = impl_->options;
   beast::error_code ec;
+  tcp::endpoint endpoint;
   const auto address = net::ip::make_address(o.host, ec);
-  if (ec) fail("cannot listen on '{}': give an IP address of this machine (127.0.0.1, 0.0.0.0, ::1)", o.host);
-  const tcp::endpoint endpoint(address, static_cast<unsigned short>(o.port));
+  if (!ec) {
+    endpoint = tcp::endpoint(address, static_cast<unsigned short>(o.port));
+  } else {  // a host name ("localhost"): its first address
+    tcp::resolver resolver(impl_->io);
+    const auto found = resolver.resolve(o.host, std::to_string(o.port), ec);
+    if (ec || found.empty())
+      fail("cannot listen on '{}': it is neither an IP address nor a name this machine resolves "
+           "(try 127.0.0.1, 0.0.0.0 or ::1)",
+           o.host);
+    endpoint = found.begin()->endpoint();
+  }
   auto& acceptor = impl_->acceptor;
   acceptor.open(endpoint.protocol(), ec);
   if (!ec) acceptor.set_option(net::socket_base::reuse_address(true), ec);
