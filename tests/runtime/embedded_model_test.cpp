@@ -34,8 +34,9 @@ std::vector<std::int32_t> greedy(const std::shared_ptr<const model::Model>& mode
     std::vector<float> logits(seq.size() * model->config.n_vocab);
     backend->forward(seq, 0, logits, true);
     for (std::size_t i = prompt.size() - 1; i < seq.size(); ++i) {
-      std::vector<float> row(&logits[i * model->config.n_vocab],
-                             &logits[(i + 1) * model->config.n_vocab]);
+      // Iterators, not &logits[end]: indexing one past the last row is out of range.
+      const auto first = logits.begin() + static_cast<std::ptrdiff_t>(i * model->config.n_vocab);
+      std::vector<float> row(first, first + model->config.n_vocab);
       std::partial_sort(row.begin(), row.begin() + 2, row.end(), std::greater<>());
       margins->push_back(row[0] - row[1]);
     }
