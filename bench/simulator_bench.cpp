@@ -16,8 +16,8 @@
 // Per cycle: 16 adds + 24 VXM-side MEM iterations + 32 MXM-side reads + 4 loads + 1/5 installs.
 #include <benchmark/benchmark.h>
 
-#include "lpu/program_builder.h"
-#include "lpu/simulator.h"
+#include "lpu/program/program_builder.h"
+#include "lpu/sim/simulator.h"
 
 namespace lockstep::lpu {
 namespace {

@@ -11,7 +11,7 @@
 
 #include "core/error.h"
 #include "core/mapped_file.h"
-#include "model/gguf_file.h"
+#include "format/gguf_file.h"
 #include "model/model_loader.h"
 #include "numerics/dequantize.h"
 #include "tokenizer/tokenizer.h"

@@ -13,9 +13,9 @@
 #include <string_view>
 
 #include "core/error.h"
-#include "lpu/program_asm.h"
-#include "lpu/program_binary.h"
-#include "lpu/program_check.h"
+#include "lpu/program/program_asm.h"
+#include "lpu/program/program_binary.h"
+#include "lpu/program/program_check.h"
 
 namespace {
 

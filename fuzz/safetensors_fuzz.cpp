@@ -8,7 +8,7 @@
 
 #include "core/error.h"
 #include "core/mapped_file.h"
-#include "model/safetensors_file.h"
+#include "format/safetensors_file.h"
 #include "numerics/tensor_type.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {

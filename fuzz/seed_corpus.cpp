@@ -18,11 +18,11 @@
 #include <zlib.h>
 
 #include "model/catalog.h"
-#include "model/gguf_writer.h"
+#include "format/gguf_writer.h"
 #include "model/safetensors_builder.h"
 #include "model/synthetic_model.h"
-#include "lpu/program_asm.h"
-#include "lpu/program_binary.h"
+#include "lpu/program/program_asm.h"
+#include "lpu/program/program_binary.h"
 #include "support/random_program.h"
 
 namespace {

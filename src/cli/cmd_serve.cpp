@@ -16,9 +16,9 @@
 #include "cli/target_option.h"
 #include "core/error.h"
 #include "graph/step_graph.h"
-#include "serve/engine.h"
+#include "runtime/engine.h"
 #include "serve/http_server.h"
-#include "serve/metrics.h"
+#include "runtime/metrics.h"
 #include "serve/system_fingerprint.h"
 
 namespace lockstep::cli {

@@ -16,8 +16,8 @@
 #include "cli/units.h"
 #include "compiler/precision.h"
 #include "core/error.h"
-#include "lpu/system_activity.h"
-#include "lpu/system_timeline.h"
+#include "lpu/report/system_activity.h"
+#include "lpu/report/system_timeline.h"
 #include "model/catalog.h"
 
 namespace lockstep::cli {

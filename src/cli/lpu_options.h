@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "lpu/gemm_lowering.h"
-#include "lpu/system_config.h"
+#include "compiler/gemm_lowering.h"
+#include "lpu/arch/system_config.h"
 
 namespace lockstep::cli {
 

@@ -8,9 +8,9 @@
 #include <vector>
 
 #include "compiler/precision.h"
-#include "lpu/system_config.h"
-#include "lpu/pipeline_speed.h"
-#include "lpu/system_lowering.h"
+#include "lpu/arch/system_config.h"
+#include "compiler/pipeline_speed.h"
+#include "compiler/system_lowering.h"
 #include "model/model.h"
 
 namespace lockstep::cli {

@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
-#include "lpu/system_config.h"
+#include "lpu/arch/system_config.h"
 #include "runtime/cpu_backend.h"
 #include "runtime/lpu_system_backend.h"
 

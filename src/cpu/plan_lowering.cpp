@@ -13,7 +13,7 @@
 #include "core/error.h"
 #include "cpu/plan.h"
 #include "graph/step_graph.h"
-#include "model/tensor_view.h"
+#include "format/tensor_view.h"
 #include "numerics/half.h"
 
 namespace lockstep::cpu {

@@ -11,7 +11,7 @@
 #include "cpu/elementwise.h"
 #include "numerics/row_ops.h"
 #include "cpu/plan.h"
-#include "model/tensor_view.h"
+#include "format/tensor_view.h"
 
 namespace lockstep::cpu {
 namespace {

@@ -7,7 +7,7 @@
 #include <functional>
 #include <string>
 
-#include "model/gguf_writer.h"
+#include "format/gguf_writer.h"
 #include "model/model.h"
 #include "model/model_config.h"
 #include "numerics/tensor_type.h"

@@ -17,7 +17,7 @@
 // token ids silently).
 #pragma once
 
-#include "model/gguf_writer.h"
+#include "format/gguf_writer.h"
 #include "tokenizer/vocabulary.h"
 
 namespace lockstep::model {

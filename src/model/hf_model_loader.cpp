@@ -10,7 +10,7 @@
 
 #include "core/error.h"
 #include "model/model_loader.h"
-#include "model/safetensors_file.h"
+#include "format/safetensors_file.h"
 #include "tokenizer/hf_tokenizer_json.h"
 
 namespace lockstep::model {

@@ -10,7 +10,7 @@
 
 #include "core/mapped_file.h"
 #include "model/model_config.h"
-#include "model/tensor_view.h"
+#include "format/tensor_view.h"
 #include "tokenizer/tokenizer.h"
 
 namespace lockstep::model {

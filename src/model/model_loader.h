@@ -8,7 +8,7 @@
 #include <memory>
 #include <string>
 
-#include "model/gguf_file.h"
+#include "format/gguf_file.h"
 #include "model/model.h"
 
 namespace lockstep::model {

@@ -11,7 +11,7 @@
 #include "core/error.h"
 #include "model/gguf_export.h"
 #include "model/gguf_vocabulary_writer.h"
-#include "model/gguf_writer.h"
+#include "format/gguf_writer.h"
 #include "core/rng.h"
 #include "tokenizer/byte_unicode.h"
 

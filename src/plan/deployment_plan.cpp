@@ -6,7 +6,7 @@
 #include <cmath>
 
 #include "core/error.h"
-#include "lpu/system_config.h"
+#include "lpu/arch/system_config.h"
 #include "model/catalog.h"
 #include "plan/cost_model.h"
 #include "plan/gpu_model.h"

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "lpu/partition.h"
+#include "compiler/partition.h"
 
 namespace lockstep::plan {
 

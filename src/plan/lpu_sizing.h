@@ -7,7 +7,7 @@
 #include <string>
 
 #include "compiler/precision.h"
-#include "lpu/system_config.h"
+#include "lpu/arch/system_config.h"
 #include "model/model.h"
 
 namespace lockstep::plan {

@@ -11,9 +11,9 @@
 #include <vector>
 
 #include "compiler/precision.h"
-#include "lpu/pipeline_speed.h"
-#include "lpu/system_config.h"
-#include "lpu/system_lowering.h"
+#include "compiler/pipeline_speed.h"
+#include "lpu/arch/system_config.h"
+#include "compiler/system_lowering.h"
 #include "model/model.h"
 
 namespace lockstep::plan {

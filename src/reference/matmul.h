@@ -5,7 +5,7 @@
 #include <span>
 #include <vector>
 
-#include "model/tensor_view.h"
+#include "format/tensor_view.h"
 
 namespace lockstep::reference {
 

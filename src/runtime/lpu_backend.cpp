@@ -4,8 +4,8 @@
 #include <cstring>
 
 #include "core/error.h"
-#include "lpu/decode_lowering.h"
-#include "lpu/simulator.h"
+#include "compiler/decode_lowering.h"
+#include "lpu/sim/simulator.h"
 
 namespace lockstep::runtime {
 namespace {

@@ -10,7 +10,7 @@
 #include <span>
 #include <vector>
 
-#include "lpu/system_config.h"
+#include "lpu/arch/system_config.h"
 #include "runtime/backend.h"
 
 namespace lockstep::runtime {

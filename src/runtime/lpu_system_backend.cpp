@@ -6,8 +6,8 @@
 
 #include <algorithm>
 
-#include "lpu/system_lowering.h"
-#include "lpu/system_simulator.h"
+#include "compiler/system_lowering.h"
+#include "lpu/sim/system_simulator.h"
 
 namespace lockstep::runtime {
 namespace {

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <memory>
 
-#include "lpu/system_lowering.h"
+#include "compiler/system_lowering.h"
 #include "runtime/lpu_backend.h"
 
 namespace lockstep::runtime {

@@ -27,8 +27,8 @@
 #include <string>
 #include <vector>
 
-#include "serve/engine.h"
-#include "serve/metrics.h"
+#include "runtime/engine.h"
+#include "runtime/metrics.h"
 #include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
 

@@ -30,9 +30,9 @@
 #include <vector>
 
 #include "serve/completion_request.h"
-#include "serve/engine.h"
+#include "runtime/engine.h"
 #include "serve/http_server.h"
-#include "serve/metrics.h"
+#include "runtime/metrics.h"
 #include "serve/openai_api.h"
 #include "tokenizer/tokenizer.h"
 

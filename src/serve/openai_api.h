@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "serve/completion_request.h"
-#include "serve/engine.h"
+#include "runtime/engine.h"
 #include "tokenizer/chat_template.h"
 #include "tokenizer/tokenizer.h"
 

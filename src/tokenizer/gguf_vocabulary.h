@@ -17,7 +17,7 @@
 // refuse than run.
 #pragma once
 
-#include "model/gguf_file.h"
+#include "format/gguf_file.h"
 #include "tokenizer/vocabulary.h"
 
 namespace lockstep::tokenizer {

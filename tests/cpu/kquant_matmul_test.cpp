@@ -19,7 +19,7 @@
 
 #include "cpu/isa.h"
 #include "cpu/matmul_kernels.h"
-#include "model/tensor_view.h"
+#include "format/tensor_view.h"
 #include "numerics/quantize.h"
 #include "numerics/tensor_type.h"
 #include "reference/matmul.h"

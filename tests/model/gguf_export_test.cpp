@@ -10,7 +10,7 @@
 #include <cstring>
 
 #include "core/error.h"
-#include "model/gguf_file.h"
+#include "format/gguf_file.h"
 #include "model/hf_directory_builder.h"
 #include "model/model_loader.h"
 #include "reference/transformer.h"

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "core/error.h"
-#include "model/gguf_file.h"
+#include "format/gguf_file.h"
 #include "numerics/dequantize.h"
 #include "numerics/half.h"
 

@@ -8,7 +8,7 @@
 
 #include <fmt/format.h>
 
-#include "lpu/system_config.h"
+#include "lpu/arch/system_config.h"
 #include "model/model_loader.h"
 #include "support/lpu_agreement.h"
 

@@ -2,8 +2,8 @@
 // built once.
 #pragma once
 
-#include "lpu/floorplan.h"
-#include "lpu/system_config.h"
+#include "lpu/arch/floorplan.h"
+#include "lpu/arch/system_config.h"
 
 namespace lockstep::testing {
 

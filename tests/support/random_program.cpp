@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "core/rng.h"
-#include "lpu/program_check.h"
+#include "lpu/program/program_check.h"
 
 namespace lockstep::testing {
 namespace {

@@ -4,9 +4,9 @@
 
 #include <cstdint>
 
-#include "lpu/floorplan.h"
-#include "lpu/program.h"
-#include "lpu/system_config.h"
+#include "lpu/arch/floorplan.h"
+#include "lpu/program/program.h"
+#include "lpu/arch/system_config.h"
 
 namespace lockstep::testing {
 

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "model/gguf_file.h"
+#include "format/gguf_file.h"
 #include "tokenizer/chat_template.h"
 #include "tokenizer/gguf_vocabulary.h"
 #include "tokenizer/tokenizer.h"

@@ -9,7 +9,7 @@
 
 #include "core/error.h"
 #include "core/mapped_file.h"
-#include "model/gguf_file.h"
+#include "format/gguf_file.h"
 #include "tokenizer/gguf_vocabulary.h"
 #include "tokenizer/synthetic_vocabulary.h"
 #include "tokenizer/tokenizer.h"

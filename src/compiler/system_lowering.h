@@ -1,0 +1,117 @@
+// One decode step (or prefill chunk) of a model lowered onto a system of chips: S pipeline
+// stages of P chips each (tensor parallel inside a node), every chip-to-chip transfer a
+// scheduled Send / Receive (decode_lowering.h's StageSpec), and the whole run one SystemProgram
+// on the system's clock (system_program.h).
+//
+// Partition: the embedding is E units (its vocabulary in E row ranges: E = 1 unless one stage's
+// share would take most of a chip), then every layer is 1 + K units (its attention, then its FFN in K column groups; K = 1,
+// or 2 or 4 when whole FFNs are too coarse to balance over the stages within a chip's SRAM);
+// the units are cut into S contiguous runs that balance each chip's SRAM (weights and KV cache
+// of its units, the embedding on the first stage, the LM head on the last), so that a 70B model
+// spreads over exactly the system's 576 chips rather than whole layers over 640.
+//
+// Placement: every stage on P chips of one node (all-to-all local links carry the all-reduce);
+// consecutive stages joined by one direct link, from the egress chip of stage s to the ingress
+// chip of stage s + 1, which forwards the residual stream to its peers. Stages fill nodes in an
+// order found by a depth-first search over the nodes' global links.
+//
+// Time: stage 0 starts at system cycle 0; stage s + 1 starts when the first vector of x sent by
+// stage s arrives (a link between synchronous domains adds the Ethernet latency's fixed part,
+// topology.h), so its program's cycle 0 is that arrival and every stage of one shape has the
+// same program. A chip's program depends on its stage's shape and its role (ingress, egress,
+// other), not on its rank: ranks differ in their weights only (ChipAssignment::memory).
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "compiler/decode_lowering.h"
+#include "lpu/arch/system_config.h"
+#include "lpu/program/system_program.h"
+
+namespace lockstep::lpu {
+
+struct SystemRequest {
+  SystemRequest(int stages_ = 0, int tensor_parallel_ = 0)  // NOLINT: {S, P} reads well
+      : stages(stages_), tensor_parallel(tensor_parallel_) {}
+  int stages = 0;           // S; 0 = every active chip of the system (S = chips / P)
+  int tensor_parallel = 0;  // P; 0 = the node's chips (8), or fewer if the heads do not split
+  int embedding_parts = 0;  // E; 0 = chosen (1 unless the embedding is large)
+  int ffn_parts = 0;        // K; 0 = chosen
+  std::vector<int> first_units;  // forced cuts: the first unit of every stage (S entries, from
+                                 // 0, increasing); empty = balanced
+};
+
+struct StageInfo {
+  int first_unit = 0, end_unit = 0;  // units [first, end) (system_lowering.h's numbering)
+  std::vector<int> chips;            // [rank] -> topology chip id; rank 0 is the ingress (it
+                                     // receives x and forwards it), rank P - 1 the egress
+  std::uint64_t sram_bytes = 0;      // placed per chip (the largest rank)
+  std::int64_t start_cycle = 0;      // system cycle of its programs' cycle 0
+  std::uint64_t cycles = 0;          // its longest program
+};
+
+class SystemDecode {
+ public:
+  // With `model`, every chip's memory image holds its shard of the weights (functional runs).
+  // progress(stages compiled, stages, distinct programs so far) after every stage.
+  SystemDecode(const model::ModelConfig& config, const model::Model* model, const SystemConfig& system,
+               const DecodeOptions& options, const SystemRequest& request = {},
+               const std::function<void(int, int, std::size_t)>& progress = {});
+
+  const SystemProgram& program() const { return program_; }
+  const std::vector<StageInfo>& stages() const { return stages_; }
+  int tensor_parallel() const { return tp_; }
+  int ffn_parts() const { return ffn_parts_; }  // K: units per layer are 1 + K
+  int embedding_parts() const { return embedding_parts_; }  // E: units before the first layer
+  std::uint32_t rows() const { return rows_; }
+  std::int64_t context() const { return context_; }
+  // System cycles of one run: from the first stage's start to the last stage's end.
+  std::uint64_t cycles() const { return program_.predicted_cycles; }
+  // Distinct chip programs compiled (the rest are copies).
+  std::size_t distinct_programs() const { return program_.programs.size(); }
+
+  // The bytes of every input buffer of chip `index` (of program().chips) for one run.
+  std::vector<std::pair<HostBuffer, std::vector<std::uint8_t>>> inputs(
+      std::size_t index, std::span<const std::int32_t> tokens, std::int64_t pos) const;
+  // The logits [rows][n_vocab] fp32, gathered from the last stage's chips: read(index, buffer).
+  std::vector<float> logits(
+      const std::function<std::vector<std::uint8_t>(std::size_t, const HostBuffer&)>& read) const;
+
+ private:
+  // Plans and compiles, counting on `fill` of each chip's capacities.
+  void build(const model::Model* model, const SystemConfig& system, const DecodeOptions& options,
+             const SystemRequest& request, const std::function<void(int, int, std::size_t)>& progress,
+             double fill);
+
+  model::ModelConfig config_;
+  ChipConfig chip_;
+  SystemProgram program_;
+  struct CompiledFacts {  // [program] what its compilation said beyond the program
+    std::vector<std::uint64_t> output_sends;  // kChannelOutput issue cycles
+    std::uint64_t sram_bytes = 0;
+    std::int64_t vocab_rows = 0;
+    std::uint32_t logits_stride = 0;
+  };
+  std::vector<CompiledFacts> compiled_;
+  std::vector<StageInfo> stages_;
+  int tp_ = 1;
+  int ffn_parts_ = 1;
+  int embedding_parts_ = 1;
+  std::uint32_t rows_ = 1;
+  std::int64_t context_ = 0;
+  // Per chip of program_.chips: its stage and rank, and the per-rank facts inputs() needs.
+  struct ChipFacts {
+    int stage = 0, rank = 0;
+    std::int64_t vocab_first = 0, vocab_rows = 0;  // LM head rows (last stage)
+    std::uint32_t logits_stride = 0;
+    std::int64_t token_first = 0;  // first embedding row held: the token input is shifted by it
+  };
+  std::vector<ChipFacts> facts_;
+};
+
+}  // namespace lockstep::lpu

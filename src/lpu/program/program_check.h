@@ -1,0 +1,54 @@
+// The static structural rules of a Program for one chip: what must hold before a program can be
+// scheduled against (the compiler's verifier) or executed (the simulator). Both call
+// check_program, so they refuse the same programs. Timing conflicts between queues (two writes
+// on one stream diagonal, a read before its value arrives) are not checked here; these rules
+// are per instruction, per queue and per memory image.
+//
+// Rules (each violation is a lockstep::Error naming the queue, the instruction index, its
+// mnemonic and issue cycle, and the rule):
+//   - the program has floorplan.queue_count() queues;
+//   - every opcode exists and belongs to its queue's unit;
+//   - repeat >= 1, stride >= 1, and the last iteration issues before kMaxProgramCycle;
+//   - a queue's instructions are in issue order and do not overlap:
+//     next.cycle > previous.last_issue();
+//   - width: LoadWeights 1..mxm_load_streams, Read / Write 1 or 2, every other opcode 1;
+//   - stream operands exactly as the ISA table says: the inputs and output it uses are present
+//     (a stream byte < 64), the ones it does not use are kNoStream; a group of consecutive
+//     streams (LoadWeights / Write inputs: width; Read output: width; Emit output: 4) ends
+//     below streams_per_direction;
+//   - an output's `reach` lies in its stream's direction from the queue's position (the
+//     position itself included) and below floorplan.positions();
+//   - MEM: every iteration's address (Read / Write: addr + i * addr_step, plus
+//     (width - 1) * vectors_per_bank; Gather / Scatter: addr + r * imm + i * addr_step for the
+//     imm3 >= 0 rows r held) is within the slice; width 2 needs every address in bank 0;
+//   - MXM: LoadWeights rows addr + i * width + w < mxm_plane_rows; Compute / Emit accumulator
+//     rows addr + i * addr_step in [0, mxm_accumulator_rows); InstallWeights installs addr rows
+//     in 1..mxm_plane_rows of element type imm, I8 or F16;
+//   - C2C: Send only on a channel's transmit queue (c2c.N.tx), Receive only on its receive
+//     queue (c2c.N.rx);
+//   - Rotate / Distribute lane imm in [0, fp32 lanes); ConvertF16ToF32 imm 0 or 1;
+//   - memory segments lie in an existing slice, hold whole vectors and do not overlap;
+//   - host buffers lie in an existing slice, their elements fit their vectors, names are unique.
+#pragma once
+
+#include <cstdint>
+
+#include "lpu/arch/floorplan.h"
+#include "lpu/program/program.h"
+#include "lpu/arch/system_config.h"
+
+namespace lockstep::lpu {
+
+// Issue cycles stay below this, so cycle arithmetic cannot overflow (2^48 cycles are more than
+// three days at 900 MHz).
+inline constexpr std::uint64_t kMaxProgramCycle = std::uint64_t{1} << 48;
+
+void check_program(const Program& program, const ChipConfig& chip, const Floorplan& floorplan);
+
+// The cycle a run of `program` ends at, by the definition of Program::predicted_cycles:
+// 1 + max over all iterations of (issue cycle + the delay of the opcode's class), plus
+// superlanes - 1; 0 for a program without instructions. Expects existing opcodes (throws
+// lockstep::Error otherwise).
+std::uint64_t program_end_cycle(const Program& program, const ChipConfig& chip);
+
+}  // namespace lockstep::lpu
