@@ -138,7 +138,6 @@ class DecodeProgram {
   std::int64_t vocab_rows_ = 0;
   std::int64_t token_first_ = 0;
   std::vector<std::uint64_t> output_sends_, forward_sends_;
-  std::uint32_t stream_vectors_ = 0;
   std::uint64_t input_ready_ = 0;
 };
 

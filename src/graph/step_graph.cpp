@@ -42,12 +42,15 @@ class Builder {
   }
   void op(OpKind kind, const std::string& name, std::int64_t layer, std::vector<int> in,
           std::vector<int> out, std::uint64_t flops) {
-    g_.ops.push_back({kind, name, layer, std::move(in), std::move(out), flops});
+    g_.ops.push_back({kind, name, layer, block_, std::move(in), std::move(out), flops});
   }
+  // The layer block the next ops belong to.
+  void block(LayerBlock b) { block_ = b; }
 
  private:
   Graph& g_;
   const WeightTypes& types_;
+  LayerBlock block_ = LayerBlock::None;
 };
 
 }  // namespace
@@ -91,6 +94,7 @@ Graph build_step_graph(const model::ModelConfig& c, const StepShape& step, const
   const std::uint64_t attended = uT * p + uT * (uT + 1) / 2;
   for (std::int64_t l = 0; l < c.n_layer; ++l) {
     const std::string w = fmt::format("blk.{}.", l), a = fmt::format("x.{}.", l);
+    b.block(LayerBlock::Attention);
     const int xn = b.activation(a + "attn_in", {T, E});
     b.op(OpKind::RmsNorm, w + "attn_norm", l, {x, b.vector(w + "attn_norm.weight", E)}, {xn}, 4 * uT * E);
     int q = b.activation(a + "q", {T, Q}), k = b.activation(a + "k", {T, KV}),
@@ -131,6 +135,7 @@ Graph build_step_graph(const model::ModelConfig& c, const StepShape& step, const
     const int x_mid = b.activation(a + "resid_attn", {T, E});
     b.op(OpKind::Add, w + "residual_attn", l, {x, o}, {x_mid}, uT * E);
 
+    b.block(LayerBlock::Ffn);
     const int fn = b.activation(a + "ffn_in", {T, E});
     b.op(OpKind::RmsNorm, w + "ffn_norm", l, {x_mid, b.vector(w + "ffn_norm.weight", E)}, {fn}, 4 * uT * E);
     const int gate = b.activation(a + "gate", {T, F}), up = b.activation(a + "up", {T, F});
@@ -146,11 +151,14 @@ Graph build_step_graph(const model::ModelConfig& c, const StepShape& step, const
   }
 
   // Serving needs the next token only: the final norm and LM head run on the last row.
-  const int last = b.activation("x.last", {1, E});
-  b.op(OpKind::RmsNorm, "output_norm", -1, {x, b.vector("output_norm.weight", E)}, {last}, 4 * E);
+  b.block(LayerBlock::None);
+  const std::int64_t head_rows = step.logits_every_row ? T : 1;
+  const int last = b.activation(step.logits_every_row ? "x.final" : "x.last", {head_rows, E});
+  b.op(OpKind::RmsNorm, "output_norm", -1, {x, b.vector("output_norm.weight", E)}, {last},
+       4 * static_cast<std::uint64_t>(head_rows) * E);
   const int head = c.tied_embeddings ? embd : b.matrix("output.weight", c.n_vocab, E);
-  const int logits = b.tensor("logits", TensorRole::Output, TensorType::F32, {1, c.n_vocab});
-  b.op(OpKind::MatMul, "output", -1, {last, head}, {logits}, 2ull * c.n_vocab * E);
+  const int logits = b.tensor("logits", TensorRole::Output, TensorType::F32, {head_rows, c.n_vocab});
+  b.op(OpKind::MatMul, "output", -1, {last, head}, {logits}, 2ull * head_rows * c.n_vocab * E);
   const int token = b.tensor("next_token", TensorRole::Output, TensorType::F32, {1});
   b.op(OpKind::Argmax, "argmax", -1, {logits}, {token}, static_cast<std::uint64_t>(c.n_vocab));
   verify_graph(g);

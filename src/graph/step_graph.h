@@ -32,6 +32,10 @@ enum class OpKind {
 
 const char* op_kind_name(OpKind kind);
 
+// The block of a transformer layer an op belongs to: what a partition cuts at (a chip may hold
+// a layer's attention and not its FFN, or some of the FFN's columns).
+enum class LayerBlock { None, Attention, Ffn };
+
 enum class TensorRole { Input, Weight, Activation, KvCache, Output };
 
 struct TensorInfo {
@@ -46,6 +50,7 @@ struct Op {
   OpKind kind;
   std::string name;              // unique: "blk.3.attn_q"
   std::int64_t layer = -1;       // -1 outside the blocks
+  LayerBlock block = LayerBlock::None;
   std::vector<int> inputs;       // indices into Graph::tensors
   std::vector<int> outputs;      // indices into Graph::tensors
   std::uint64_t flops = 0;       // multiply-adds count 2
@@ -54,6 +59,8 @@ struct Op {
 struct StepShape {
   std::int64_t n_tokens = 1;     // 1 = decode; > 1 = prefill chunk
   std::int64_t position = 0;     // position of the first token (= cached positions before it)
+  bool logits_every_row = false; // the head on every row (perplexity, a chip's prefill), not
+                                 // only the last (serving needs the next token only)
 };
 
 struct Graph {

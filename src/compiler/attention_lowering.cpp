@@ -1,0 +1,247 @@
+// StepLowering's attention ops (step_lowering.h): the per-head RMSNorm of q and k (Qwen3),
+// RoPE, the append of this step's keys and values to the KV tables, and causal attention over
+// the compiled window. Every head sits in two vectors (the first and second of every RoPE pair
+// in lanes 0 .. head_dim/2 - 1); keys are cached dimension-major (80 positions per vector of a
+// block column), values position-major (docs/lpu.md).
+#include <algorithm>
+#include <cmath>
+#include <fmt/format.h>
+
+#include "compiler/step_lowering.h"
+#include "core/error.h"
+
+namespace lockstep::lpu {
+namespace {
+
+constexpr std::uint32_t kScoreChains = 4;  // independent q . k chains per head
+
+// Whether an op works on q (this rank's query heads) or on k or v (the key/value heads they read).
+bool is_query(const graph::Op& op) { return op.name.ends_with("_q") || op.name.ends_with("_q_norm"); }
+
+}  // namespace
+
+// RMSNorm of every head (two vectors each) of t, with per-dimension weights w (two vectors).
+VTensor StepLowering::head_norm(const VTensor& t, std::int64_t heads, const VTensor& w, const std::string& name) {
+  VTensor out = vb_.alloc(name, t.vectors(), 4, {&t});
+  for (std::int64_t h = 0; h < heads; ++h) {
+    const std::string hn = fmt::format("{}.{}", name, h);
+    VTensor sq = vb_.alloc(hn + ".sq", 1, 1, {&t});
+    vb_.map(Opcode::Mul, {{{t.at(2 * h), t.at(2 * h)}, sq.at(0)}}, 0, 0.0f, hn);
+    VTensor sq2 = vb_.alloc(hn + ".sq2", 1, 1, {&t, &sq});
+    vb_.map(Opcode::MulAdd, {{{t.at(2 * h + 1), t.at(2 * h + 1), sq.at(0)}, sq2.at(0)}}, 0, 0.0f, hn);
+    const VTensor sum = vb_.reduce_lanes(Opcode::Add, sq2, hn + ".sum");
+    const VTensor mean = vb_.unary(Opcode::MulImm, sum, static_cast<float>(1.0 / c_.head_dim), hn + ".mean");
+    const VTensor eps = vb_.unary(Opcode::AddImm, mean, static_cast<float>(c_.rms_eps), hn + ".eps");
+    const VTensor scale = vb_.unary(Opcode::Rsqrt, eps, 0.0f, hn + ".rsqrt");
+    for (int half = 0; half < 2; ++half) {
+      VTensor scaled = vb_.alloc(hn + ".scaled", 1, 1, {&t, &scale});
+      vb_.map(Opcode::Mul, {{{t.at(2 * h + half), scale.at(0)}, scaled.at(0)}}, 0, 0.0f, hn);
+      vb_.map(Opcode::Mul, {{{scaled.at(0), w.at(half)}, out.at(2 * h + half)}}, 0, 0.0f, hn);
+    }
+  }
+  return out;
+}
+
+// RoPE on every head of t (two vectors each): a' = a cos - b sin, b' = a sin + b cos.
+VTensor StepLowering::rope(const VTensor& t, std::int64_t heads, const VTensor& cos, const VTensor& sin,
+                           const std::string& name) {
+  VTensor out = vb_.alloc(name, t.vectors(), 4, {&t});
+  std::vector<VectorStep> ac, bs, as, bc;
+  VTensor t_ac = vb_.alloc(name + ".ac", heads, 4, {&t});
+  VTensor t_bs = vb_.alloc(name + ".bs", heads, 4, {&t});
+  VTensor t_as = vb_.alloc(name + ".as", heads, 4, {&t});
+  VTensor t_bc = vb_.alloc(name + ".bc", heads, 4, {&t});
+  for (std::int64_t h = 0; h < heads; ++h) {
+    const std::uint32_t hv = static_cast<std::uint32_t>(h);
+    ac.push_back({{t.at(2 * hv), cos.at(0)}, t_ac.at(hv)});
+    bs.push_back({{t.at(2 * hv + 1), sin.at(0)}, t_bs.at(hv)});
+    as.push_back({{t.at(2 * hv), sin.at(0)}, t_as.at(hv)});
+    bc.push_back({{t.at(2 * hv + 1), cos.at(0)}, t_bc.at(hv)});
+  }
+  vb_.map(Opcode::Mul, ac, 0, 0.0f, name);
+  vb_.map(Opcode::Mul, bs, 0, 0.0f, name);
+  vb_.map(Opcode::Mul, as, 0, 0.0f, name);
+  vb_.map(Opcode::Mul, bc, 0, 0.0f, name);
+  std::vector<VectorStep> first, second;
+  for (std::uint32_t h = 0; h < heads; ++h) {
+    first.push_back({{t_ac.at(h), t_bs.at(h)}, out.at(2 * h)});
+    second.push_back({{t_as.at(h), t_bc.at(h)}, out.at(2 * h + 1)});
+  }
+  vb_.map(Opcode::Sub, first, 0, 0.0f, name);
+  vb_.map(Opcode::Add, second, 0, 0.0f, name);
+  return out;
+}
+
+
+void StepLowering::lower_head_norm(const graph::Op& op, std::uint32_t t) {
+  const VTensor& w = vectors_.at(graph_->tensors[op.inputs[1]].name);
+  const std::int64_t heads = is_query(op) ? heads_ : kv_heads_;
+  Value& out = values_[op.outputs[0]];
+  out.sharded = true;
+  out.per_row.push_back(head_norm(value(op.inputs[0]).row(t), heads, w, fmt::format("{}.{}", op.name, t)));
+}
+
+void StepLowering::lower_rope(const graph::Op& op, std::uint32_t t) {
+  const std::int64_t heads = is_query(op) ? heads_ : kv_heads_;
+  Value& out = values_[op.outputs[0]];
+  out.sharded = true;
+  out.per_row.push_back(rope(value(op.inputs[0]).row(t), heads, host_row(rope_cos_, t), host_row(rope_sin_, t),
+                             fmt::format("{}.{}", op.name, t)));
+}
+
+// Appends one position's key or value of kv head g: per dimension, one lane of the block column
+// that holds the position (distribute, gather the column, select, scatter back).
+void StepLowering::append_kv(const VTensor& source, const std::vector<TableRef>& parts, std::int64_t g,
+                             const VTensor& onehot, const VTensor& pos_block, const std::string& name) {
+  const std::uint32_t hd = static_cast<std::uint32_t>(c_.head_dim), half = hd / 2;
+  const VTensor table = as_tensor(parts);
+  VTensor kd = vb_.alloc(name + ".d", hd, 1, {&source});
+  for (std::uint32_t d = 0; d < hd; ++d)
+    vb_.map(Opcode::Distribute, {{{source.at(static_cast<std::uint32_t>(2 * g) + d / half)}, kd.at(d)}},
+            static_cast<std::int32_t>(d % half), 0.0f, name);
+  // The block column of every part (zeros from parts that do not hold the block), summed.
+  VTensor old;
+  for (std::size_t part = 0; part < parts.size(); ++part) {
+    VTensor got = vb_.alloc(name + ".old", hd, 1, {&kd, &pos_block, &table, &old});
+    vb_.gather(pos_block.at(0), parts[part], got.at(0), hd, name + " column");
+    old = part == 0 ? got : vb_.binary(Opcode::Add, old, got, name + ".old.sum");
+  }
+  VTensor fresh = vb_.alloc(name + ".new", hd, 1, {&kd, &old, &onehot, &pos_block, &table});
+  std::vector<VectorStep> select;
+  for (std::uint32_t d = 0; d < hd; ++d) select.push_back({{onehot.at(0), kd.at(d), old.at(d)}, fresh.at(d)});
+  vb_.map(Opcode::Select, select, 0, 0.0f, name);
+  for (const TableRef& part : parts) vb_.scatter(pos_block.at(0), fresh.at(0), part, hd, name + " store");
+}
+
+// The appends of row t (keys, values), kv head by kv head: head g's key and value are stored
+// before head g + 1's are distributed, so the first query heads' attention need not wait for
+// every head's store.
+void StepLowering::lower_kv_append(std::span<const graph::Op* const> ops, std::uint32_t t) {
+  const LayerPlacement& lp = layers_[static_cast<std::size_t>(ops.front()->layer)];
+  for (std::int64_t g = 0; g < kv_heads_; ++g)
+    for (const graph::Op* op : ops) {
+      const bool keys = op->name.ends_with("_k");
+      append_kv(value(op->inputs[0]).row(t), keys ? lp.keys[g] : lp.values[g], g, host_row(onehot_, t),
+                host_row(pos_block_, t), fmt::format("{}.{}.{}", op->name, t, g));
+    }
+}
+
+// One query head of row t: scores over the window, softmax, the weighted sum of values, placed
+// in the head's two vectors of `out`'s row t.
+void StepLowering::attend_head(std::uint32_t t, std::int64_t hq, const VTensor& qr, const LayerPlacement& lp,
+                               const Rows& out, const std::string& hn) {
+  const std::uint32_t hd = static_cast<std::uint32_t>(c_.head_dim), half = hd / 2;
+  const float score_scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(c_.head_dim)));
+  const VTensor mask_t = host_row(mask_, t, blocks_);
+  const std::int64_t g = (q_first_ + hq) / group_ - kv_first_;
+  VTensor qd = vb_.alloc(hn + ".qd", hd, 1, {&qr});
+  for (std::uint32_t d = 0; d < hd; ++d)
+    vb_.map(Opcode::Distribute, {{{qr.at(static_cast<std::uint32_t>(2 * hq) + d / half)}, qd.at(d)}},
+            static_cast<std::int32_t>(d % half), 0.0f, hn);
+  const std::vector<TableRef>& kt = lp.keys[g];
+  const VTensor key_table = as_tensor(kt);
+  const VTensor value_table = as_tensor(lp.values[g]);
+  // q . k over the head's dimensions as kScoreChains independent multiply-add chains
+  // (dimension d in chain d mod kScoreChains), summed at the end: a quarter of the dependent
+  // steps of one chain.
+  std::vector<VTensor> chain(std::min<std::uint32_t>(kScoreChains, hd));
+  for (std::uint32_t d = 0; d < hd; ++d) {
+    VTensor& acc = chain[d % chain.size()];
+    const bool first = d < chain.size();
+    VTensor next = vb_.alloc(fmt::format("{}.s{}", hn, d), blocks_, 1, {&qd, &acc, &key_table});
+    std::vector<VectorStep> steps;
+    for (std::uint32_t blk = 0; blk < blocks_; ++blk) {
+      const VecRef key = table_vector(kt, blk, d);
+      if (first) steps.push_back({{qd.at(d), key}, next.at(blk)});
+      else steps.push_back({{qd.at(d), key, acc.at(blk)}, next.at(blk)});
+    }
+    vb_.map(first ? Opcode::Mul : Opcode::MulAdd, steps, 0, 0.0f, hn + " scores");
+    acc = next;
+  }
+  while (chain.size() > 1) {  // pairwise: (c0 + c1) + (c2 + c3)
+    std::vector<VTensor> sums;
+    for (std::size_t i = 0; i + 1 < chain.size(); i += 2)
+      sums.push_back(vb_.binary(Opcode::Add, chain[i], chain[i + 1], hn + ".scores.sum"));
+    if (chain.size() % 2) sums.push_back(chain.back());
+    chain = std::move(sums);
+  }
+  const VTensor acc = chain[0];
+  const VTensor scaled = vb_.unary(Opcode::MulImm, acc, score_scale, hn + ".scaled");
+  const VTensor masked = vb_.binary(Opcode::Add, scaled, mask_t, hn + ".masked");
+  const VTensor mx = vb_.reduce_lanes(Opcode::Max, vb_.reduce_vectors(Opcode::Max, masked, hn + ".maxv"), hn + ".max");
+  const VTensor shifted = vb_.binary(Opcode::Sub, masked, mx, hn + ".shifted");
+  const VTensor e = vb_.unary(Opcode::Exp, shifted, 0.0f, hn + ".exp");
+  const VTensor sum = vb_.reduce_lanes(Opcode::Add, vb_.reduce_vectors(Opcode::Add, e, hn + ".sumv"), hn + ".sum");
+  const VTensor inv = vb_.binary(Opcode::Div, vb_.ones(), sum, hn + ".inv");
+  const VTensor p = vb_.binary(Opcode::Mul, e, inv, hn + ".p");
+  // out[d] = sum over positions of p * v[d]: per dimension a multiply-add chain over the blocks
+  // (80 positions per lane), a lane sum, and the sum placed in its lane of the head.
+  const std::vector<TableRef>& vt = lp.values[g];
+  VTensor head_out[2];
+  for (std::uint32_t d = 0; d < hd; ++d) {
+    VTensor acc_d;
+    for (std::uint32_t blk = 0; blk < blocks_; ++blk) {
+      VTensor next = vb_.alloc(hn + ".pv", 1, 1, {&p, &acc_d, &value_table});
+      const VecRef value = table_vector(vt, blk, d);
+      if (blk == 0) vb_.map(Opcode::Mul, {{{p.at(blk), value}, next.at(0)}}, 0, 0.0f, hn + " pv");
+      else vb_.map(Opcode::MulAdd, {{{p.at(blk), value, acc_d.at(0)}, next.at(0)}}, 0, 0.0f, hn + " pv");
+      acc_d = next;
+    }
+    const VTensor total = vb_.reduce_lanes(Opcode::Add, acc_d, hn + ".pvsum");
+    const std::uint32_t hf = d / half, lane = d % half;
+    VTensor& o = head_out[hf];
+    const bool last = lane + 1 == half;
+    const VecRef dst = last ? out.at(t, static_cast<std::uint32_t>(2 * hq + hf))
+                            : vb_.alloc(hn + ".o", 1, 1, {&total, &o, &lane_masks_}).at(0);
+    const VecRef previous = lane == 0 ? vb_.zeros().at(0) : o.at(0);
+    vb_.map(Opcode::Select, {{{lane_masks_.at(lane), total.at(0), previous}, dst}}, 0, 0.0f, hn);
+    if (!last) o = VTensor{hn + ".o", Placed{{dst.slice}, dst.addr, 1}};
+  }
+}
+
+void StepLowering::lower_attention(const graph::Op& op, std::uint32_t t) {
+  const LayerPlacement& lp = layers_[static_cast<std::size_t>(op.layer)];
+  Value& out = values_[op.outputs[0]];
+  if (out.parts.empty()) out = {{alloc_rows(vb_, op.name, T_, static_cast<std::uint32_t>(2 * heads_))}, {}, true};
+  const VTensor q = value(op.inputs[0]).row(t);
+  for (std::int64_t hq = 0; hq < heads_; ++hq) {
+    // A head's temporaries are dead once its output is in the attention's rows; freeing them
+    // per head makes the next head wait for their last reads, so only when SRAM is short.
+    const MemAllocator::Mark head_mark = alloc_.mark();
+    attend_head(t, hq, q, lp, out.rows(), fmt::format("{}.{}.head.{}", op.name, t, hq));
+    if (tight_) alloc_.release(head_mark);
+  }
+}
+
+// The attention block's per-row ops (q/k norms, RoPE, the KV append, attention) row by row:
+// row t's are all lowered before row t + 1's, so that a row's attention starts while the next
+// row's projections still stream, and its temporaries are freed for the next row once its
+// output is in place. Each op's function lowers one row.
+void StepLowering::lower_rows(const std::vector<const graph::Op*>& ops) {
+  // The attention's output rows before any row's temporaries, so that no release frees them.
+  for (const graph::Op* op : ops)
+    if (op->kind == graph::OpKind::Attention)
+      values_[op->outputs[0]] = {{alloc_rows(vb_, op->name, T_, static_cast<std::uint32_t>(2 * heads_))}, {}, true};
+  for (std::uint32_t t = 0; t < T_; ++t) {
+    const MemAllocator::Mark row_mark = alloc_.mark();
+    for (std::size_t i = 0; i < ops.size(); ++i) {
+      const graph::Op& op = *ops[i];
+      switch (op.kind) {
+        case graph::OpKind::HeadNorm: lower_head_norm(op, t); break;
+        case graph::OpKind::Rope: lower_rope(op, t); break;
+        case graph::OpKind::KvAppend: {  // consecutive appends together
+          std::size_t end = i + 1;
+          while (end < ops.size() && ops[end]->kind == graph::OpKind::KvAppend) ++end;
+          lower_kv_append(std::span<const graph::Op* const>(ops.data() + i, end - i), t);
+          i = end - 1;
+          break;
+        }
+        case graph::OpKind::Attention: lower_attention(op, t); break;
+        default: fail("internal compiler error: {} is not a per-row op", op.name);
+      }
+    }
+    alloc_.release(row_mark);
+  }
+}
+
+}  // namespace lockstep::lpu

@@ -1,0 +1,187 @@
+// The lowering pass of one model step onto one chip (DecodeProgram, decode_lowering.h): the
+// graph of the step (graph/step_graph.h) taken op by op, one function per op kind, each
+// emitting scheduled instructions at once (the order of calls is the program order).
+//
+// The constructor is the placement pass: this chip's share of the weights (its units of the
+// layers, its tensor-parallel slice of heads, FFN columns and vocabulary rows), the KV tables,
+// the constants and the host buffers go into MEM before any instruction. lower() then walks
+// the graph. The architecture's differences (biases, q/k norms, tied heads) come from the graph
+// alone: an op the graph does not have is not lowered.
+//
+// A graph tensor on the chip is a Value: its T rows as a Rows (row_tensor.h), or per-row
+// tensors (heads laid out two vectors each), or, inside a cut FFN, one Rows per column group.
+// A Value whose columns are this rank's share (heads, FFN columns) is `sharded`; a matmul that
+// reads a sharded Value produces a partial sum, completed by the butterfly all-reduce.
+//
+// Internal to the compiler: nothing outside src/compiler includes this.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "compiler/decode_lowering.h"
+#include "compiler/emitter.h"
+#include "compiler/mem_allocator.h"
+#include "compiler/mxm_weights.h"
+#include "compiler/row_tensor.h"
+#include "compiler/scheduler.h"
+#include "compiler/vector_builder.h"
+#include "graph/step_graph.h"
+#include "lpu/arch/floorplan.h"
+
+namespace lockstep::lpu {
+
+// A graph tensor as it lies on this chip.
+struct Value {
+  std::vector<Rows> parts;       // one Rows; or one per FFN column group this chip holds
+  std::vector<VTensor> per_row;  // instead of parts: row t's vectors (head layouts)
+  bool sharded = false;          // this rank's share of the columns only
+
+  VTensor row(std::uint32_t t) const { return per_row.empty() ? parts.at(0).row(t) : per_row.at(t); }
+  const Rows& rows() const { return parts.at(0); }
+};
+
+// The chip-side plan of one layer: what this chip holds of it, placed.
+struct LayerPlacement {
+  bool attention = false, ffn = false;
+  int first_part = 0, end_part = 0;  // the FFN column groups [first, end) held here
+  std::vector<std::vector<TableRef>> keys, values;  // [local kv head] -> table parts
+};
+
+class StepLowering {
+ public:
+  // Places everything (the placement pass). Throws DoesNotFit when the chip's SRAM is short.
+  StepLowering(const model::ModelConfig& config, const model::Model* model, const SystemConfig& system,
+               const DecodeOptions& options, const StageSpec& stage, Program& program,
+               std::int64_t context, std::uint32_t rows);
+
+  // Receives the stage's input (and forwards it to the stage's peers); false when the stage
+  // compiles its input only (StageSpec::input_only).
+  bool receive_input();
+  // Lowers every op of `graph` this chip holds, in graph order, then sends the stage's output.
+  void lower(const graph::Graph& graph);
+  // Ends scheduling and checks the program; returns the predicted cycles.
+  std::uint64_t finish();
+
+  // The placement pass's log (weights, tables and host buffers).
+  const std::vector<Allocation>& placement() const { return placement_; }
+  std::uint64_t sram_bytes() const { return alloc_.used_bytes(); }
+  std::int64_t vocab_first() const { return vocab_first_; }
+  std::int64_t vocab_rows() const { return vocab_rows_; }
+  std::int64_t token_first() const { return token_first_; }
+  std::uint32_t logits_stride() const { return logits_stride_; }
+  const std::vector<std::uint64_t>& output_sends() const { return output_sends_; }
+  const std::vector<std::uint64_t>& forward_sends() const { return forward_sends_; }
+  std::uint64_t input_ready() const { return input_ready_; }
+
+ private:
+  // ---- One function per graph op kind.
+  void lower_embedding(const graph::Op& op);
+  void lower_rms_norm(const graph::Op& op);
+  void lower_matmul(const graph::Op& op);
+  void lower_bias_add(const graph::Op& op);
+  // The attention block's per-row ops, one row t at a time (lower_rows).
+  void lower_head_norm(const graph::Op& op, std::uint32_t t);
+  void lower_rope(const graph::Op& op, std::uint32_t t);
+  void lower_kv_append(std::span<const graph::Op* const> ops, std::uint32_t t);
+  void lower_attention(const graph::Op& op, std::uint32_t t);
+  void lower_rows(const std::vector<const graph::Op*>& ops);
+  void lower_add(const graph::Op& op);
+  void lower_swiglu(const graph::Op& op);
+
+  // ---- Layer boundaries: the residual stream x, the units this chip holds.
+  bool held(const graph::Op& op) const;
+  void begin_layer(std::int64_t layer);
+  void end_layer();
+
+  // ---- Placement.
+  void place_layer(std::int64_t l);
+  void place_embedding();
+  VTensor input_buffer(const std::string& name, std::uint32_t n, ElementType type, std::uint32_t elements);
+  VTensor constant(const std::string& name, const std::vector<float>& values);
+  std::vector<TableRef> table(const std::string& name, std::int64_t rows, std::int32_t row_vectors, Pool pool);
+  std::vector<float> vector_of(const model::TensorView* t);
+  std::vector<float> head_layout(const std::vector<float>& v, std::int64_t heads, std::int64_t first = 0);
+  MxmWeights projection(const std::string& name, const model::TensorView* t, std::uint32_t rows, std::uint32_t cols,
+                        const std::function<void(std::uint32_t, float*, std::vector<float>&)>& row);
+  MxmWeights head_projection(const std::string& name, const model::TensorView* t, std::int64_t first,
+                             std::int64_t count);
+  MxmWeights row_projection(const std::string& name, const model::TensorView* t, std::int64_t row_first,
+                            std::int64_t rows, std::int64_t col_first, std::int64_t cols);
+  MxmWeights head_input_projection(const std::string& name, const model::TensorView* t, std::int64_t rows,
+                                   std::int64_t first, std::int64_t count);
+
+  // ---- Building blocks.
+  std::uint32_t vectors(std::int64_t n) const { return static_cast<std::uint32_t>((n + lanes_ - 1) / lanes_); }
+  const Value& value(int tensor) const;
+  const MxmInput& mxm_input(int tensor, const std::string& name);
+  Rows rms_norm(const Rows& in, const VTensor& weight, const std::string& name);
+  Rows add_rows(const Rows& a, const Rows& b, const std::string& name);
+  Rows all_reduce(const Rows& partial, const std::string& name);
+  VTensor head_norm(const VTensor& t, std::int64_t heads, const VTensor& w, const std::string& name);
+  VTensor rope(const VTensor& t, std::int64_t heads, const VTensor& cos, const VTensor& sin, const std::string& name);
+  void append_kv(const VTensor& source, const std::vector<TableRef>& parts, std::int64_t g,
+                 const VTensor& onehot, const VTensor& pos_block, const std::string& name);
+  void attend_head(std::uint32_t t, std::int64_t hq, const VTensor& q, const LayerPlacement& lp,
+                   const Rows& out, const std::string& name);
+  std::vector<std::pair<VecRef, std::uint32_t>> stripes(const Rows& r) const;
+  std::vector<std::pair<VecRef, std::uint32_t>> boundary(const Rows& x, const Rows* sum) const;
+  VTensor host_row(const VTensor& buffer, std::uint32_t t, std::uint32_t per_row = 1) const;
+  static VecRef table_vector(const std::vector<TableRef>& parts, std::int64_t row, std::int64_t i);
+  static VTensor as_tensor(const std::vector<TableRef>& parts);
+
+  // ---- The compilation's fixed facts.
+  const model::ModelConfig& c_;
+  const model::Model* m_;
+  const ChipConfig& chip_;
+  const SystemConfig& system_;
+  const StageSpec& st_;
+  Program& program_;
+  Floorplan fp_;
+  MemAllocator alloc_;
+  Scheduler scheduler_;
+  Emitter emitter_;
+  VectorBuilder vb_;
+  MxmPlacer placer_;
+  ElementType type_;            // matmul weights and inputs: F16 or I8
+  std::uint32_t lanes_;         // fp32 lanes per vector
+  std::int64_t context_;
+  std::uint32_t blocks_;        // 80-position blocks of the window
+  std::uint32_t T_;             // rows (tokens) per run
+  int P_, rank_, K_, U_;        // tensor-parallel degree and rank; FFN groups, units per layer
+  std::int64_t end_unit_;
+  std::int64_t group_, heads_, q_first_, kv_first_, kv_heads_;
+  std::int64_t ffn_, ffn_first_, ffn_group_;
+  std::int64_t embedding_rows_, stage_embedding_rows_;
+  std::int64_t vocab_first_ = 0, vocab_rows_ = 0, token_first_ = 0;
+  bool acc_in_ = false, acc_out_ = false, tight_ = false;
+  std::uint32_t nv_;            // vectors of one row of x
+  std::uint32_t row_vectors_;   // vectors of one fp16 embedding row
+
+  // ---- Placed.
+  std::vector<LayerPlacement> layers_;
+  std::map<std::string, VTensor> vectors_;                  // by graph weight tensor name
+  std::map<std::string, std::vector<MxmWeights>> matrices_;  // by graph op name; FFN: per group
+  std::vector<TableRef> embedding_;
+  VTensor lane_masks_;
+  VTensor token_, pos_row_, pos_block_, onehot_, rope_cos_, rope_sin_, mask_;
+  std::vector<Allocation> placement_;
+
+  // ---- Lowered so far.
+  const graph::Graph* graph_ = nullptr;
+  std::map<int, Value> values_;        // by graph tensor index
+  std::map<int, MxmInput> mxm_inputs_;  // by graph tensor index
+  Rows x_, acc_received_;               // the residual stream; the FFN's running sum received
+  Rows x_next_, acc_sent_, acc_last_;   // the current layer's output; the running sum sent on
+  std::int64_t layer_ = -1;
+  bool skip_layer_ = false, cut_after_ = false;
+  MemAllocator::Mark layer_mark_{};
+  std::uint32_t logits_stride_ = 0;
+  std::vector<std::uint64_t> output_sends_, forward_sends_;
+  std::uint64_t input_ready_ = 0;
+};
+
+}  // namespace lockstep::lpu
