@@ -78,6 +78,7 @@ void StepLowering::lower_head_norm(const graph::Op& op, std::uint32_t t) {
   const std::int64_t heads = is_query(op) ? heads_ : kv_heads_;
   Value& out = values_[op.outputs[0]];
   out.sharded = true;
+  out.heads = heads;
   out.per_row.push_back(head_norm(value(op.inputs[0]).row(t), heads, w, fmt::format("{}.{}", op.name, t)));
 }
 
@@ -85,6 +86,7 @@ void StepLowering::lower_rope(const graph::Op& op, std::uint32_t t) {
   const std::int64_t heads = is_query(op) ? heads_ : kv_heads_;
   Value& out = values_[op.outputs[0]];
   out.sharded = true;
+  out.heads = heads;
   out.per_row.push_back(rope(value(op.inputs[0]).row(t), heads, host_row(rope_cos_, t), host_row(rope_sin_, t),
                              fmt::format("{}.{}", op.name, t)));
 }
@@ -202,14 +204,13 @@ void StepLowering::attend_head(std::uint32_t t, std::int64_t hq, const VTensor& 
 void StepLowering::lower_attention(const graph::Op& op, std::uint32_t t) {
   const LayerPlacement& lp = layers_[static_cast<std::size_t>(op.layer)];
   Value& out = values_[op.outputs[0]];
-  if (out.parts.empty()) out = {{alloc_rows(vb_, op.name, T_, static_cast<std::uint32_t>(2 * heads_))}, {}, true};
   const VTensor q = value(op.inputs[0]).row(t);
   for (std::int64_t hq = 0; hq < heads_; ++hq) {
     // A head's temporaries are dead once its output is in the attention's rows; freeing them
     // per head makes the next head wait for their last reads, so only when SRAM is short.
     const MemAllocator::Mark head_mark = alloc_.mark();
     attend_head(t, hq, q, lp, out.rows(), fmt::format("{}.{}.head.{}", op.name, t, hq));
-    if (tight_) alloc_.release(head_mark);
+    if (tight_) release(head_mark);
   }
 }
 
@@ -221,7 +222,7 @@ void StepLowering::lower_rows(const std::vector<const graph::Op*>& ops) {
   // The attention's output rows before any row's temporaries, so that no release frees them.
   for (const graph::Op* op : ops)
     if (op->kind == graph::OpKind::Attention)
-      values_[op->outputs[0]] = {{alloc_rows(vb_, op->name, T_, static_cast<std::uint32_t>(2 * heads_))}, {}, true};
+      values_[op->outputs[0]] = {{alloc_rows(vb_, op->name, T_, static_cast<std::uint32_t>(2 * heads_))}, {}, true, heads_};
   for (std::uint32_t t = 0; t < T_; ++t) {
     const MemAllocator::Mark row_mark = alloc_.mark();
     for (std::size_t i = 0; i < ops.size(); ++i) {
@@ -240,7 +241,7 @@ void StepLowering::lower_rows(const std::vector<const graph::Op*>& ops) {
         default: fail("internal compiler error: {} is not a per-row op", op.name);
       }
     }
-    alloc_.release(row_mark);
+    release(row_mark);
   }
 }
 

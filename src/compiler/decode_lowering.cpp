@@ -61,6 +61,45 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
   logits_stride_ = lowering.logits_stride();
   lowering.finish();
   sram_bytes_ = lowering.sram_bytes();
+  probes_ = lowering.probes();
+}
+
+std::vector<std::string> DecodeProgram::probed_tensors() const {
+  std::vector<std::string> names;
+  for (const auto& [name, placement] : probes_) names.push_back(name);
+  return names;
+}
+
+std::vector<float> DecodeProgram::read_tensor(
+    const std::string& tensor,
+    const std::function<std::vector<std::uint8_t>(int slice, std::uint32_t addr)>& read_vector) const {
+  auto it = probes_.find(tensor);
+  if (it == probes_.end())
+    fail("the program keeps no tensor named '{}' (compile it with DecodeOptions::probe)", tensor);
+  const TensorPlacement& p = it->second;
+  const std::size_t lanes = static_cast<std::size_t>(chip_.fp32_lanes());
+  const std::int64_t hd = config_.head_dim;
+  const std::size_t width = static_cast<std::size_t>(p.width);
+  std::vector<float> out;  // [rows][width]
+  for (const std::vector<VecRef>& row : p.rows) {
+    std::vector<float> lanes_of_row(row.size() * lanes);  // [vectors][lanes]
+    for (std::size_t v = 0; v < row.size(); ++v) {
+      const std::vector<std::uint8_t> bytes = read_vector(row[v].slice, row[v].addr);
+      std::memcpy(&lanes_of_row[v * lanes], bytes.data(), lanes * 4);
+    }
+    std::vector<float> values(width);
+    if (p.heads == 0) {
+      std::copy_n(lanes_of_row.begin(), width, values.begin());
+    } else {
+      for (std::int64_t h = 0; h < p.heads; ++h)
+        for (int half = 0; half < 2; ++half)
+          for (std::int64_t i = 0; i < hd / 2; ++i)
+            values[static_cast<std::size_t>(h * hd + head_dim_at(config_, half, i))] =
+                lanes_of_row[static_cast<std::size_t>(2 * h + half) * lanes + static_cast<std::size_t>(i)];
+    }
+    out.insert(out.end(), values.begin(), values.end());
+  }
+  return out;
 }
 
 std::vector<std::pair<HostBuffer, std::vector<std::uint8_t>>> DecodeProgram::inputs(

@@ -14,12 +14,14 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
 #include "compiler/precision.h"
+#include "compiler/emitter.h"
 #include "compiler/mem_allocator.h"
 #include "lpu/program/program.h"
 #include "lpu/arch/system_config.h"
@@ -81,6 +83,26 @@ struct DecodeOptions {
   compiler::WeightPrecision weights = compiler::WeightPrecision::Fp16;
   std::int64_t context = 0;  // positions the KV cache holds (0: the model's, at most 4096)
   std::int64_t rows = 1;          // tokens per run: 1 = a decode step, T > 1 = a prefill chunk
+  // Keep every graph tensor of the step in MEM to the end of the run and say where
+  // (DecodeProgram::read_tensor), to check the chip op by op against another target. The
+  // lowering then frees nothing, so the schedule differs from the real one.
+  bool probe = false;
+};
+
+// Which dimension of a head sits in lane i of its first (half 0) or second (half 1) vector.
+inline std::int64_t head_dim_at(const model::ModelConfig& c, int half, std::int64_t i) {
+  if (c.rope_style == model::RopeStyle::AdjacentPairs) return 2 * i + half;
+  return i + half * (c.head_dim / 2);
+}
+
+// Where a graph tensor of the step lies in MEM after a run (DecodeOptions::probe): per row,
+// the vectors holding it, in order. heads > 0: q, k, v and attention outputs in the
+// two-vectors-per-head layout of `heads` heads (see the file comment); else element e sits in
+// lane e % lanes of vector e / lanes.
+struct TensorPlacement {
+  std::vector<std::vector<VecRef>> rows;  // [row][vector]
+  std::int64_t heads = 0;
+  std::int64_t width = 0;                 // elements per row (this chip's share)
 };
 
 class DecodeProgram {
@@ -105,6 +127,14 @@ class DecodeProgram {
                                                                        std::int64_t pos) const {
     return inputs(std::span<const std::int32_t>(&token, 1), pos);
   }
+  // With DecodeOptions::probe: the graph tensors (graph/step_graph.h names) this chip computed,
+  // and one of them as [rows][elements] fp32 (elements: the graph's width, this chip's share
+  // of it with tensor parallelism), read from the chip's MEM by read_vector(slice, address).
+  std::vector<std::string> probed_tensors() const;
+  std::vector<float> read_tensor(
+      const std::string& tensor,
+      const std::function<std::vector<std::uint8_t>(int slice, std::uint32_t addr)>& read_vector) const;
+
   // The placement pass's result: weights, tables and host buffers, before lowering.
   const std::vector<Allocation>& placement() const { return placement_; }
 
@@ -139,6 +169,7 @@ class DecodeProgram {
   std::int64_t token_first_ = 0;
   std::vector<std::uint64_t> output_sends_, forward_sends_;
   std::uint64_t input_ready_ = 0;
+  std::map<std::string, TensorPlacement> probes_;
 };
 
 // DecodeProgram::inputs and ::logits for a program's buffers alone (a system keeps programs,

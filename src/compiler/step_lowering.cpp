@@ -18,12 +18,6 @@ std::uint32_t ceil_div(std::uint64_t a, std::uint64_t b) {
   return static_cast<std::uint32_t>((a + b - 1) / b);
 }
 
-// Which dimension of a head sits in lane i of its first (half 0) or second (half 1) vector.
-std::int64_t head_dim_at(const model::ModelConfig& c, int half, std::int64_t i) {
-  if (c.rope_style == model::RopeStyle::AdjacentPairs) return 2 * i + half;
-  return i + half * (c.head_dim / 2);
-}
-
 // Row `r` of a weight tensor {cols, rows} as fp32 into out[cols].
 void weight_row(const model::TensorView& t, std::uint64_t r, float* out) {
   model::dequantize_tensor_row(t, r, std::span<float>(out, t.row_length()));
@@ -39,7 +33,7 @@ StepLowering::StepLowering(const model::ModelConfig& config, const model::Model*
       placer_(system.chip, fp_, alloc_),
       type_(options.weights == compiler::WeightPrecision::Int8 ? ElementType::I8 : ElementType::F16),
       lanes_(static_cast<std::uint32_t>(system.chip.fp32_lanes())), context_(context),
-      blocks_(ceil_div(context, system.chip.fp32_lanes())), T_(rows) {
+      blocks_(ceil_div(context, system.chip.fp32_lanes())), T_(rows), probe_(options.probe) {
   const model::ModelConfig& c = c_;
   P_ = st.tp_size;
   rank_ = st.tp_rank;
@@ -132,6 +126,8 @@ void StepLowering::place_layer(std::int64_t l) {
       vectors_[b + "attn_q_norm.weight"] = constant(b + "q_norm", head_layout(vector_of(w ? w->q_norm : nullptr), 1));
       vectors_[b + "attn_k_norm.weight"] = constant(b + "k_norm", head_layout(vector_of(w ? w->k_norm : nullptr), 1));
     }
+    head_rows_[b + "attn_q"] = heads_;
+    head_rows_[b + "attn_k"] = head_rows_[b + "attn_v"] = kv_heads_;
     matrices_[b + "attn_q"] = {head_projection(b + "attn_q", w ? w->wq : nullptr, q_first_, heads_)};
     matrices_[b + "attn_k"] = {head_projection(b + "attn_k", w ? w->wk : nullptr, kv_first_, kv_heads_)};
     matrices_[b + "attn_v"] = {head_projection(b + "attn_v", w ? w->wv : nullptr, kv_first_, kv_heads_)};
@@ -367,6 +363,7 @@ void StepLowering::lower(const graph::Graph& graph) {
     }
   }
   if (layer_ >= 0) end_layer();
+  record_probes();
   if (st_.egress)
     for (const auto& [ref, n] : boundary(x_, acc_out_ ? &acc_last_ : nullptr)) {
       const std::vector<std::uint64_t> sent = emitter_.send(ref, {kChannelOutput}, n, st_.link.occupancy, "stage output");
@@ -406,9 +403,41 @@ void StepLowering::begin_layer(std::int64_t l) {
   layer_mark_ = alloc_.mark();
 }
 
+void StepLowering::release(const MemAllocator::Mark& mark) {
+  if (!probe_) alloc_.release(mark);
+}
+
+// Vectors per row of a value.
+std::uint32_t StepLowering::n_vectors_of(const Value& v) const {
+  return v.per_row.empty() ? v.rows().width : v.per_row.at(0).vectors();
+}
+
+// Where every value lowered so far lies, by graph tensor name (FFN values cut in column groups
+// are left out: a probed chip holds whole layers).
+void StepLowering::record_probes() {
+  if (!probe_) return;
+  for (const auto& [tensor, v] : values_) {
+    if (v.parts.size() > 1) continue;
+    TensorPlacement p;
+    p.heads = v.heads;
+    const std::int64_t width = graph_->tensors[static_cast<std::size_t>(tensor)].shape.back();
+    // This rank's share: its heads, or its rows of the vocabulary.
+    p.width = v.heads > 0 ? v.heads * c_.head_dim : std::min<std::int64_t>(width, std::int64_t{n_vectors_of(v)} * lanes_);
+    const std::uint32_t n = n_vectors_of(v);
+    for (std::uint32_t t = 0; t < T_; ++t) {
+      std::vector<VecRef> row;
+      const VTensor r = v.row(t);
+      for (std::uint32_t i = 0; i < n && i < r.vectors(); ++i) row.push_back(r.at(i));
+      p.rows.push_back(std::move(row));
+    }
+    probes_[graph_->tensors[static_cast<std::size_t>(tensor)].name] = std::move(p);
+  }
+}
+
 void StepLowering::end_layer() {
   if (skip_layer_) return;
-  alloc_.release(layer_mark_);
+  record_probes();
+  release(layer_mark_);
   x_ = x_next_;
   if (cut_after_) acc_last_ = acc_sent_;
   values_.clear();
@@ -460,15 +489,15 @@ void StepLowering::lower_embedding(const graph::Op& op) {
         else steps.push_back({{sums[(pi + 1) % 2].at(v), row32.at(v)}, out});
       }
       vb_.map(pi == 0 ? Opcode::Move : Opcode::Add, steps, 0, 0.0f, "token embedding sum");
-      if (embedding_.size() > 1) alloc_.release(part_mark);
+      if (embedding_.size() > 1) release(part_mark);
     }
-    if (T_ > 1 || tight_) alloc_.release(row_mark);
+    if (T_ > 1 || tight_) release(row_mark);
   }
   // Each rank gathered its vocabulary rows (zeros for a token outside them).
   const Rows full = P_ > 1 ? all_reduce(rows, "embd") : rows;
   if (st_.embedding_adds) map_rows(vb_, Opcode::Add, {same(x_), same(full)}, embedded);
   else if (P_ > 1) map_rows(vb_, Opcode::Move, {same(full)}, x_);
-  if (tight_) alloc_.release(embedding_mark);
+  if (tight_) release(embedding_mark);
   if (st_.embedding_adds) x_ = embedded;
   values_[op.outputs[0]] = {{x_}};
 }
@@ -532,6 +561,7 @@ void StepLowering::lower_matmul(const graph::Op& op) {
     // rows for the head, which no later op reads).
     if (in.sharded) out.parts[0] = all_reduce(out.parts[0], name);
     out.sharded = op.layer >= 0 && !in.sharded;
+    if (auto it = head_rows_.find(op.name); it != head_rows_.end()) out.heads = it->second;
   }
   values_[op.outputs[0]] = std::move(out);
   if (op.layer < 0) {  // the LM head: the logits are the program's output
@@ -555,7 +585,7 @@ void StepLowering::lower_bias_add(const graph::Op& op) {
   const VTensor& bias = vectors_.at(graph_->tensors[op.inputs[1]].name);
   Rows out = alloc_rows(vb_, op.name, T_, a.rows().width, {&a.rows().all});
   map_rows(vb_, Opcode::Add, {same(a.rows()), for_every_row(bias)}, out);
-  values_[op.outputs[0]] = {{out}, {}, a.sharded};
+  values_[op.outputs[0]] = {{out}, {}, a.sharded, a.heads};
 }
 
 void StepLowering::lower_add(const graph::Op& op) {

@@ -39,6 +39,7 @@ struct Value {
   std::vector<Rows> parts;       // one Rows; or one per FFN column group this chip holds
   std::vector<VTensor> per_row;  // instead of parts: row t's vectors (head layouts)
   bool sharded = false;          // this rank's share of the columns only
+  std::int64_t heads = 0;        // > 0: two vectors per head (q, k, v, attention)
 
   VTensor row(std::uint32_t t) const { return per_row.empty() ? parts.at(0).row(t) : per_row.at(t); }
   const Rows& rows() const { return parts.at(0); }
@@ -76,6 +77,8 @@ class StepLowering {
   const std::vector<std::uint64_t>& output_sends() const { return output_sends_; }
   const std::vector<std::uint64_t>& forward_sends() const { return forward_sends_; }
   std::uint64_t input_ready() const { return input_ready_; }
+  // DecodeOptions::probe: every graph tensor lowered, by its graph name.
+  const std::map<std::string, TensorPlacement>& probes() const { return probes_; }
 
  private:
   // ---- One function per graph op kind.
@@ -115,6 +118,9 @@ class StepLowering {
                                    std::int64_t first, std::int64_t count);
 
   // ---- Building blocks.
+  void release(const MemAllocator::Mark& mark);  // frees temporaries, unless probing
+  void record_probes();
+  std::uint32_t n_vectors_of(const Value& v) const;
   std::uint32_t vectors(std::int64_t n) const { return static_cast<std::uint32_t>((n + lanes_ - 1) / lanes_); }
   const Value& value(int tensor) const;
   const MxmInput& mxm_input(int tensor, const std::string& name);
@@ -165,6 +171,7 @@ class StepLowering {
   std::vector<LayerPlacement> layers_;
   std::map<std::string, VTensor> vectors_;                  // by graph weight tensor name
   std::map<std::string, std::vector<MxmWeights>> matrices_;  // by graph op name; FFN: per group
+  std::map<std::string, std::int64_t> head_rows_;            // matrices whose rows are heads
   std::vector<TableRef> embedding_;
   VTensor lane_masks_;
   VTensor token_, pos_row_, pos_block_, onehot_, rope_cos_, rope_sin_, mask_;
@@ -182,6 +189,8 @@ class StepLowering {
   std::uint32_t logits_stride_ = 0;
   std::vector<std::uint64_t> output_sends_, forward_sends_;
   std::uint64_t input_ready_ = 0;
+  bool probe_ = false;
+  std::map<std::string, TensorPlacement> probes_;
 };
 
 }  // namespace lockstep::lpu

@@ -13,6 +13,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <span>
 #include <string>
@@ -33,6 +34,9 @@ struct PlanOptions {
   std::int64_t max_batch = 256;  // tokens per step
   std::int64_t n_ctx = 256;      // KV cache positions per sequence
   std::int64_t n_slots = 1;      // sequences whose KV caches the plan holds at once
+  // Copy every graph tensor a step computes into a buffer of its own (Plan::probes), to check
+  // the plan op by op against another target. Costs a copy per op: for tests.
+  bool probe = false;
 };
 
 // One row of a step: token `token` of sequence `slot` at `position`.
@@ -60,6 +64,7 @@ enum class StepKind {
   Attention,  // out[t] head h = softmax(q k^T / sqrt(d)) v over slot_t's positions 0 .. p_t
   Add,        // out[t] = in[t] + in2[t]
   SwiGlu,     // out[t] = silu(in[t]) * in2[t]
+  Copy,       // out[t] = in[t], width fp32 values (PlanOptions::probe)
 };
 
 struct Step {
@@ -100,10 +105,23 @@ struct Plan {
   std::size_t scores = 0;                         // [threads][n_ctx] fp32 attention scratch
   std::size_t weight_bytes = 0;                   // packed matrices, bytes
   std::unique_ptr<Arena> arena;
+  // PlanOptions::probe: where each graph tensor (graph/step_graph.h names) is kept, [max_batch]
+  // rows of `width` fp32 values; read_probe gives the rows of the last run.
+  struct Probe {
+    RowBuffer rows;
+    std::int64_t width = 0;
+  };
+  std::map<std::string, Probe> probes;
   // When not empty ([steps.size() + 1] s, the last slot = barrier waits): member 0 adds the
   // time it spends in each step (its own share), for `profile_report`.
   std::vector<double> profile;
 };
+
+// A probed graph tensor after run_plan: rows [first, n) of it as [n - first][width] fp32 (the
+// head's tensors hold only the rows whose logits were wanted). Throws lockstep::Error when the
+// plan keeps no such tensor.
+std::vector<float> read_probe(const Plan& plan, const std::string& tensor, std::int64_t first,
+                              std::int64_t n);
 
 // Member 0's time by step kind and in barriers, largest first, as text lines (empty unless the
 // plan's profile was switched on by sizing it).

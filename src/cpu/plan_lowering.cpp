@@ -313,6 +313,22 @@ Plan lower_to_plan(const model::Model& m, const PlanOptions& options, ThreadTeam
       }
       case OpKind::Argmax: break;  // the backend returns logits; sampling picks the token
     }
+    // Probing: the op's fp32 output rows copied where nothing reuses them.
+    if (options.probe && buffers.count(op.outputs[0])) {
+      const int t = op.outputs[0];
+      Step copy;
+      copy.kind = StepKind::Copy;
+      copy.name = op.name + ".probe";
+      copy.layer = op.layer;
+      copy.logit_rows_only = logit_rows;
+      copy.in = buffers.at(t);
+      copy.width = width_of(t);
+      copy.out = {layout.place(static_cast<std::size_t>(copy.width) * 4 *
+                               static_cast<std::size_t>(options.max_batch)),
+                  static_cast<std::size_t>(copy.width) * 4};
+      plan.probes[g.tensors[static_cast<std::size_t>(t)].name] = {copy.out, copy.width};
+      add_step(copy, {copy.in.offset}, {copy.out.offset});
+    }
     // Buffers whose last reader this op was go back to the pool.
     for (int in : op.inputs) {
       if (last_use[static_cast<std::size_t>(in)] != i) continue;

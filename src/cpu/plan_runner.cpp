@@ -6,8 +6,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstring>
 #include <map>
 
+#include "core/error.h"
 #include "cpu/elementwise.h"
 #include "numerics/row_ops.h"
 #include "cpu/plan.h"
@@ -149,6 +151,12 @@ void run_step(const RunContext& r, const Step& s, int member) {
       }
       break;
     }
+    case StepKind::Copy: {
+      const Range rows = share(first, r.n, member, members);
+      for (std::int64_t t = rows.begin; t < rows.end; ++t)
+        std::memcpy(f32_row(arena, s.out, t), f32_row(arena, s.in, t), static_cast<std::size_t>(s.width) * 4);
+      break;
+    }
     case StepKind::Add:
     case StepKind::SwiGlu: {
       const Range rows = share(first, r.n, member, members);
@@ -202,11 +210,26 @@ const char* step_kind_name(StepKind kind) {
     case StepKind::Attention: return "attention";
     case StepKind::Add: return "add";
     case StepKind::SwiGlu: return "swiglu";
+    case StepKind::Copy: return "copy (probe)";
   }
   return "?";
 }
 
 }  // namespace
+
+std::vector<float> read_probe(const Plan& plan, const std::string& tensor, std::int64_t first,
+                              std::int64_t n) {
+  auto it = plan.probes.find(tensor);
+  if (it == plan.probes.end())
+    fail("the CPU plan keeps no tensor named '{}' (lower it with PlanOptions::probe)", tensor);
+  const Plan::Probe& p = it->second;
+  std::vector<float> out;
+  for (std::int64_t t = first; t < n; ++t) {
+    const float* row = f32_row(*plan.arena, p.rows, t);
+    out.insert(out.end(), row, row + p.width);
+  }
+  return out;
+}
 
 std::string profile_report(const Plan& plan) {
   if (plan.profile.empty()) return {};

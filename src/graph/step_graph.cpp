@@ -153,7 +153,7 @@ Graph build_step_graph(const model::ModelConfig& c, const StepShape& step, const
   // Serving needs the next token only: the final norm and LM head run on the last row.
   b.block(LayerBlock::None);
   const std::int64_t head_rows = step.logits_every_row ? T : 1;
-  const int last = b.activation(step.logits_every_row ? "x.final" : "x.last", {head_rows, E});
+  const int last = b.activation("x.final", {head_rows, E});
   b.op(OpKind::RmsNorm, "output_norm", -1, {x, b.vector("output_norm.weight", E)}, {last},
        4 * static_cast<std::uint64_t>(head_rows) * E);
   const int head = c.tied_embeddings ? embd : b.matrix("output.weight", c.n_vocab, E);

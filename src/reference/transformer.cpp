@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fmt/format.h>
 
 #include "core/error.h"
 #include "reference/matmul.h"
@@ -48,17 +49,29 @@ void Transformer::attention_block(std::int64_t layer, std::span<float> x, std::i
 
   std::vector<float> xn(x.begin(), x.end());  // [n][n_embd]
   rms_norm_rows(xn, v.attn_norm, n, c.rms_eps);
+  const std::string a = fmt::format("x.{}.", layer);
+  probe(a + "attn_in", xn);
 
   std::vector<float> q(n * q_dim), k(n * kv_dim), val(n * kv_dim);  // [n][q_dim], [n][kv_dim]
   matmul(*w.wq, xn, q, n);
   matmul(*w.wk, xn, k, n);
   matmul(*w.wv, xn, val, n);
-  add_bias(q, v.bq, n);
-  add_bias(k, v.bk, n);
-  add_bias(val, v.bv, n);
+  probe(a + "q", q);
+  probe(a + "k", k);
+  probe(a + "v", val);
+  if (c.qkv_bias) {
+    add_bias(q, v.bq, n);
+    add_bias(k, v.bk, n);
+    add_bias(val, v.bv, n);
+    probe(a + "q_biased", q);
+    probe(a + "k_biased", k);
+    probe(a + "v_biased", val);
+  }
   if (c.qk_norm) {  // Qwen3: each head of q and k is RMS-normalised before RoPE
     rms_norm_rows(q, v.q_norm, n * c.n_head, c.rms_eps);
     rms_norm_rows(k, v.k_norm, n * c.n_head_kv, c.rms_eps);
+    probe(a + "q_normed", q);
+    probe(a + "k_normed", k);
   }
   for (std::int64_t t = 0; t < n; ++t) {
     apply_rope(std::span(q).subspan(t * q_dim, q_dim), c.n_head, pos + t, c);
@@ -66,6 +79,8 @@ void Transformer::attention_block(std::int64_t layer, std::span<float> x, std::i
     std::copy_n(&k[t * kv_dim], kv_dim, cache.key(layer, pos + t));
     std::copy_n(&val[t * kv_dim], kv_dim, cache.value(layer, pos + t));
   }
+  probe(a + "q_rope", q);
+  probe(a + "k_rope", k);
 
   // Causal attention over the cache: token t sees positions 0 .. pos + t.
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(d)));
@@ -93,9 +108,12 @@ void Transformer::attention_block(std::int64_t layer, std::span<float> x, std::i
     }
   }
 
+  probe(a + "attended", attended);
   std::vector<float> projected(n * c.n_embd);  // [n][n_embd]
   matmul(*w.wo, attended, projected, n);
+  probe(a + "attn_out", projected);
   for (std::size_t i = 0; i < projected.size(); ++i) x[i] += projected[i];
+  probe(a + "resid_attn", x);
 }
 
 void Transformer::ffn_block(std::int64_t layer, std::span<float> x, std::int64_t n) const {
@@ -103,13 +121,20 @@ void Transformer::ffn_block(std::int64_t layer, std::span<float> x, std::int64_t
   const auto& w = model_->layers[layer];
   std::vector<float> xn(x.begin(), x.end());  // [n][n_embd]
   rms_norm_rows(xn, layer_vectors_[layer].ffn_norm, n, c.rms_eps);
+  const std::string a = fmt::format("x.{}.", layer);
+  probe(a + "ffn_in", xn);
   std::vector<float> gate(n * c.n_ff), up(n * c.n_ff);  // [n][n_ff]
   matmul(*w.ffn_gate, xn, gate, n);
   matmul(*w.ffn_up, xn, up, n);
+  probe(a + "gate", gate);
+  probe(a + "up", up);
   swiglu(gate, up);
+  probe(a + "swiglu", gate);
   std::vector<float> down(n * c.n_embd);  // [n][n_embd]
   matmul(*w.ffn_down, gate, down, n);
+  probe(a + "ffn_out", down);
   for (std::size_t i = 0; i < down.size(); ++i) x[i] += down[i];
+  probe(a + "resid_ffn", x);
 }
 
 void Transformer::forward(std::span<const std::int32_t> tokens, std::int64_t pos, KvCache& cache,
@@ -131,6 +156,7 @@ void Transformer::forward(std::span<const std::int32_t> tokens, std::int64_t pos
                           std::span(x).subspan(t * c.n_embd, c.n_embd));
   }
 
+  probe("x.embedded", x);
   for (std::int64_t layer = 0; layer < c.n_layer; ++layer) {
     attention_block(layer, x, n, pos, cache);
     ffn_block(layer, x, n);
@@ -140,7 +166,9 @@ void Transformer::forward(std::span<const std::int32_t> tokens, std::int64_t pos
   const std::int64_t first = all_logits ? 0 : n - 1;
   std::span<float> rows = std::span(x).subspan(first * c.n_embd);
   rms_norm_rows(rows, output_norm_, n - first, c.rms_eps);
+  probe("x.final", rows);
   matmul(*model_->output, rows, logits, n - first);
+  probe("logits", logits);
 }
 
 }  // namespace lockstep::reference

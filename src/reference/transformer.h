@@ -3,7 +3,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <string>
 #include <span>
 #include <vector>
 
@@ -27,6 +29,12 @@ class Transformer {
   void forward(std::span<const std::int32_t> tokens, std::int64_t pos, KvCache& cache,
                std::span<float> logits, bool all_logits) const;
 
+  // Called by forward() with every op's output as the step graph names it (graph/step_graph.h:
+  // "x.embedded", "x.3.q", "x.3.attended", "logits", ...): [rows][width] fp32, the rows of the
+  // call (the head's: the rows whose logits are wanted). For checking other targets op by op.
+  using TensorProbe = std::function<void(const std::string& tensor, std::span<const float> rows)>;
+  void set_probe(TensorProbe probe) { probe_ = std::move(probe); }
+
  private:
   // Small per-layer vectors, dequantized once: [n_embd] norms, [q_dim]/[kv_dim] biases,
   // [head_dim] q/k norms.
@@ -41,6 +49,10 @@ class Transformer {
   std::shared_ptr<const model::Model> model_;
   std::vector<LayerVectors> layer_vectors_;  // [n_layer]
   std::vector<float> output_norm_;           // [n_embd]
+  TensorProbe probe_;
+  void probe(const std::string& tensor, std::span<const float> rows) const {
+    if (probe_) probe_(tensor, rows);
+  }
 };
 
 }  // namespace lockstep::reference
