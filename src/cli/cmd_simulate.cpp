@@ -30,7 +30,7 @@
 #include "lpu/sim/system_simulator.h"
 #include "lpu/report/system_timeline.h"
 #include "lpu/sim/token_latency.h"
-#include "lpu/sim/trace.h"
+#include "lpu/report/chip_chrome_trace.h"
 #include "model/catalog.h"
 #include "numerics/half.h"
 
@@ -56,8 +56,8 @@ using Clock = std::chrono::steady_clock;
 // Runs once, printing cycles against the prediction and the simulator's own speed.
 lpu::SimulationResult run_and_report(lpu::Chip& chip, const lpu::Program& program,
                                      lpu::SimulationMode mode, const std::string& trace_path) {
-  std::unique_ptr<lpu::ChromeTraceWriter> trace;
-  if (!trace_path.empty()) trace = std::make_unique<lpu::ChromeTraceWriter>(trace_path);
+  std::unique_ptr<lpu::ChipChromeTrace> trace;
+  if (!trace_path.empty()) trace = std::make_unique<lpu::ChipChromeTrace>(trace_path);
   const lpu::DecodedProgram decoded = chip.decode(program);  // static checks, not timed
   const auto start = Clock::now();
   const lpu::SimulationResult r = chip.run(decoded, program, mode, trace.get());

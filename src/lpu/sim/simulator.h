@@ -51,7 +51,7 @@
 #include "lpu/sim/mxm_arithmetic.h"
 #include "lpu/program/program.h"
 #include "lpu/arch/system_config.h"
-#include "lpu/sim/trace.h"
+#include "lpu/sim/trace_sink.h"
 
 namespace lockstep::lpu {
 

@@ -51,7 +51,7 @@
 #include "lpu/arch/system_config.h"
 #include "lpu/program/system_program.h"
 #include "lpu/arch/topology.h"
-#include "lpu/sim/trace.h"
+#include "lpu/sim/trace_sink.h"
 
 namespace lockstep::lpu {
 

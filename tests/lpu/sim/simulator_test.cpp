@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "lpu/program/program_builder.h"
+#include "lpu/report/chip_chrome_trace.h"
 #include "numerics/half.h"
 
 namespace lockstep::lpu {
@@ -344,7 +345,7 @@ TEST(SimulatorTest, TraceIsAChromeTimelineOfQueuesAndStreams) {
   Chip chip{ChipConfig{}};
   std::stringstream json;
   {
-    ChromeTraceWriter trace(json);
+    ChipChromeTrace trace(json);
     chip.run(add_program(chip.floorplan()).program(), SimulationMode::Timing, &trace);
   }
   const auto doc = nlohmann::json::parse(json.str());
@@ -376,7 +377,7 @@ TEST(SimulatorTest, TraceStopsAtItsEventLimit) {
   Chip chip{ChipConfig{}};
   std::stringstream json;
   {
-    ChromeTraceWriter trace(json, 12);
+    ChipChromeTrace trace(json, 12);
     chip.run(add_program(chip.floorplan()).program(), SimulationMode::Timing, &trace);
     EXPECT_EQ(trace.events_written(), 12u);
     EXPECT_THROW(chip.run(add_program(chip.floorplan()).program(), SimulationMode::Timing, &trace),
