@@ -14,6 +14,8 @@
 // "c2c sends" thread: with at most kTraceSendDetailChips chips one event per Send (its link
 // occupancy, args: link), else one event per bin and link with Sends (args: link, sends), so that
 // a 576-chip token stays a few tens of MB. Timestamps: microseconds on the system clock.
+// otherData: clock_hz, chips. Written through core::ChromeTraceWriter (core/chrome_trace.h), so
+// past its default event cap the trace ends with an instant saying it was cut.
 #pragma once
 
 #include <ostream>
