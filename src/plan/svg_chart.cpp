@@ -7,6 +7,7 @@
 #include <limits>
 
 #include "core/error.h"
+#include "core/svg.h"
 
 namespace lockstep::plan {
 namespace {
@@ -44,27 +45,7 @@ double nice_step(double span) {
   return 10.0 * magnitude;
 }
 
-std::string px(double v) { return fmt::format("{:.1f}", v); }
-
 }  // namespace
-
-std::string xml_escape(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&apos;"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20 && c != '\t' && c != '\n' && c != '\r') break;
-        out += c;
-    }
-  }
-  return out;
-}
 
 std::string format_tick(double v) {
   if (v == 0) return "0";
@@ -136,81 +117,64 @@ std::string render_svg(const LineChart& chart) {
   const Scale sx{chart.x.scale, xt.front(), xt.back(), box_left, box_right};
   const Scale sy{chart.y.scale, yt.front(), yt.back(), box_bottom, box_top};
 
-  std::string o;
-  o += "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n";
-  o += fmt::format(
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"{0}\" height=\"{1}\" "
-      "viewBox=\"0 0 {0} {1}\" font-family=\"sans-serif\" font-size=\"12\">\n",
-      width, height);
-  o += fmt::format("<title>{}</title>\n", xml_escape(chart.title));
-  o += fmt::format("<rect x=\"0\" y=\"0\" width=\"{}\" height=\"{}\" fill=\"white\"/>\n", width,
-                   height);
-  o += fmt::format(
-      "<text x=\"{}\" y=\"28\" text-anchor=\"middle\" font-size=\"16\" "
-      "font-weight=\"bold\">{}</text>\n",
-      px((box_left + box_right) / 2), xml_escape(chart.title));
+  using core::SvgAttrs;
+  core::SvgDocument svg(width, height,
+                        SvgAttrs().set("font-family", "sans-serif").set("font-size", 12), true);
+  svg.title(chart.title);
+  svg.rect(0, 0, width, height, SvgAttrs().set("fill", "white"));
+  svg.text((box_left + box_right) / 2, 28, chart.title,
+           SvgAttrs().set("text-anchor", "middle").set("font-size", 16).set("font-weight", "bold"));
 
   // Grid and ticks.
-  o += "<g class=\"grid\" stroke=\"#dddddd\" stroke-width=\"1\">\n";
+  svg.open_group(SvgAttrs().set("class", "grid").set("stroke", "#dddddd").set("stroke-width", 1));
+  for (double v : xt) svg.line(sx(v), box_top, sx(v), box_bottom);
+  for (double v : yt) svg.line(box_left, sy(v), box_right, sy(v));
+  svg.close_group();
+  svg.rect(box_left, box_top, box_right - box_left, box_bottom - box_top,
+           SvgAttrs().set("class", "plot").set("fill", "none").set("stroke", "black"));
+  svg.open_group(SvgAttrs().set("class", "ticks"));
   for (double v : xt)
-    o += fmt::format("<line x1=\"{0}\" y1=\"{1}\" x2=\"{0}\" y2=\"{2}\"/>\n", px(sx(v)),
-                     px(box_top), px(box_bottom));
+    svg.text(sx(v), box_bottom + 16, format_tick(v), SvgAttrs().set("text-anchor", "middle"));
   for (double v : yt)
-    o += fmt::format("<line x1=\"{1}\" y1=\"{0}\" x2=\"{2}\" y2=\"{0}\"/>\n", px(sy(v)),
-                     px(box_left), px(box_right));
-  o += "</g>\n";
-  o += fmt::format(
-      "<rect class=\"plot\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" "
-      "stroke=\"black\"/>\n",
-      px(box_left), px(box_top), px(box_right - box_left), px(box_bottom - box_top));
-  o += "<g class=\"ticks\">\n";
-  for (double v : xt)
-    o += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", px(sx(v)),
-                     px(box_bottom + 16), xml_escape(format_tick(v)));
-  for (double v : yt)
-    o += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>\n",
-                     px(box_left - 6), px(sy(v) + 4), xml_escape(format_tick(v)));
-  o += "</g>\n";
-  o += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}{}</text>\n",
-                   px((box_left + box_right) / 2), px(height - 18), xml_escape(chart.x.label),
-                   chart.x.scale == AxisScale::Log ? " (log scale)" : "");
-  o += fmt::format(
-      "<text x=\"{0}\" y=\"{1}\" text-anchor=\"middle\" transform=\"rotate(-90 {0} {1})\">{2}{3}"
-      "</text>\n",
-      px(22), px((box_top + box_bottom) / 2), xml_escape(chart.y.label),
-      chart.y.scale == AxisScale::Log ? " (log scale)" : "");
+    svg.text(box_left - 6, sy(v) + 4, format_tick(v), SvgAttrs().set("text-anchor", "end"));
+  svg.close_group();
+  svg.text((box_left + box_right) / 2, height - 18,
+           chart.x.label + (chart.x.scale == AxisScale::Log ? " (log scale)" : ""),
+           SvgAttrs().set("text-anchor", "middle"));
+  const double y_label_x = 22, y_label_y = (box_top + box_bottom) / 2;
+  svg.text(y_label_x, y_label_y,
+           chart.y.label + (chart.y.scale == AxisScale::Log ? " (log scale)" : ""),
+           SvgAttrs().set("text-anchor", "middle").set("transform", fmt::format("rotate(-90 {} {})",
+                                                           core::svg_number(y_label_x),
+                                                           core::svg_number(y_label_y))));
 
   // Series and legend.
   for (std::size_t i = 0; i < chart.series.size(); ++i) {
     const ChartSeries& s = chart.series[i];
     const std::string_view colour = kChartPalette[i % kChartPalette.size()];
-    o += fmt::format("<g class=\"series\" stroke=\"{0}\" fill=\"{0}\">\n", colour);
-    o += fmt::format("<title>{}</title>\n", xml_escape(s.name));
+    svg.open_group(SvgAttrs().set("class", "series").set("stroke", colour).set("fill", colour),
+                   s.name);
     if (!s.points.empty()) {
-      o += "<polyline fill=\"none\" stroke-width=\"2\" points=\"";
-      for (std::size_t k = 0; k < s.points.size(); ++k)
-        o += fmt::format("{}{},{}", k ? " " : "", px(sx(s.points[k].x)), px(sy(s.points[k].y)));
-      o += "\"/>\n";
+      std::vector<core::SvgPoint> line;
+      for (const auto& p : s.points) line.push_back({sx(p.x), sy(p.y)});
+      svg.polyline(line, SvgAttrs().set("fill", "none").set("stroke-width", 2));
     }
     for (const auto& p : s.points) {
-      o += fmt::format("<circle cx=\"{}\" cy=\"{}\" r=\"{}\"/>\n", px(sx(p.x)), px(sy(p.y)),
-                       kMarkerRadius);
+      svg.circle(sx(p.x), sy(p.y), kMarkerRadius);
       if (!p.label.empty())
-        o += fmt::format(
-            "<text x=\"{}\" y=\"{}\" stroke=\"none\" font-size=\"10\">{}</text>\n",
-            px(sx(p.x) + 5), px(sy(p.y) - 5), xml_escape(p.label));
+        svg.text(sx(p.x) + 5, sy(p.y) - 5, p.label,
+                 SvgAttrs().set("stroke", "none").set("font-size", 10));
     }
-    o += "</g>\n";
+    svg.close_group();
     const double ly = box_top + 10 + 20.0 * static_cast<double>(i);
-    o += fmt::format(
-        "<g class=\"legend\"><line x1=\"{0}\" y1=\"{1}\" x2=\"{2}\" y2=\"{1}\" stroke=\"{3}\" "
-        "stroke-width=\"2\"/><circle cx=\"{4}\" cy=\"{1}\" r=\"{5}\" fill=\"{3}\"/>"
-        "<text x=\"{6}\" y=\"{7}\">{8}</text></g>\n",
-        px(box_right + 15), px(ly), px(box_right + 45), colour, px(box_right + 30), kMarkerRadius,
-        px(box_right + 52), px(ly + 4), xml_escape(s.name));
+    svg.open_group(SvgAttrs().set("class", "legend"));
+    svg.line(box_right + 15, ly, box_right + 45, ly,
+             SvgAttrs().set("stroke", colour).set("stroke-width", 2));
+    svg.circle(box_right + 30, ly, kMarkerRadius, SvgAttrs().set("fill", colour));
+    svg.text(box_right + 52, ly + 4, s.name);
+    svg.close_group();
   }
-  o += "</svg>\n";
-  return o;
+  return svg.finish();
 }
 
 }  // namespace lockstep::plan

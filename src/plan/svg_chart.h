@@ -5,7 +5,8 @@
 // y ticks and label (rotated) on the left, the legend on the right of the plot box. Each series
 // is one polyline through its points in the order given, with a circle marker per point and the
 // point's label (e.g. "B=8") beside the marker. Colours cycle through a fixed palette
-// (kChartPalette). Every text is escaped for XML.
+// (kChartPalette). Written with core::SvgDocument (core/svg.h): escaped, well-formed,
+// deterministic.
 //
 // Axes: linear or log10. The range is the data's, widened to whole ticks: linear axes step by
 // 1, 2 or 5 x 10^k with about 6 ticks; log axes run from the decade below the smallest value to
@@ -63,9 +64,5 @@ std::vector<double> nice_ticks(double lo, double hi, AxisScale scale);
 
 // A tick value as text: "0.5", "20", "1000", "1e+06".
 std::string format_tick(double v);
-
-// `text` with &, <, >, " and ' replaced by entities, and control characters (which XML 1.0
-// forbids) dropped.
-std::string xml_escape(std::string_view text);
 
 }  // namespace lockstep::plan

@@ -90,12 +90,6 @@ LineChart sample_chart() {
   return chart;
 }
 
-TEST(SvgChartTest, EscapesXml) {
-  EXPECT_EQ(xml_escape("a<b>&\"c'"), "a&lt;b&gt;&amp;&quot;c&apos;");
-  EXPECT_EQ(xml_escape(std::string("x\x01y\tz")), "xy\tz");
-  EXPECT_EQ(xml_escape("B=8"), "B=8");
-}
-
 TEST(SvgChartTest, LinearTicksAreNiceAndCoverTheRange) {
   EXPECT_EQ(nice_ticks(0.3, 9.7, AxisScale::Linear), (std::vector<double>{0, 2, 4, 6, 8, 10}));
   const auto t = nice_ticks(30, 420, AxisScale::Linear);

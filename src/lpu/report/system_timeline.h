@@ -6,7 +6,7 @@
 // by the unit kind the chip kept busiest in it, as a share of that kind's capacity (its queues x
 // the bin's cycles; MXM: the busiest of its load, compute and emit queue kinds; links: the
 // busiest link's occupancy by the chip's Sends), darker = busier; light grey = running but
-// issuing nothing; white = not running.
+// issuing nothing; white = not running. Written with core::SvgDocument (core/svg.h).
 //
 // write_system_chrome_trace: Chrome trace-event JSON for Perfetto (ui.perfetto.dev). One process
 // per chip, named "chip N (stage s rank r)", in pipeline order; one thread per unit kind with a

@@ -5,6 +5,7 @@
 #include <array>
 #include <cmath>
 
+#include "core/svg.h"
 #include "lpu/report/system_timeline.h"
 
 namespace lockstep::lpu {
@@ -58,20 +59,6 @@ std::string colour(const Cell& c) {
   return fmt::format("#{:02x}{:02x}{:02x}", mix(s.r), mix(s.g), mix(s.b));
 }
 
-std::string xml_escape(const std::string& s) {
-  std::string out;
-  for (char ch : s) {
-    switch (ch) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += ch;
-    }
-  }
-  return out;
-}
-
 // A round tick step (1, 2 or 5 x 10^k) giving at most ~10 ticks over `span`.
 double tick_step(double span) {
   const double raw = span / 10;
@@ -108,37 +95,35 @@ void write_system_timeline_svg(const SystemActivity& a, const SystemProgram& pro
   const double height = plot_bottom + 96;
   const double x_per_cycle = plot_w / std::max<double>(1.0, static_cast<double>(a.cycles));
 
-  out << fmt::format(
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{:.0f}\" height=\"{:.0f}\" "
-      "viewBox=\"0 0 {:.0f} {:.0f}\" font-family=\"sans-serif\" font-size=\"11\">\n",
-      width, height, width, height);
-  out << fmt::format("<rect width=\"{:.0f}\" height=\"{:.0f}\" fill=\"#ffffff\"/>\n", width, height);
-  out << fmt::format("<text x=\"{}\" y=\"22\" font-size=\"16\" font-weight=\"bold\">{}</text>\n",
-                     left, xml_escape(title));
+  using core::SvgAttrs;
+  core::SvgDocument svg(width, height,
+                        SvgAttrs().set("font-family", "sans-serif").set("font-size", 11));
+  svg.rect(0, 0, width, height, SvgAttrs().set("fill", "#ffffff"));
+  svg.text(left, 22, title, SvgAttrs().set("font-size", 16).set("font-weight", "bold"));
   int stage_count = 0;
   for (const auto& p : places) stage_count = std::max(stage_count, p.stage + 1);
-  out << fmt::format(
-      "<text x=\"{}\" y=\"42\" fill=\"#444\">one run: {:.1f} us = {} cycles on the system clock; "
-      "{} chips{}; one row per chip; bin {} cycles ({:.2f} us)</text>\n",
-      left, us_total, a.cycles, n,
-      stage_count > 0 ? fmt::format(" in {} pipeline stages", stage_count) : std::string(),
-      a.bin_cycles, 1e6 * static_cast<double>(a.bin_cycles) / a.clock_hz);
+  svg.text(left, 42,
+           fmt::format("one run: {:.1f} us = {} cycles on the system clock; {} chips{}; one row "
+                       "per chip; bin {} cycles ({:.2f} us)",
+                       us_total, a.cycles, n,
+                       stage_count > 0 ? fmt::format(" in {} pipeline stages", stage_count)
+                                       : std::string(),
+                       a.bin_cycles, 1e6 * static_cast<double>(a.bin_cycles) / a.clock_hz),
+           SvgAttrs().set("fill", "#444"));
 
-  // Time grid and axis.
+  // Time grid.
   const double step = tick_step(std::max(us_total, 1e-3));
-  out << "<g stroke=\"#eeeeee\" stroke-width=\"1\">\n";
-  for (double t = 0; t <= us_total + 1e-9; t += step) {
-    const double x = left + t / us_total * plot_w;
-    out << fmt::format("<line x1=\"{:.1f}\" y1=\"{}\" x2=\"{:.1f}\" y2=\"{}\"/>\n", x, top, x,
-                       plot_bottom);
-  }
-  out << "</g>\n";
+  std::vector<double> tick_x;  // px of each tick, 0 us first
+  for (double t = 0; t <= us_total + 1e-9; t += step) tick_x.push_back(left + t / us_total * plot_w);
+  svg.open_group(SvgAttrs().set("stroke", "#eeeeee").set("stroke-width", 1));
+  for (double x : tick_x) svg.line(x, top, x, plot_bottom);
+  svg.close_group();
 
   // Rows: consecutive bins of one look merged into one rectangle.
-  out << "<g shape-rendering=\"crispEdges\">\n";
+  svg.open_group(SvgAttrs().set("shape-rendering", "crispEdges"));
   for (std::size_t i = 0; i < order.size(); ++i) {
     const ChipActivity& chip = a.chips[order[i]];
-    out << fmt::format("<g class=\"chip\" data-chip=\"{}\">", chip.chip);
+    svg.open_group(SvgAttrs().set("class", "chip").set("data-chip", chip.chip));
     const std::int64_t first = chip.first_bin, last = std::min(first + chip.bins(), bins);
     std::int64_t run_start = first;
     Cell run = classify(a, chip, first);
@@ -150,15 +135,14 @@ void write_system_timeline_svg(const SystemActivity& a, const SystemProgram& pro
                                                   static_cast<double>(chip.start)) * x_per_cycle;
         const double x1 = left + std::min<double>(static_cast<double>(b * a.bin_cycles),
                                                   static_cast<double>(chip.end)) * x_per_cycle;
-        out << fmt::format("<rect x=\"{:.2f}\" y=\"{}\" width=\"{:.2f}\" height=\"{}\" fill=\"{}\"/>",
-                           x0, y[i], std::max(x1 - x0, 0.25), row, colour(run));
+        svg.rect(x0, y[i], std::max(x1 - x0, 0.25), row, SvgAttrs().set("fill", colour(run)));
       }
       run = c;
       run_start = b;
     }
-    out << "</g>\n";
+    svg.close_group();
   }
-  out << "</g>\n";
+  svg.close_group();
 
   // Stage separators and labels (every few stages, at least 12 px apart).
   if (stage_count > 0) {
@@ -168,58 +152,55 @@ void write_system_timeline_svg(const SystemActivity& a, const SystemProgram& pro
       every = k;
       if (k * stage_h >= 12) break;
     }
-    out << "<g stroke=\"#d8d8d8\" stroke-width=\"0.5\">\n";
+    svg.open_group(SvgAttrs().set("stroke", "#d8d8d8").set("stroke-width", 0.5));
     for (std::size_t i = 1; i < order.size(); ++i)
       if (places[order[i]].stage != places[order[i - 1]].stage)
-        out << fmt::format("<line x1=\"{}\" y1=\"{:.1f}\" x2=\"{}\" y2=\"{:.1f}\"/>\n", left - 4,
-                           y[i] - 0.5, left + plot_w, y[i] - 0.5);
-    out << "</g>\n<g fill=\"#333\" text-anchor=\"end\">\n";
+        svg.line(left - 4, y[i] - 0.5, left + plot_w, y[i] - 0.5);
+    svg.close_group();
+    svg.open_group(SvgAttrs().set("fill", "#333").set("text-anchor", "end"));
     for (std::size_t i = 0; i < order.size(); ++i) {
       const PipelinePlace& p = places[order[i]];
       if (p.stage < 0 || p.rank != 0 || p.stage % every != 0) continue;
-      out << fmt::format("<text x=\"{}\" y=\"{:.1f}\">stage {}</text>\n", left - 8, y[i] + 9,
-                         p.stage);
+      svg.text(left - 8, y[i] + 9, fmt::format("stage {}", p.stage));
     }
-    out << "</g>\n";
+    svg.close_group();
   }
-  out << fmt::format("<text x=\"14\" y=\"{:.0f}\" fill=\"#444\" transform=\"rotate(-90 14 {:.0f})\" "
-                     "text-anchor=\"middle\">chips, in pipeline order</text>\n",
-                     (top + plot_bottom) / 2, (top + plot_bottom) / 2);
+  const double middle = (top + plot_bottom) / 2;
+  svg.text(14, middle, "chips, in pipeline order",
+           SvgAttrs()
+               .set("fill", "#444")
+               .set("transform", fmt::format("rotate(-90 14 {})", core::svg_number(middle)))
+               .set("text-anchor", "middle"));
 
   // Axis.
-  out << fmt::format("<g stroke=\"#333\"><line x1=\"{}\" y1=\"{:.1f}\" x2=\"{}\" y2=\"{:.1f}\"/>\n",
-                     left, plot_bottom + 2, left + plot_w, plot_bottom + 2);
-  for (double t = 0; t <= us_total + 1e-9; t += step) {
-    const double x = left + t / us_total * plot_w;
-    out << fmt::format("<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\"/>\n", x,
-                       plot_bottom + 2, x, plot_bottom + 7);
-  }
-  out << "</g>\n<g fill=\"#333\" text-anchor=\"middle\">\n";
-  for (double t = 0; t <= us_total + 1e-9; t += step) {
-    const double x = left + t / us_total * plot_w;
-    out << fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\">{:g}</text>\n", x, plot_bottom + 20, t);
-  }
-  out << fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\">system time (us)</text>\n</g>\n",
-                     left + plot_w / 2, plot_bottom + 36);
+  svg.open_group(SvgAttrs().set("stroke", "#333"));
+  svg.line(left, plot_bottom + 2, left + plot_w, plot_bottom + 2);
+  for (double x : tick_x) svg.line(x, plot_bottom + 2, x, plot_bottom + 7);
+  svg.close_group();
+  svg.open_group(SvgAttrs().set("fill", "#333").set("text-anchor", "middle"));
+  for (std::size_t k = 0; k < tick_x.size(); ++k)
+    svg.text(tick_x[k], plot_bottom + 20, fmt::format("{:g}", static_cast<double>(k) * step));
+  svg.text(left + plot_w / 2, plot_bottom + 36, "system time (us)");
+  svg.close_group();
 
   // Legend.
   double lx = left;
   const double ly = plot_bottom + 52;
-  out << "<g class=\"legend\">\n";
+  svg.open_group(SvgAttrs().set("class", "legend"));
   for (int d = 0; d < static_cast<int>(kStyles.size()); ++d) {
     const Cell swatch{static_cast<Doing>(d), 3};
-    out << fmt::format("<rect x=\"{:.0f}\" y=\"{:.0f}\" width=\"12\" height=\"12\" fill=\"{}\" "
-                       "stroke=\"#999\" stroke-width=\"0.5\"/>",
-                       lx, ly, colour(swatch));
-    out << fmt::format("<text x=\"{:.0f}\" y=\"{:.0f}\">{}</text>\n", lx + 16, ly + 10,
-                       kStyles[static_cast<std::size_t>(d)].legend);
-    lx += 26 + 6.2 * static_cast<double>(std::string(kStyles[static_cast<std::size_t>(d)].legend).size());
+    const std::string_view legend = kStyles[static_cast<std::size_t>(d)].legend;
+    svg.rect(lx, ly, 12, 12,
+             SvgAttrs().set("fill", colour(swatch)).set("stroke", "#999").set("stroke-width", 0.5));
+    svg.text(lx + 16, ly + 10, legend);
+    lx += 26 + 6.2 * static_cast<double>(legend.size());
   }
-  out << fmt::format("<text x=\"{}\" y=\"{:.0f}\" fill=\"#444\">colour: the unit kind busiest in the "
-                     "bin (share of its capacity); lighter = less busy (&lt;10%, &lt;30%, &lt;60%, "
-                     "more)</text>\n",
-                     left, ly + 30);
-  out << "</g>\n</svg>\n";
+  svg.text(left, ly + 30,
+           "colour: the unit kind busiest in the bin (share of its capacity); lighter = less busy "
+           "(<10%, <30%, <60%, more)",
+           SvgAttrs().set("fill", "#444"));
+  svg.close_group();
+  out << svg.finish();
 }
 
 }  // namespace lockstep::lpu
