@@ -16,7 +16,6 @@ Only the Python standard library (no HTTP client library: the point is to misbeh
 Run by ctest as python.test_serve_attacks:
   /usr/bin/python3 test_serve_attacks.py --lockstep BUILD/lockstep --tmp BUILD/test-tmp
 """
-import argparse
 import gzip
 import http.client
 import json
@@ -29,6 +28,9 @@ import sys
 import threading
 import time
 import zlib
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from named_tests import run_named_tests  # noqa: E402
 
 KEY = "attack-key"
 
@@ -323,27 +325,5 @@ def test_sigterm_drains(binary, tmp):
         s.stop()
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--lockstep", required=True)
-    ap.add_argument("--tmp", required=True)
-    ap.add_argument("-k", default="", help="run only the tests whose name contains this")
-    args = ap.parse_args()
-    tmp = os.path.join(args.tmp, "serve_attacks")
-    os.makedirs(tmp, exist_ok=True)
-    tests = [(name, f) for name, f in globals().items() if name.startswith("test_") and args.k in name]
-    failures = 0
-    for name, f in tests:
-        start = time.time()
-        try:
-            detail = f(args.lockstep, tmp)
-            print(f"ok    {name} ({time.time() - start:.1f} s): {detail}", flush=True)
-        except Exception as e:  # noqa: BLE001 (a failed check or a broken server: both fail)
-            failures += 1
-            print(f"FAIL  {name} ({time.time() - start:.1f} s): {type(e).__name__}: {e}", flush=True)
-    print(f"{len(tests) - failures} passed, {failures} failed")
-    return 1 if failures else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_named_tests(globals(), __doc__, "serve_attacks"))
