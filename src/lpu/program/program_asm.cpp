@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "core/error.h"
+#include "lpu/program/host_interface.h"
 
 namespace lockstep::lpu {
 namespace {
@@ -68,6 +69,12 @@ std::string stream_text(std::uint8_t byte) {
 std::string float_text(float f) {
   if (std::isnan(f)) return fmt::format("nan:{:#010x}", std::bit_cast<std::uint32_t>(f));
   return fmt::format("{}", f);
+}
+
+// Finite doubles in their shortest round-trip decimal form, others as bits:0x<16 hex digits>.
+std::string double_text(double d) {
+  if (std::isfinite(d)) return fmt::format("{}", d);
+  return fmt::format("bits:{:#018x}", std::bit_cast<std::uint64_t>(d));
 }
 
 std::string quoted(std::string_view s) {
@@ -152,11 +159,28 @@ void write_header(std::string& out, const Program& program, const Floorplan& flo
                      kProgramAsmVersion);
   out += fmt::format(".system {}\n.description {}\n.predicted_cycles {}\n", quoted(program.system),
                      quoted(program.description), program.predicted_cycles);
-  for (const auto& b : program.buffers)
+  for (const auto& b : program.buffers) {
     out +=
-        fmt::format(".buffer {} {} slice={} addr={} vectors={} type={} elements={}\n",
+        fmt::format(".buffer {} {} slice={} addr={} vectors={} type={} elements={}",
                     b.is_input ? "input" : "output", quoted(b.name), slice_text(b.slice, floorplan),
                     b.addr, b.vectors, element_type_text(b.type), b.elements);
+    if (b.role != HostRole::Unspecified) out += fmt::format(" role={}", host_role_name(b.role));
+    if (b.stripe != 0) out += fmt::format(" stripe={}", b.stripe);
+    out += "\n";
+  }
+  const HostInterface& h = program.host;
+  if (h == HostInterface{}) return;
+  out += fmt::format(
+      ".host rows={} vector_bytes={} lanes={} context={} n_vocab={} token_first={} vocab_first={} "
+      "vocab_rows={} logits_stride={} logits_stripes={} head_dim={} rope_theta={} rope_scale={}\n",
+      h.rows, h.vector_bytes, h.lanes, h.context, h.n_vocab, h.shard.token_first, h.shard.vocab_first,
+      h.vocab_rows, h.logits_stride, h.logits_stripes, h.rope.head_dim, double_text(h.rope.theta),
+      double_text(h.rope.linear_scale));
+  if (!h.rope.freq_factors.empty()) {
+    out += ".rope_freq_factors";
+    for (float f : h.rope.freq_factors) out += " " + float_text(f);
+    out += "\n";
+  }
 }
 
 void write_queues(std::string& out, const Program& program, const Floorplan& floorplan) {
@@ -524,12 +548,17 @@ class AsmParser {
       program_.predicted_cycles = parse_integer<std::uint64_t>(single_bare(t), ctx_, name);
     else if (name == ".buffer")
       parse_buffer(t);
+    else if (name == ".host")
+      parse_host(t);
+    else if (name == ".rope_freq_factors")
+      for (std::size_t i = 1; i < t.size(); ++i)
+        program_.host.rope.freq_factors.push_back(parse_float(t[i].text, ctx_));
     else if (name == ".memory")
       parse_memory(t);
     else
       ctx_.error(
           "unknown directive '{}' (.format .system .description .predicted_cycles "
-          ".buffer .memory)",
+          ".buffer .host .rope_freq_factors .memory)",
           shown(name));
   }
 
@@ -575,10 +604,52 @@ class AsmParser {
         b.type = parse_element_type(value, ctx_);
       else if (key == "elements")
         b.elements = parse_integer<std::uint32_t>(value, ctx_, key);
+      else if (key == "role") {
+        b.role = host_role_from_name(value);
+        if (b.role == HostRole::Unspecified) ctx_.error("'{}' is not a host buffer role", shown(value));
+      } else if (key == "stripe")
+        b.stripe = parse_integer<std::uint32_t>(value, ctx_, key);
       else
         return false;
       return true;
     });
+  }
+
+  double parse_double(std::string_view text, std::string_view what) {
+    if (text.starts_with("bits:0x") && text.size() == 23) {
+      std::uint64_t bits = 0;
+      const auto [end, ec] = std::from_chars(text.data() + 7, text.data() + text.size(), bits, 16);
+      if (ec == std::errc() && end == text.data() + text.size()) return std::bit_cast<double>(bits);
+      ctx_.error("{} '{}' is not bits:0x followed by 16 hex digits", what, shown(text));
+    }
+    double v = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || end != text.data() + text.size() || text.empty())
+      ctx_.error("{} '{}' is not a number", what, shown(text));
+    return v;
+  }
+
+  // .host key=value ...: the host interface (program.h), every field optional.
+  void parse_host(const std::vector<Token>& t) {
+    HostInterface& h = program_.host;
+    KeyValues keys(ctx_);
+    for (std::size_t i = 1; i < t.size(); ++i) {
+      const auto [key, value] = keys.next(t[i]);
+      if (key == "rows") h.rows = parse_integer<std::uint32_t>(value, ctx_, key);
+      else if (key == "vector_bytes") h.vector_bytes = parse_integer<std::uint32_t>(value, ctx_, key);
+      else if (key == "lanes") h.lanes = parse_integer<std::uint32_t>(value, ctx_, key);
+      else if (key == "context") h.context = parse_integer<std::int64_t>(value, ctx_, key);
+      else if (key == "n_vocab") h.n_vocab = parse_integer<std::int64_t>(value, ctx_, key);
+      else if (key == "token_first") h.shard.token_first = parse_integer<std::int64_t>(value, ctx_, key);
+      else if (key == "vocab_first") h.shard.vocab_first = parse_integer<std::int64_t>(value, ctx_, key);
+      else if (key == "vocab_rows") h.vocab_rows = parse_integer<std::int64_t>(value, ctx_, key);
+      else if (key == "logits_stride") h.logits_stride = parse_integer<std::uint32_t>(value, ctx_, key);
+      else if (key == "logits_stripes") h.logits_stripes = parse_integer<std::uint32_t>(value, ctx_, key);
+      else if (key == "head_dim") h.rope.head_dim = parse_integer<std::int64_t>(value, ctx_, key);
+      else if (key == "rope_theta") h.rope.theta = parse_double(value, key);
+      else if (key == "rope_scale") h.rope.linear_scale = parse_double(value, key);
+      else ctx_.error(".host has no field '{}'", shown(key));
+    }
   }
 
   void parse_memory(const std::vector<Token>& t) {

@@ -7,7 +7,9 @@
 //   .system "lpu-v1"
 //   .description "a \"small\" program"
 //   .predicted_cycles 42
-//   .buffer input "token" slice=mem.w0 addr=8 vectors=1 type=i32 elements=1
+//   .buffer input "token" slice=mem.w0 addr=8 vectors=1 type=i32 elements=1 role=token
+//   .host rows=1 vector_bytes=320 lanes=80 context=256 n_vocab=512 ... (a model step only)
+//   .rope_freq_factors 1 1 2.5 ...                    (when the model scales RoPE per pair)
 //
 //   # mem.w0: mem queue at position 46, 2 instructions
 //   mem.w0      @0        read        -> e3 reach=47 addr=8 step=1 x4/2
@@ -38,8 +40,12 @@
 // to the same bits (NaN as nan:0x<bits>). Lines of one queue need not be adjacent; they are
 // appended to it in file order. `#` starts a comment; blank lines are ignored. Strings are
 // double-quoted with \" \\ and \xNN escapes. Directives: .format (optional; must be 1),
-// .system, .description, .predicted_cycles (each at most once), .buffer and .memory (any number;
-// a .memory line is followed by its `bytes` as hex lines).
+// .system, .description, .predicted_cycles, .host, .rope_freq_factors (each at most once),
+// .buffer and .memory (any number; a .memory line is followed by its `bytes` as hex lines).
+// A .buffer's role= (host_interface.h's names) and stripe= are written when set; .host
+// (key=value: rows vector_bytes lanes context n_vocab token_first vocab_first vocab_rows
+// logits_stride logits_stripes head_dim rope_theta rope_scale) when the program has a host
+// interface, finite doubles in their shortest round-trip form, others as bits:0x<16 hex digits>.
 //
 // Parse errors are lockstep::Error sentences "<source>:<line>: what is wrong".
 #pragma once

@@ -15,7 +15,7 @@ namespace {
 constexpr char kMagic[8] = {'L', 'O', 'C', 'K', 'P', 'R', 'O', 'G'};
 constexpr std::size_t kInstructionBytes = 48;
 constexpr std::size_t kSegmentHeaderBytes = 16;
-constexpr std::size_t kBufferMinBytes = 4 + 1 + 1 + 4 + 4 + 4 + 4;
+constexpr std::size_t kBufferMinBytes = 4 + 1 + 1 + 4 + 4 + 4 + 4 + 1 + 4;
 
 // Appends little-endian fixed-width fields.
 class ByteWriter {
@@ -25,7 +25,9 @@ class ByteWriter {
   void u32(std::uint32_t v) { put(v, 4); }
   void u64(std::uint64_t v) { put(v, 8); }
   void i32(std::int32_t v) { u32(static_cast<std::uint32_t>(v)); }
+  void i64(std::int64_t v) { u64(static_cast<std::uint64_t>(v)); }
   void f32(float v) { u32(std::bit_cast<std::uint32_t>(v)); }
+  void f64(double v) { u64(std::bit_cast<std::uint64_t>(v)); }
   void raw(const void* data, std::size_t n) {
     const auto* p = static_cast<const std::uint8_t*>(data);
     out_.insert(out_.end(), p, p + n);
@@ -55,7 +57,9 @@ class ByteReader {
   std::uint32_t u32(std::string_view what) { return static_cast<std::uint32_t>(get(4, what)); }
   std::uint64_t u64(std::string_view what) { return get(8, what); }
   std::int32_t i32(std::string_view what) { return static_cast<std::int32_t>(u32(what)); }
+  std::int64_t i64(std::string_view what) { return static_cast<std::int64_t>(u64(what)); }
   float f32(std::string_view what) { return std::bit_cast<float>(u32(what)); }
+  double f64(std::string_view what) { return std::bit_cast<double>(u64(what)); }
 
   std::span<const std::uint8_t> take(std::uint64_t n, std::string_view what) {
     if (n > remaining())
@@ -188,6 +192,12 @@ HostBuffer read_buffer(ByteReader& r, std::uint32_t index) {
   buffer.addr = r.u32(what);
   buffer.vectors = r.u32(what);
   buffer.elements = r.u32(what);
+  const std::uint8_t role = r.u8(what);
+  buffer.stripe = r.u32(what);
+  if (role >= kHostRoleCount)
+    fail("{}: {} ('{}') has role {}, which does not exist (0 to {})", r.source(), what, buffer.name,
+         role, kHostRoleCount - 1);
+  buffer.role = static_cast<HostRole>(role);
   if (is_input > 1)
     fail("{}: {} ('{}') has input flag {}, not 0 or 1", r.source(), what, buffer.name, is_input);
   if (type > static_cast<std::uint8_t>(ElementType::I32))
@@ -198,11 +208,54 @@ HostBuffer read_buffer(ByteReader& r, std::uint32_t index) {
   return buffer;
 }
 
+void write_host(ByteWriter& w, const HostInterface& h) {
+  w.u32(h.rows);
+  w.u32(h.vector_bytes);
+  w.u32(h.lanes);
+  w.i64(h.context);
+  w.i64(h.n_vocab);
+  w.i64(h.shard.token_first);
+  w.i64(h.shard.vocab_first);
+  w.i64(h.vocab_rows);
+  w.u32(h.logits_stride);
+  w.u32(h.logits_stripes);
+  w.i64(h.rope.head_dim);
+  w.f64(h.rope.theta);
+  w.f64(h.rope.linear_scale);
+  w.u32(static_cast<std::uint32_t>(h.rope.freq_factors.size()));
+  for (float f : h.rope.freq_factors) w.f32(f);
+}
+
+HostInterface read_host(ByteReader& r) {
+  constexpr std::string_view what = "the host interface";
+  HostInterface h;
+  h.rows = r.u32(what);
+  h.vector_bytes = r.u32(what);
+  h.lanes = r.u32(what);
+  h.context = r.i64(what);
+  h.n_vocab = r.i64(what);
+  h.shard.token_first = r.i64(what);
+  h.shard.vocab_first = r.i64(what);
+  h.vocab_rows = r.i64(what);
+  h.logits_stride = r.u32(what);
+  h.logits_stripes = r.u32(what);
+  h.rope.head_dim = r.i64(what);
+  h.rope.theta = r.f64(what);
+  h.rope.linear_scale = r.f64(what);
+  const std::uint32_t factors = r.count(4, "the RoPE frequency factor count");
+  h.rope.freq_factors.reserve(factors);
+  for (std::uint32_t i = 0; i < factors; ++i) h.rope.freq_factors.push_back(r.f32(what));
+  return h;
+}
+
 void read_header(ByteReader& r) {
   const auto magic = r.take(sizeof kMagic, "the magic bytes");
   if (std::memcmp(magic.data(), kMagic, sizeof kMagic) != 0)
     fail("{}: not a lockstep program (the file does not start with \"LOCKPROG\")", r.source());
   const std::uint32_t version = r.u32("the format version");
+  if (version < kProgramBinaryVersion)
+    fail("{}: program format version {} predates host interfaces (this build reads version {}); "
+         "compile it again with 'lockstep compile -o'", r.source(), version, kProgramBinaryVersion);
   if (version != kProgramBinaryVersion)
     fail("{}: program format version {} is not supported; this build reads version {} only",
          r.source(), version, kProgramBinaryVersion);
@@ -238,7 +291,10 @@ std::vector<std::uint8_t> write_program_binary(const Program& program) {
     w.u32(buffer.addr);
     w.u32(buffer.vectors);
     w.u32(buffer.elements);
+    w.u8(static_cast<std::uint8_t>(buffer.role));
+    w.u32(buffer.stripe);
   }
+  write_host(w, program.host);
   return w.take();
 }
 
@@ -259,9 +315,10 @@ Program read_program_binary(std::span<const std::uint8_t> bytes, const std::stri
   const std::uint32_t buffers = r.count(kBufferMinBytes, "the host buffer count");
   program.buffers.reserve(buffers);
   for (std::uint32_t b = 0; b < buffers; ++b) program.buffers.push_back(read_buffer(r, b));
+  program.host = read_host(r);
   if (r.remaining() != 0)
     fail(
-        "{}: {} bytes follow the last host buffer at byte {}; the file is longer than its "
+        "{}: {} bytes follow the host interface at byte {}; the file is longer than its "
         "contents",
         source_name, r.remaining(), r.position());
   return program;

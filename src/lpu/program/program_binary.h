@@ -9,13 +9,21 @@
 //     32 i32 imm | 36 i32 imm2 | 40 i32 imm3 | 44 f32 fimm (IEEE-754 bits)
 //   uint32 memory segment count; per segment: i32 slice, u32 addr, u64 byte count, the bytes
 //   uint32 host buffer count; per buffer: string name, u8 is_input (0/1), u8 ElementType,
-//     i32 slice, u32 addr, u32 vectors, u32 elements
-//   nothing after the last buffer.
+//     i32 slice, u32 addr, u32 vectors, u32 elements, u8 HostRole, u32 stripe
+//   the host interface (program.h): u32 rows, u32 vector_bytes, u32 lanes, i64 context,
+//     i64 n_vocab, i64 token_first, i64 vocab_first, i64 vocab_rows, u32 logits_stride,
+//     u32 logits_stripes, i64 rope head_dim, f64 rope theta, f64 rope linear_scale,
+//     u32 factor count, that many f32 RoPE frequency factors
+//   nothing after the host interface.
+//
+// Version 2 added the buffers' roles and the host interface; a version 1 file is refused with
+// one sentence asking to compile it again.
 //
 // The reader treats its input as hostile: every count is checked against the bytes that remain
-// before anything is allocated, and truncation, trailing bytes, an unknown version, opcode or
-// element type, a stream byte that is neither a stream nor kNoStream, repeat 0, stride 0 or a
-// non-zero reserved field give one lockstep::Error sentence naming the source and the field.
+// before anything is allocated, and truncation, trailing bytes, an unknown version, opcode,
+// element type or host role, a stream byte that is neither a stream nor kNoStream, repeat 0,
+// stride 0 or a non-zero reserved field give one lockstep::Error sentence naming the source and
+// the field.
 // It checks the encoding only; program_check.h checks the program against a chip.
 #pragma once
 
@@ -28,7 +36,7 @@
 
 namespace lockstep::lpu {
 
-inline constexpr std::uint32_t kProgramBinaryVersion = 1;
+inline constexpr std::uint32_t kProgramBinaryVersion = 2;
 
 std::vector<std::uint8_t> write_program_binary(const Program& program);
 

@@ -31,6 +31,7 @@ struct ChipAssignment {
   std::array<int, kC2cChannels> channel_links;  // [channel] -> link of `chip`, or kUnmappedChannel
   std::vector<MemorySegment> memory;            // this chip's own memory image (functional),
                                                 // loaded after the program's shared one
+  HostShard host;               // this chip's token and vocabulary offsets (host_interface.h)
   std::string role;             // for people: "stage 3 rank 0 (ingress)"
   ChipAssignment() { channel_links.fill(kUnmappedChannel); }
 };

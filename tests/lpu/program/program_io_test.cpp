@@ -231,9 +231,9 @@ TEST(ProgramBinaryTest, TrailingBytesAreRefused) {
 
 TEST(ProgramBinaryTest, NewerVersionIsRefusedSayingWhichIsSupported) {
   auto bytes = write_program_binary(small_program());
-  bytes[8] = 2;
-  expect_error_naming([&] { read_program_binary(bytes, "v2.lpuprog"); }, "v2.lpuprog",
-                      {"version 2 is not supported", "version 1"});
+  bytes[8] = 3;
+  expect_error_naming([&] { read_program_binary(bytes, "v3.lpuprog"); }, "v3.lpuprog",
+                      {"version 3 is not supported", "version 2"});
 }
 
 TEST(ProgramBinaryTest, WrongMagicIsRefused) {
@@ -277,9 +277,10 @@ TEST(ProgramBinaryTest, ReservedFieldMustBeZero) { expect_bad_field(22, {1}, {"r
 TEST(ProgramBinaryTest, BadElementTypeIsRefused) {
   const Program p = one_instruction_program();
   auto bytes = write_program_binary(p);
-  // The buffer's record ends the file: ..., u8 is_input, u8 type, i32 slice, u32 addr,
-  // u32 vectors, u32 elements.
-  bytes[bytes.size() - 17] = 4;
+  // The buffer's record comes before the host interface (88 bytes without RoPE factors) that
+  // ends the file: ..., u8 is_input, u8 type, i32 slice, u32 addr, u32 vectors, u32 elements,
+  // u8 role, u32 stripe.
+  bytes[bytes.size() - 88 - 22] = 4;
   expect_error_naming([&] { read_program_binary(bytes, "type.lpuprog"); }, "type.lpuprog",
                       {"host buffer 0", "element type 4"});
 }
