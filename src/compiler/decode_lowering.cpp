@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "compiler/step_lowering.h"
 #include "graph/step_graph.h"
+#include "lpu/program/host_interface.h"
 
 namespace lockstep::lpu {
 namespace {
@@ -59,6 +60,14 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
   lowering.lower(graph);
   output_sends_ = lowering.output_sends();
   logits_stride_ = lowering.logits_stride();
+  // What the host needs beside the buffers' roles (lpu/program/host_interface.h).
+  std::uint32_t stripes = 0;
+  for (const HostBuffer& b : program_.buffers) stripes += b.role == HostRole::LogitsStripe ? 1 : 0;
+  program_.host = {rows_, static_cast<std::uint32_t>(chip_.vector_bytes),
+                   static_cast<std::uint32_t>(chip_.fp32_lanes()), context_, c.n_vocab,
+                   {token_first_, vocab_first_}, stripes > 0 ? vocab_rows_ : 0,
+                   stripes > 0 ? logits_stride_ : 0, stripes,
+                   {c.head_dim, c.rope_theta, c.rope_linear_scale, c.rope_freq_factors}};
   lowering.finish();
   sram_bytes_ = lowering.sram_bytes();
   probes_ = lowering.probes();
@@ -98,89 +107,6 @@ std::vector<float> DecodeProgram::read_tensor(
                 lanes_of_row[static_cast<std::size_t>(2 * h + half) * lanes + static_cast<std::size_t>(i)];
     }
     out.insert(out.end(), values.begin(), values.end());
-  }
-  return out;
-}
-
-std::vector<std::pair<HostBuffer, std::vector<std::uint8_t>>> DecodeProgram::inputs(
-    std::span<const std::int32_t> tokens, std::int64_t pos) const {
-  return decode_inputs(config_, chip_, program_.buffers, rows_, context_, token_first_, tokens, pos);
-}
-
-std::vector<std::pair<HostBuffer, std::vector<std::uint8_t>>> decode_inputs(
-    const model::ModelConfig& config, const ChipConfig& chip, const std::vector<HostBuffer>& buffers,
-    std::uint32_t rows, std::int64_t context, std::int64_t vocab_first,
-    std::span<const std::int32_t> tokens, std::int64_t pos) {
-  if (tokens.size() != rows)
-    fail("this program takes {} tokens per run, given {}", rows, tokens.size());
-  if (pos < 0 || pos + static_cast<std::int64_t>(rows) > context)
-    fail("positions {}..{} are outside the compiled context of {} tokens", pos,
-         pos + static_cast<std::int64_t>(rows) - 1, context);
-  for (std::int32_t token : tokens)
-    if (token < 0 || token >= config.n_vocab)
-      fail("token {} is outside the vocabulary of {} tokens", token, config.n_vocab);
-  const int lanes = chip.fp32_lanes();
-  const std::size_t vb = chip.vector_bytes;
-  std::vector<std::pair<HostBuffer, std::vector<std::uint8_t>>> out;
-  for (const HostBuffer& b : buffers) {
-    if (!b.is_input) continue;
-    std::vector<std::uint8_t> bytes(std::size_t{b.vectors} * vb, 0);
-    const std::uint32_t per_row = b.vectors / rows;  // vectors of one row
-    for (std::uint32_t t = 0; t < rows; ++t) {
-      std::uint8_t* row = bytes.data() + std::size_t{t} * per_row * vb;
-      const std::int64_t p = pos + t;
-      auto put_i32 = [&](std::int32_t v) { std::memcpy(row, &v, 4); };
-      auto put_f32 = [&](std::size_t lane, float v) { std::memcpy(row + 4 * lane, &v, 4); };
-      if (b.name == "token") put_i32(static_cast<std::int32_t>(tokens[t] - vocab_first));
-      else if (b.name == "position") put_i32(static_cast<std::int32_t>(p));
-      else if (b.name == "position.block") put_i32(static_cast<std::int32_t>(p / lanes));
-      else if (b.name == "position.lane") put_f32(static_cast<std::size_t>(p % lanes), 1.0f);
-      else if (b.name == "rope.cos" || b.name == "rope.sin") {
-        // As reference::apply_rope computes them: theta in double, rounded to float once.
-        const std::int64_t d = config.head_dim;
-        for (std::int64_t i = 0; i < d / 2; ++i) {
-          const double theta = model::rope_angle(config, p, i);
-          put_f32(static_cast<std::size_t>(i),
-                  static_cast<float>(b.name == "rope.cos" ? std::cos(theta) : std::sin(theta)));
-        }
-      } else if (b.name == "mask") {
-        // Causal: row t sees positions up to its own.
-        for (std::int64_t j = 0; j < std::int64_t{per_row} * lanes; ++j)
-          put_f32(static_cast<std::size_t>(j), j <= p ? 0.0f : -INFINITY);
-      } else {
-        fail("internal error: no input named {}", b.name);
-      }
-    }
-    out.push_back({b, std::move(bytes)});
-  }
-  return out;
-}
-
-std::vector<float> DecodeProgram::logits(
-    const std::function<std::vector<std::uint8_t>(const HostBuffer&)>& read) const {
-  return decode_logits(program_.buffers, rows_, vocab_rows_, logits_stride_, chip_.fp32_lanes(), read);
-}
-
-std::vector<float> decode_logits(const std::vector<HostBuffer>& buffers, std::uint32_t rows,
-                                 std::int64_t vocab_rows, std::uint32_t logits_stride, int fp32_lanes,
-                                 const std::function<std::vector<std::uint8_t>(const HostBuffer&)>& read) {
-  const std::size_t n_vocab = static_cast<std::size_t>(vocab_rows);
-  std::vector<float> out(n_vocab * rows, 0.0f);
-  const std::uint32_t lanes = static_cast<std::uint32_t>(fp32_lanes);
-  for (const HostBuffer& b : buffers) {
-    if (b.is_input) continue;
-    const std::uint32_t s = static_cast<std::uint32_t>(std::stoi(b.name.substr(b.name.find('.') + 1)));
-    const std::vector<std::uint8_t> bytes = read(b);
-    // Stripe s holds vectors u = 4k + s; vector u is row u / stride, vector u % stride of it.
-    for (std::uint32_t k = 0; k < b.vectors; ++k) {
-      const std::uint32_t u = 4 * k + s;
-      const std::uint32_t t = u / logits_stride, v = u % logits_stride;
-      for (std::uint32_t l = 0; l < lanes; ++l) {
-        const std::size_t e = std::size_t{v} * lanes + l;
-        if (e < n_vocab)
-          std::memcpy(&out[t * n_vocab + e], &bytes[(std::size_t{k} * lanes + l) * 4], 4);
-      }
-    }
   }
   return out;
 }

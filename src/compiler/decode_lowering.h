@@ -120,13 +120,6 @@ class DecodeProgram {
 
   std::uint32_t rows() const { return rows_; }
 
-  // The bytes of every input buffer for one run: tokens[t] at position pos + t, t < rows().
-  std::vector<std::pair<HostBuffer, std::vector<std::uint8_t>>> inputs(
-      std::span<const std::int32_t> tokens, std::int64_t pos) const;
-  std::vector<std::pair<HostBuffer, std::vector<std::uint8_t>>> inputs(std::int32_t token,
-                                                                       std::int64_t pos) const {
-    return inputs(std::span<const std::int32_t>(&token, 1), pos);
-  }
   // With DecodeOptions::probe: the graph tensors (graph/step_graph.h names) this chip computed,
   // and one of them as [rows][elements] fp32 (elements: the graph's width, this chip's share
   // of it with tensor parallelism), read from the chip's MEM by read_vector(slice, address).
@@ -138,10 +131,9 @@ class DecodeProgram {
   // The placement pass's result: weights, tables and host buffers, before lowering.
   const std::vector<Allocation>& placement() const { return placement_; }
 
-  // The logits [rows][vocab_rows()] fp32 from the output buffers of a run: the columns are
-  // vocabulary ids vocab_first() + j (all of them on a single chip).
-  std::vector<float> logits(
-      const std::function<std::vector<std::uint8_t>(const HostBuffer&)>& read) const;
+  // The host interface (tokens in, logits out) is recorded in program().host and the buffers'
+  // roles; lpu/program/host_interface.h fills and reads it. The same facts, for the compiler:
+  // the logits' columns are vocabulary ids vocab_first() + j, j < vocab_rows().
   std::int64_t vocab_first() const { return vocab_first_; }
   // The first embedding row this chip holds: the host gives it the token id less this.
   std::int64_t token_first() const { return token_first_; }
@@ -171,15 +163,5 @@ class DecodeProgram {
   std::uint64_t input_ready_ = 0;
   std::map<std::string, TensorPlacement> probes_;
 };
-
-// DecodeProgram::inputs and ::logits for a program's buffers alone (a system keeps programs,
-// not DecodeProgram objects): the host's side of a run of any stage.
-std::vector<std::pair<HostBuffer, std::vector<std::uint8_t>>> decode_inputs(
-    const model::ModelConfig& config, const ChipConfig& chip, const std::vector<HostBuffer>& buffers,
-    std::uint32_t rows, std::int64_t context, std::int64_t vocab_first,
-    std::span<const std::int32_t> tokens, std::int64_t pos);
-std::vector<float> decode_logits(const std::vector<HostBuffer>& buffers, std::uint32_t rows,
-                                 std::int64_t vocab_rows, std::uint32_t logits_stride, int fp32_lanes,
-                                 const std::function<std::vector<std::uint8_t>(const HostBuffer&)>& read);
 
 }  // namespace lockstep::lpu

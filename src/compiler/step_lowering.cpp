@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "lpu/program/host_interface.h"
 #include "lpu/program/program_check.h"
 #include "numerics/dequantize.h"
 #include "numerics/half.h"
@@ -177,7 +178,8 @@ void StepLowering::place_embedding() {
 VTensor StepLowering::input_buffer(const std::string& name, std::uint32_t n, ElementType type,
                                    std::uint32_t elements) {
   VTensor t = vb_.alloc("in." + name, n, 1);
-  program_.buffers.push_back({name, true, t.place.slices[0], t.place.addr, n, type, elements});
+  program_.buffers.push_back({name, true, t.place.slices[0], t.place.addr, n, type, elements,
+                              host_role_from_name(name)});  // the host fills it by its role
   return t;
 }
 
@@ -570,7 +572,8 @@ void StepLowering::lower_matmul(const graph::Op& op) {
     for (int s = 0; s < logits.all.place.stripes(); ++s)
       program_.buffers.push_back({fmt::format("logits.{}", s), false, logits.all.place.slices[s],
                                   logits.all.place.addr, logits.all.place.stripe_vectors(s), ElementType::F32,
-                                  logits.all.place.stripe_vectors(s) * lanes_});
+                                  logits.all.place.stripe_vectors(s) * lanes_, HostRole::LogitsStripe,
+                                  static_cast<std::uint32_t>(s)});
   }
 }
 

@@ -233,7 +233,6 @@ SystemDecode::SystemDecode(const model::ModelConfig& config, const model::Model*
       if (fill == 0.7) throw;
       program_ = {};
       stages_.clear();
-      facts_.clear();
       compiled_.clear();
     }
   }
@@ -397,7 +396,7 @@ void SystemDecode::build(const model::Model* model, const SystemConfig& system, 
       if (index < 0) {
         index = static_cast<int>(program_.programs.size());
         program_.programs.push_back(std::move(program));
-        compiled_.push_back({stage.output_sends(), stage.sram_bytes(), stage.vocab_rows(), stage.logits_stride()});
+        compiled_.push_back({stage.output_sends(), stage.sram_bytes(), stage.vocab_rows()});
       }
       shared[keys[rank]] = index;
     }
@@ -411,8 +410,8 @@ void SystemDecode::build(const model::Model* model, const SystemConfig& system, 
       chip.memory = std::move(memory_of_rank[rank]);
       const CompiledFacts& c = compiled_[chip.program];
       const std::int64_t token_rows = (specs[rank].embedding_rows + tp_ - 1) / tp_;
-      facts_.push_back({s, rank, rank * c.vocab_rows, c.vocab_rows, c.logits_stride,
-                        specs[rank].embedding ? specs[rank].embedding_first + rank * token_rows : 0});
+      chip.host = {specs[rank].embedding ? specs[rank].embedding_first + rank * token_rows : 0,
+                   rank * c.vocab_rows};
       if (specs[rank].egress) egress_sends = c.output_sends;
       info.sram_bytes = std::max(info.sram_bytes, c.sram_bytes);
       info.cycles = std::max(info.cycles, program_.programs[chip.program].predicted_cycles);
@@ -447,33 +446,6 @@ void SystemDecode::build(const model::Model* model, const SystemConfig& system, 
     }
     stages_.push_back(std::move(info));
   }
-}
-
-std::vector<std::pair<HostBuffer, std::vector<std::uint8_t>>> SystemDecode::inputs(
-    std::size_t index, std::span<const std::int32_t> tokens, std::int64_t pos) const {
-  const ChipAssignment& a = program_.chips.at(index);
-  // The chip config only matters for its lane count, which every chip of a system shares.
-  return decode_inputs(config_, chip_, program_.programs[a.program].buffers, rows_, context_,
-                       facts_[index].token_first, tokens, pos);
-}
-
-std::vector<float> SystemDecode::logits(
-    const std::function<std::vector<std::uint8_t>(std::size_t, const HostBuffer&)>& read) const {
-  const std::size_t n_vocab = static_cast<std::size_t>(config_.n_vocab);
-  std::vector<float> out(n_vocab * rows_, 0.0f);
-  for (std::size_t i = 0; i < program_.chips.size(); ++i) {
-    const ChipFacts& f = facts_[i];
-    if (f.stage + 1 != static_cast<int>(stages_.size())) continue;
-    const std::vector<float> part =
-        decode_logits(program_.programs[program_.chips[i].program].buffers, rows_, f.vocab_rows,
-                      f.logits_stride, chip_.fp32_lanes(),
-                      [&](const HostBuffer& b) { return read(i, b); });
-    for (std::uint32_t t = 0; t < rows_; ++t)
-      for (std::int64_t j = 0; j < f.vocab_rows && f.vocab_first + j < config_.n_vocab; ++j)
-        out[t * n_vocab + static_cast<std::size_t>(f.vocab_first + j)] =
-            part[t * static_cast<std::size_t>(f.vocab_rows) + static_cast<std::size_t>(j)];
-  }
-  return out;
 }
 
 }  // namespace lockstep::lpu

@@ -75,12 +75,8 @@ class SystemDecode {
   // Distinct chip programs compiled (the rest are copies).
   std::size_t distinct_programs() const { return program_.programs.size(); }
 
-  // The bytes of every input buffer of chip `index` (of program().chips) for one run.
-  std::vector<std::pair<HostBuffer, std::vector<std::uint8_t>>> inputs(
-      std::size_t index, std::span<const std::int32_t> tokens, std::int64_t pos) const;
-  // The logits [rows][n_vocab] fp32, gathered from the last stage's chips: read(index, buffer).
-  std::vector<float> logits(
-      const std::function<std::vector<std::uint8_t>(std::size_t, const HostBuffer&)>& read) const;
+  // The host side of a run (tokens in, logits out) is in program(): every chip's program
+  // records its buffers' roles and each ChipAssignment its shard (lpu/program/host_interface.h).
 
  private:
   // Plans and compiles, counting on `fill` of each chip's capacities.
@@ -95,7 +91,6 @@ class SystemDecode {
     std::vector<std::uint64_t> output_sends;  // kChannelOutput issue cycles
     std::uint64_t sram_bytes = 0;
     std::int64_t vocab_rows = 0;
-    std::uint32_t logits_stride = 0;
   };
   std::vector<CompiledFacts> compiled_;
   std::vector<StageInfo> stages_;
@@ -104,14 +99,6 @@ class SystemDecode {
   int embedding_parts_ = 1;
   std::uint32_t rows_ = 1;
   std::int64_t context_ = 0;
-  // Per chip of program_.chips: its stage and rank, and the per-rank facts inputs() needs.
-  struct ChipFacts {
-    int stage = 0, rank = 0;
-    std::int64_t vocab_first = 0, vocab_rows = 0;  // LM head rows (last stage)
-    std::uint32_t logits_stride = 0;
-    std::int64_t token_first = 0;  // first embedding row held: the token input is shifted by it
-  };
-  std::vector<ChipFacts> facts_;
 };
 
 }  // namespace lockstep::lpu

@@ -5,35 +5,44 @@
 
 #include "core/error.h"
 #include "compiler/decode_lowering.h"
+#include "lpu/program/host_interface.h"
 #include "lpu/sim/simulator.h"
 
 namespace lockstep::runtime {
 namespace {
+
+// The compiler runs once, in the constructor; every step after that reads only the Program:
+// its host interface fills the inputs and reads the logits (lpu/program/host_interface.h).
+lpu::Program compile_step(const model::Model& model, const lpu::SystemConfig& system, std::int64_t n_ctx) {
+  lpu::DecodeProgram decode(model.config, &model, system, {compiler::WeightPrecision::Fp16, n_ctx});
+  return decode.program();
+}
 
 class SimulatedChipBackend final : public LpuBackend {
  public:
   SimulatedChipBackend(std::shared_ptr<const model::Model> model, const lpu::SystemConfig& system,
                        std::int64_t n_ctx)
       : LpuBackend(std::move(model), system),
-        program_(model_->config, model_.get(), system, {compiler::WeightPrecision::Fp16, n_ctx}),
+        program_(compile_step(*model_, system, n_ctx)),
         chip_(system.chip),
-        decoded_(chip_.decode(program_.program())) {
-    chip_.load_memory(program_.program());
+        decoded_(chip_.decode(program_)) {
+    chip_.load_memory(program_);
   }
 
-  std::int64_t context_length() const override { return program_.context(); }
-  std::uint64_t cycles_per_step() const override { return program_.program().predicted_cycles; }
+  std::int64_t context_length() const override { return program_.host.context; }
+  std::uint64_t cycles_per_step() const override { return program_.predicted_cycles; }
 
  private:
   void step(std::int32_t token, std::int64_t pos) override {
-    for (const auto& [buffer, bytes] : program_.inputs(token, pos)) chip_.write_buffer(buffer, bytes);
-    chip_.run(decoded_, program_.program(), lpu::SimulationMode::Functional);
+    for (const auto& [buffer, bytes] : lpu::fill_inputs(program_, std::span<const std::int32_t>(&token, 1), pos))
+      chip_.write_buffer(buffer, bytes);
+    chip_.run(decoded_, program_, lpu::SimulationMode::Functional);
   }
   std::vector<float> read_logits() const override {
-    return program_.logits([&](const lpu::HostBuffer& b) { return chip_.read_buffer(b); });
+    return lpu::read_logits(program_, [&](const lpu::HostBuffer& b) { return chip_.read_buffer(b); });
   }
 
-  lpu::DecodeProgram program_;
+  lpu::Program program_;
   lpu::Chip chip_;
   lpu::DecodedProgram decoded_;
 };

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "compiler/decode_lowering.h"
+#include "lpu/program/host_interface.h"
 #include "lpu/sim/simulator.h"
 #include "model/catalog.h"
 #include "model/model_loader.h"
@@ -41,10 +42,10 @@ TEST(PrefillTest, ChunkLogitsAndTheDecodeThatFollowsMatchTheReference) {
 
   Chip chip(lockstep::testing::test_system().chip);
   chip.load_memory(prefill.program());
-  for (const auto& [buffer, bytes] : prefill.inputs(prompt, 0)) chip.write_buffer(buffer, bytes);
+  for (const auto& [buffer, bytes] : fill_inputs(prefill.program(), prompt, 0)) chip.write_buffer(buffer, bytes);
   const SimulationResult r = chip.run(prefill.program(), SimulationMode::Functional);
   const auto read = [&](const HostBuffer& b) { return chip.read_buffer(b); };
-  const std::vector<float> got = prefill.logits(read);
+  const std::vector<float> got = read_logits(prefill.program(), read);
 
   auto reference = runtime::make_reference_backend(m, kContext);
   std::vector<float> want(prompt.size() * n_vocab);
@@ -58,11 +59,11 @@ TEST(PrefillTest, ChunkLogitsAndTheDecodeThatFollowsMatchTheReference) {
   // The decode program continues from the KV cache the prefill left in MEM.
   std::int32_t token = 7;
   for (std::int64_t pos = static_cast<std::int64_t>(prompt.size()); pos < 12; ++pos) {
-    for (const auto& [buffer, bytes] : decode.inputs(token, pos)) chip.write_buffer(buffer, bytes);
+    for (const auto& [buffer, bytes] : fill_inputs(decode.program(), std::span<const std::int32_t>(&token, 1), pos)) chip.write_buffer(buffer, bytes);
     chip.run(decode.program(), SimulationMode::Functional);
     std::vector<float> step(n_vocab);
     reference->forward(std::span<const std::int32_t>(&token, 1), pos, step, false);
-    EXPECT_LE(max_error(step, decode.logits(read)), 0.05f) << "position " << pos;
+    EXPECT_LE(max_error(step, read_logits(decode.program(), read)), 0.05f) << "position " << pos;
     token = static_cast<std::int32_t>((token * 31 + 11) % m->config.n_vocab);
   }
 }
