@@ -1,6 +1,8 @@
 // lockstep simulate [MODEL | --model-preset NAME | --gemm M,K,N] --system lpu-v1 [--functional]
 // [--trace FILE.json]: compiles, then executes the program on the cycle-exact simulator, which
-// checks every machine rule while it runs. Timing mode counts cycles; functional mode computes
+// checks every machine rule while it runs. MODEL may instead be a program file written by
+// `compile -o step.bin`: it runs alone, on the system it names, a model step fed --token-ids
+// (default token 0 at position 0) through the host interface it records, its top logits printed. Timing mode counts cycles; functional mode computes
 // the values (for a GEMM it checks them against the host; for a model it decodes tokens).
 // On a system of several chips (--system groq-576), the model is compiled as for compile
 // (SystemDecode) and --tokens decode steps run on the system simulator in timing mode, each with
@@ -8,8 +10,11 @@
 // P99 and max are equal inside one synchronous domain and spread across domains.
 #include <fmt/core.h>
 
+#include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <fstream>
+#include <span>
 #include <cmath>
 #include <cstring>
 #include <random>
@@ -25,6 +30,8 @@
 #include "core/rng.h"
 #include "compiler/decode_lowering.h"
 #include "compiler/gemm_lowering.h"
+#include "lpu/program/host_interface.h"
+#include "lpu/program/program_binary.h"
 #include "lpu/sim/simulator.h"
 #include "lpu/report/system_activity.h"
 #include "lpu/sim/system_simulator.h"
@@ -47,6 +54,7 @@ struct SimulateArgs {
   std::string trace;
   std::int64_t tokens = 8;
   std::uint64_t seed = 1;
+  std::string token_ids;    // --token-ids: a program file's input tokens, "1,2,3"
   int stages = 0;           // --stages: a system's pipeline stages (0 = choose)
   int tensor_parallel = 0;  // --tensor-parallel: a system's chips per layer (0 = choose)
 };
@@ -239,17 +247,103 @@ void simulate_model(const SimulateArgs& a, const lpu::SystemConfig& system) {
   std::int32_t token = model->tokenizer->vocabulary().bos_id.value_or(0);
   std::string text;
   for (std::int64_t pos = 0; pos < a.tokens && pos < decode.context(); ++pos) {
-    for (const auto& [buffer, bytes] : decode.inputs(token, pos)) chip.write_buffer(buffer, bytes);
+    for (const auto& [buffer, bytes] :
+         lpu::fill_inputs(decode.program(), std::span<const std::int32_t>(&token, 1), pos))
+      chip.write_buffer(buffer, bytes);
     if (pos == 0) run_and_report(chip, decode.program(), lpu::SimulationMode::Functional, a.trace);
     else chip.run(decode.program(), lpu::SimulationMode::Functional);
-    const auto logits = decode.logits([&](const lpu::HostBuffer& b) { return chip.read_buffer(b); });
+    const auto logits =
+        lpu::read_logits(decode.program(), [&](const lpu::HostBuffer& b) { return chip.read_buffer(b); });
     token = static_cast<std::int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
     text += model->tokenizer->token_to_piece(token);
   }
   fmt::print("greedy tokens  {}\n", text);
 }
 
+// MODEL names a program file (`lockstep compile -o step.bin`): it starts with the binary's magic.
+bool is_program_file(const std::string& path) {
+  if (path.empty()) return false;
+  std::ifstream in(path, std::ios::binary);
+  char magic[8] = {};
+  return in.read(magic, sizeof magic) && std::memcmp(magic, "LOCKPROG", sizeof magic) == 0;
+}
+
+std::vector<std::int32_t> parse_token_ids(const std::string& text) {
+  std::vector<std::int32_t> ids;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t comma = std::min(text.find(',', start), text.size());
+    const std::string item = text.substr(start, comma - start);
+    std::int32_t v = 0;
+    const auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
+    if (item.empty() || ec != std::errc() || end != item.data() + item.size())
+      fail("--token-ids '{}': '{}' is not a token id (write ids like 1,40,50)", text, item);
+    ids.push_back(v);
+    start = comma + 1;
+  }
+  return ids;
+}
+
+// A program file alone: the system it was compiled for, its memory image, and for a model step
+// its host interface (lpu/program/host_interface.h) fed --token-ids from position 0, one run per
+// `rows` tokens; the last run's top logits are printed. Other programs run as they are.
+void simulate_program_file(const SimulateArgs& a) {
+  const lpu::Program program = lpu::load_program(a.model);
+  LpuOptions options = a.lpu;
+  if (!program.system.empty()) options.system = program.system;
+  const lpu::SystemConfig system = load_lpu_system(options);
+  if (system.topology.chips > 1)
+    fail("{} was compiled for {}, a system of chips; simulate runs a one-chip program file", a.model,
+         system.name);
+  fmt::print("{} on {} (from {})\n", program.description, system.name, a.model);
+  lpu::Chip chip(system.chip);
+  chip.load_memory(program);
+  if (!lpu::is_model_step(program)) {
+    if (!a.token_ids.empty()) fail("{} is not a model step: it takes no --token-ids", a.model);
+    run_and_report(chip, program, a.functional ? lpu::SimulationMode::Functional : lpu::SimulationMode::Timing,
+                   a.trace);
+    return;
+  }
+  const std::vector<std::int32_t> tokens = a.token_ids.empty() ? std::vector<std::int32_t>(program.host.rows, 0)
+                                                                : parse_token_ids(a.token_ids);
+  const std::size_t rows = program.host.rows;
+  if (tokens.size() % rows != 0)
+    fail("{} takes {} tokens per run; --token-ids gives {}, not a multiple", a.model, rows, tokens.size());
+  const lpu::DecodedProgram decoded = chip.decode(program);
+  std::vector<float> logits;
+  for (std::size_t first = 0; first < tokens.size(); first += rows) {
+    const auto run = std::span<const std::int32_t>(tokens).subspan(first, rows);
+    for (const auto& [buffer, bytes] : lpu::fill_inputs(program, run, static_cast<std::int64_t>(first)))
+      chip.write_buffer(buffer, bytes);
+    if (first == 0) run_and_report(chip, program, lpu::SimulationMode::Functional, a.trace);
+    else chip.run(decoded, program, lpu::SimulationMode::Functional);
+  }
+  fmt::print("ran            {} token{} at positions 0..{}, {} per run\n", tokens.size(),
+             tokens.size() == 1 ? "" : "s", tokens.size() - 1, rows);
+  if (program.host.vocab_rows == 0) return;
+  logits = lpu::read_logits(program, [&](const lpu::HostBuffer& b) { return chip.read_buffer(b); });
+  // The last row's largest logits, by vocabulary id.
+  const std::size_t n = static_cast<std::size_t>(program.host.vocab_rows);
+  const std::span<const float> last(logits.data() + (rows - 1) * n, n);
+  std::vector<std::size_t> order(n);
+  for (std::size_t i = 0; i < n; ++i) order[i] = i;
+  const std::size_t top = std::min<std::size_t>(5, n);
+  std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(top), order.end(),
+                    [&](std::size_t x, std::size_t y) { return last[x] > last[y] || (last[x] == last[y] && x < y); });
+  std::string text;
+  for (std::size_t k = 0; k < top; ++k)
+    text += fmt::format("{}id {} = {:.4f}", k ? ", " : "",
+                        program.host.shard.vocab_first + static_cast<std::int64_t>(order[k]), last[order[k]]);
+  fmt::print("top logits     {} (position {})\n", text, tokens.size() - 1);
+}
+
 void run_simulate(const SimulateArgs& a) {
+  if (is_program_file(a.model)) {
+    if (!a.preset.empty() || !a.lpu.gemm.empty())
+      fail("{} is a program file: give it alone, without --model-preset or --gemm", a.model);
+    return simulate_program_file(a);
+  }
+  if (!a.token_ids.empty()) fail("--token-ids feeds a program file (lockstep compile -o step.bin)");
   const lpu::SystemConfig system = load_lpu_system(a.lpu);
   if (!a.lpu.gemm.empty()) {
     if (!a.model.empty() || !a.preset.empty()) fail("give --gemm or a model, not both");
@@ -274,6 +368,9 @@ void add_simulate(CLI::App& app) {
   cmd->add_option("--tokens", args->tokens,
                   "functional model runs: greedy tokens to decode; on a system: decode steps timed")
       ->capture_default_str();
+  cmd->add_option("--token-ids", args->token_ids,
+                  "a program file (MODEL = step.bin from compile -o): the token ids to feed from "
+                  "position 0, e.g. 1,40,50 (default: token 0)");
   cmd->add_option("--seed", args->seed,
                   "functional GEMM runs: seed of the random inputs; on a system: of the Ethernet jitter")
       ->capture_default_str();

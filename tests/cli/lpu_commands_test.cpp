@@ -103,6 +103,35 @@ TEST(LpuCommands, AssemblyOutputReadsBack) {
   EXPECT_NE(r.out.find("lw"), std::string::npos);
 }
 
+// A program file runs alone: simulate needs neither the model nor the compiler, only what the
+// program records (its system, weights and host interface).
+TEST(LpuCommands, CompiledProgramFileSimulatesAlone) {
+  const std::string bin = testing::scratch_dir("program") + "/step.bin";
+  auto compiled = run_lockstep({"compile", "-o", bin});
+  ASSERT_EQ(compiled.exit_code, 0) << compiled.err;
+  auto r = run_lockstep({"simulate", bin, "--token-ids", "1,40,50"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("(from " + bin + ")"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(": equal"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("ran            3 tokens at positions 0..2, 1 per run"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("top logits     id "), std::string::npos) << r.out;
+  auto alone = run_lockstep({"simulate", bin});  // token 0 at position 0
+  ASSERT_EQ(alone.exit_code, 0) << alone.err;
+  EXPECT_NE(alone.out.find("(position 0)"), std::string::npos) << alone.out;
+  // Run twice, the same bits: the printed logits agree.
+  auto again = run_lockstep({"simulate", bin, "--token-ids", "1,40,50"});
+  EXPECT_EQ(r.out.substr(r.out.find("top logits")), again.out.substr(again.out.find("top logits")));
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"simulate", bin, "--token-ids", "1,x"},
+           {"simulate", bin, "--token-ids", "999999"},
+           {"simulate", bin, "--model-preset", "tiny"}}) {
+    auto bad = run_lockstep(args);
+    EXPECT_NE(bad.exit_code, 0) << args[2];
+    EXPECT_NE(bad.err.find("error:"), std::string::npos) << bad.err;
+    EXPECT_EQ(bad.err.find("terminate"), std::string::npos) << bad.err;
+  }
+}
+
 TEST(LpuCommands, BadInputIsOneSentence) {
   for (const auto& args : std::vector<std::vector<std::string>>{
            {"compile", "--gemm", "12,x,4"},
