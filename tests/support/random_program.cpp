@@ -70,7 +70,10 @@ void set_mem_operands(Rng& rng, const ChipConfig& chip, Instruction& in) {
     in.imm = static_cast<std::int32_t>(between(rng, 0, 4));
     in.imm2 = static_cast<std::int32_t>(between(rng, 0, 1000));
     in.imm3 = static_cast<std::int32_t>(between(rng, 0, 8));
-    return set_iterated_address(rng, in, capacity, std::int64_t{std::max(in.imm3 - 1, 0)} * in.imm);
+    // Every row an iteration may touch shares one bank (its port is reserved statically).
+    set_iterated_address(rng, in, chip.vectors_per_bank, std::int64_t{std::max(in.imm3 - 1, 0)} * in.imm);
+    in.addr += static_cast<std::uint32_t>(between(rng, 0, chip.banks_per_slice - 1) * chip.vectors_per_bank);
+    return;
   }
   set_iterated_address(rng, in, in.width == 2 ? chip.vectors_per_bank : capacity, 0);
 }

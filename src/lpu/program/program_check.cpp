@@ -6,6 +6,8 @@
 #include <string>
 
 #include "core/error.h"
+#include "lpu/program/host_interface.h"
+#include "lpu/program/machine_rule_violation.h"
 
 namespace lockstep::lpu {
 namespace {
@@ -29,8 +31,8 @@ class Site {
 
   template <typename... Args>
   [[noreturn]] void error(fmt::format_string<Args...> format, Args&&... args) const {
-    fail("queue {} instruction {} ({} @{}): {}", queue_.name, index_, label(), in_.cycle,
-         fmt::format(format, std::forward<Args>(args)...));
+    violation("queue {} instruction {} ({} @{}): {}", queue_.name, index_, label(), in_.cycle,
+              fmt::format(format, std::forward<Args>(args)...));
   }
   const Instruction& in() const { return in_; }
   const QueueInfo& queue() const { return queue_; }
@@ -70,16 +72,23 @@ void check_repeat(const Site& s, const Instruction* previous) {
         in.cycle, previous->last_issue());
 }
 
+// The ISA table (isa.h): Read / Write width w touches addr + w' * vectors_per_bank for w' < w,
+// so width 2 needs a second bank; LoadWeights reads `width` streams, at most
+// min(mxm_load_streams, kMaxLoadStreams).
 void check_width(const Site& s, const ChipConfig& chip) {
   const int width = s.in().width;
   switch (s.in().opcode) {
-    case Opcode::LoadWeights:
-      if (width < 1 || width > chip.mxm_load_streams)
-        s.error("width {} is not 1 to {} (mxm_load_streams)", width, chip.mxm_load_streams);
+    case Opcode::LoadWeights: {
+      const int most = std::min(chip.mxm_load_streams, kMaxLoadStreams);
+      if (width < 1 || width > most)
+        s.error("width {} is not 1 to {} (mxm_load_streams, at most {})", width, most, kMaxLoadStreams);
       break;
+    }
     case Opcode::Read:
     case Opcode::Write:
       if (width != 1 && width != 2) s.error("width {} is not 1 or 2 banks", width);
+      if (width > chip.banks_per_slice)
+        s.error("width {} needs {} banks, but a slice has {}", width, width, chip.banks_per_slice);
       break;
     default:
       if (width != 1) s.error("width is {}, but only lw, read and write have a width", width);
@@ -135,11 +144,17 @@ void check_mem(const Site& s, const ChipConfig& chip) {
   const Instruction& in = s.in();
   Range r = iterations(in.addr, in.addr_step, in.repeat);
   if (in.opcode == Opcode::Gather || in.opcode == Opcode::Scatter) {
+    if (in.imm < 0) s.error("the row stride imm is {}, below 0", in.imm);
     if (in.imm3 < 0) s.error("imm3 (rows held by the slice) is {}, below 0", in.imm3);
     if (in.imm3 == 0) return;
-    const Wide rows = Wide{in.imm3 - 1} * in.imm;
-    r = {r.lo + std::min<Wide>(0, rows), r.hi + std::max<Wide>(0, rows)};
-    return check_slice_range(s, chip, r, "addresses");
+    const Wide rows = Wide{in.imm3 - 1} * in.imm;  // highest row offset above an iteration's base
+    check_slice_range(s, chip, {r.lo, r.hi + rows}, "addresses");
+    // The bank port is reserved statically, so every row an iteration may touch shares the
+    // bank of its base address (the first and the last base bound all of them).
+    for (const Wide base : {r.lo, r.hi})
+      if (base / chip.vectors_per_bank != (base + rows) / chip.vectors_per_bank)
+        s.error("rows {} to {} of one iteration straddle two banks", base, base + rows);
+    return;
   }
   if (in.width == 2 && (r.lo < 0 || r.hi >= chip.vectors_per_bank))
     s.error("width 2 needs every address in bank 0 (below {}), but they run {} to {}",
@@ -173,6 +188,8 @@ void check_mxm(const Site& s, const ChipConfig& chip) {
       if (r.lo < 0 || r.hi >= chip.mxm_accumulator_rows)
         s.error("accumulator rows {} to {} leave the plane's {}", r.lo, r.hi,
                 chip.mxm_accumulator_rows);
+      if (in.opcode == Opcode::Compute && in.imm != 0 && in.imm != 1)
+        s.error("imm {} neither overwrites (0) nor accumulates (1)", in.imm);
     }
   }
 }
@@ -198,6 +215,9 @@ void check_immediates(const Site& s, const ChipConfig& chip) {
 void check_instruction(const Site& s, const Instruction* previous, const ChipConfig& chip,
                        const Floorplan& floorplan) {
   check_opcode(s);
+  if (chip.delay(s.info().delay_class) < 1)
+    s.error("its functional delay is {} (the hardware description must give >= 1)",
+            chip.delay(s.info().delay_class));
   check_repeat(s, previous);
   check_width(s, chip);
   check_streams(s, chip, floorplan);
@@ -213,10 +233,10 @@ void check_instruction(const Site& s, const Instruction* previous, const ChipCon
 void check_placement(const ChipConfig& chip, const Floorplan& floorplan, int slice,
                      std::uint32_t addr, std::uint64_t vectors, const std::string& what) {
   if (slice < 0 || slice >= floorplan.mem_slices())
-    fail("{}: slice {} does not exist (0 to {})", what, slice, floorplan.mem_slices() - 1);
+    violation("{}: slice {} does not exist (0 to {})", what, slice, floorplan.mem_slices() - 1);
   const std::uint64_t capacity = std::uint64_t(chip.banks_per_slice) * chip.vectors_per_bank;
   if (addr + vectors > capacity)
-    fail("{}: {} vectors from vector {} leave the slice's {}", what, vectors, addr, capacity);
+    violation("{}: {} vectors from vector {} leave the slice's {}", what, vectors, addr, capacity);
 }
 
 // Vectors [begin, end) of a slice.
@@ -233,7 +253,7 @@ void check_memory(const Program& program, const ChipConfig& chip, const Floorpla
     const std::string what =
         fmt::format("memory segment {} (slice {}, addr {})", i, m.slice, m.addr);
     if (m.bytes.size() % chip.vector_bytes != 0)
-      fail("{}: {} bytes are not whole {}-byte vectors", what, m.bytes.size(), chip.vector_bytes);
+      violation("{}: {} bytes are not whole {}-byte vectors", what, m.bytes.size(), chip.vector_bytes);
     const std::uint64_t vectors = m.bytes.size() / chip.vector_bytes;
     check_placement(chip, floorplan, m.slice, m.addr, vectors, what);
     extents.push_back({m.slice, m.addr, m.addr + vectors});
@@ -241,7 +261,7 @@ void check_memory(const Program& program, const ChipConfig& chip, const Floorpla
   std::sort(extents.begin(), extents.end());
   for (std::size_t i = 1; i < extents.size(); ++i)
     if (extents[i].slice == extents[i - 1].slice && extents[i].begin < extents[i - 1].end)
-      fail("memory segments overlap in slice {} at vector {}", extents[i].slice,
+      violation("memory segments overlap in slice {} at vector {}", extents[i].slice,
            extents[i].begin);
 }
 
@@ -261,9 +281,16 @@ void check_buffers(const Program& program, const ChipConfig& chip, const Floorpl
     const std::uint64_t capacity =
         std::uint64_t{b.vectors} * (chip.vector_bytes / element_bytes(b.type));
     if (b.elements > capacity)
-      fail("{}: {} elements do not fit in {} vectors ({} at most)", what, b.elements, b.vectors,
+      violation("{}: {} elements do not fit in {} vectors ({} at most)", what, b.elements, b.vectors,
            capacity);
-    if (!names.insert(b.name).second) fail("{}: the name is used twice", what);
+    if (!names.insert(b.name).second) violation("{}: the name is used twice", what);
+  }
+  try {
+    check_host_interface(program);
+  } catch (const MachineRuleViolation&) {
+    throw;
+  } catch (const Error& e) {
+    throw MachineRuleViolation(e.what());
   }
 }
 
@@ -271,7 +298,7 @@ void check_buffers(const Program& program, const ChipConfig& chip, const Floorpl
 
 void check_program(const Program& program, const ChipConfig& chip, const Floorplan& floorplan) {
   if (std::ssize(program.queues) != floorplan.queue_count())
-    fail("the program has {} instruction queues, but the chip has {}", program.queues.size(),
+    violation("the program has {} instruction queues, but the chip has {}", program.queues.size(),
          floorplan.queue_count());
   for (int q = 0; q < floorplan.queue_count(); ++q) {
     const auto& queue = program.queues[q];

@@ -2,20 +2,10 @@
 // simulator's inner loop needs per instruction: stream keys, positions, banks, delays, all
 // precomputed, so executing an iteration does no lookup, hashing or allocation.
 //
-// Static rules checked here (each violation is a MachineRuleViolation naming queue, instruction
-// and cycle): the program has no more queues than the floorplan; each opcode runs on its queue's
-// unit; repeat >= 1 and stride >= 1; each queue issues in order (an instruction's first cycle
-// comes after the previous one's last iteration); every operand stream the opcode uses exists
-// (consecutive ranges included) and every operand it does not use is kNoStream; a write's reach
-// lies downstream of its position (east: reach >= position, west: reach <= position) on the
-// chip; width is 1 or 2 for Read/Write, 1..mxm_load_streams for LoadWeights and 1 otherwise;
-// every MEM address of every iteration lies in its slice (width 2: in bank 0, with its twin in
-// bank 1), and the rows a Gather/Scatter may touch lie in one bank; MXM buffer and accumulator
-// rows exist; immediates are in range (InstallWeights: I8 or F16; Compute: 0 overwrite or
-// 1 accumulate; ConvertF16ToF32: 0 or 1; Distribute: a lane); Send runs only on a C2C
-// transmit queue ("c2c.N.tx") and Receive only on a receive queue ("c2c.N.rx").
-// The dynamic rules (stream reads, diagonal conflicts, bank ports, MXM readiness) are the
-// simulator's.
+// The static rules are checked first, by the one checker the compiler uses too
+// (lpu/program/program_check.h: each violation a MachineRuleViolation naming queue, instruction
+// and cycle); this file only flattens. The dynamic rules (stream reads, diagonal conflicts, bank
+// ports, MXM readiness) are the simulator's.
 #pragma once
 
 #include <array>
@@ -25,13 +15,14 @@
 #include "lpu/arch/floorplan.h"
 #include "lpu/arch/isa.h"
 #include "lpu/program/program.h"
+#include "lpu/program/program_check.h"
 #include "lpu/arch/system_config.h"
 
 namespace lockstep::lpu {
 
 inline constexpr int kUnitKindCount = static_cast<int>(Unit::C2c) + 1;
 inline constexpr int kStreamSlots = 64;      // flat stream index: direction * 32 + index
-inline constexpr int kMaxStreamInputs = 16;  // LoadWeights reads up to mxm_load_streams <= 16
+inline constexpr int kMaxStreamInputs = kMaxLoadStreams;  // LoadWeights reads up to this
 
 inline int flat_stream(StreamId s) { return static_cast<int>(s.direction) * 32 + s.index; }
 inline StreamId stream_of_flat(int flat) {
@@ -99,13 +90,8 @@ struct DecodedProgram {
   bool uses_links = false;               // holds a C2C instruction (needs a LinkPort to run)
 };
 
-// Checks the static rules above and decodes `program` for `chip` laid out as `floorplan`.
+// Checks `program` with check_program, then decodes it for `chip` laid out as `floorplan`.
 DecodedProgram decode_program(const Program& program, const ChipConfig& chip,
                               const Floorplan& floorplan);
-
-// A run's length in cycles @ core clock by program.h's definition: the cycle after the last
-// effect (issue + delay) of any iteration, plus superlanes - 1; 0 for an empty program. The
-// compiler's prediction must equal it. Does not check the program.
-std::uint64_t program_run_cycles(const Program& program, const ChipConfig& chip);
 
 }  // namespace lockstep::lpu

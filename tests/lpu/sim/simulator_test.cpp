@@ -111,7 +111,7 @@ TEST(SimulatorTest, AddProgramCountsActivity) {
   // Reads cover 2 positions (46..47, 47..48), the add 3 (45..47): 20 * (2 + 2 + 3).
   EXPECT_EQ(r.stream_vector_hops, 140u);
   EXPECT_EQ(r.mem_bank_accesses, 60u);
-  EXPECT_EQ(program_run_cycles(add_program(chip.floorplan()).program(), ChipConfig{}), 50u);
+  EXPECT_EQ(program_end_cycle(add_program(chip.floorplan()).program(), ChipConfig{}), 50u);
 }
 
 TEST(SimulatorTest, WrongPredictionIsAnError) {
@@ -459,38 +459,38 @@ TEST_P(MachineRuleTest, QueueIssuesInOrder) {
   ProgramBuilder b = add_program(floorplan_);
   b.add("mem.w1", mem_write(5, 1, 0, west(1)));
   expect_violation(b.program(), GetParam(),
-                   {"mem.w1 instruction 1 issues at cycle 5, but instruction 0 still issues "
-                    "until cycle 28"});
+                   {"queue mem.w1 instruction 1", "issues at cycle 5",
+                    "previous instruction issues its last iteration at cycle 28"});
 }
 
 TEST_P(MachineRuleTest, RepeatsOfOneQueueDoNotOverlap) {
   ProgramBuilder b = add_program(floorplan_);
   b.add("mem.w1", mem_write(28, 1, 0, west(1)));
   expect_violation(b.program(), GetParam(),
-                   {"mem.w1 instruction 1 issues at cycle 28, but instruction 0 still issues "
-                    "until cycle 28"});
+                   {"queue mem.w1 instruction 1", "issues at cycle 28",
+                    "previous instruction issues its last iteration at cycle 28"});
 }
 
 TEST_P(MachineRuleTest, OpcodeRunsOnlyOnItsUnit) {
   ProgramBuilder b = add_program(floorplan_);
   b.add("mem.w0", vector_op(Opcode::Add, 30, 1, {east(0), west(0)}, west(1), 45));
   expect_violation(b.program(), GetParam(),
-                   {"mem.w0 instruction 1 (cycle 30) is 'add', a vxm instruction, but mem.w0 "
-                    "runs only mem instructions"});
+                   {"queue mem.w0 instruction 1 (add @30)",
+                    "add is a vxm instruction, but mem.w0 is a mem queue"});
 }
 
 TEST_P(MachineRuleTest, ReachLiesDownstream) {
   const ProgramBuilder b = add_program(floorplan_, {.vxm_reach = 48});
   expect_violation(b.program(), GetParam(),
-                   {"vxm.0 instruction 0 (cycle 3) writes westward stream w1 from position 47 "
-                    "but its reach 48 lies to the east"});
+                   {"queue vxm.0 instruction 0 (add @3)",
+                    "reach 48 lies east of position 47, against the output's westward flow"});
 }
 
 TEST_P(MachineRuleTest, AddressesStayInTheirSlice) {
   ProgramBuilder b = add_program(floorplan_);
   b.add("mem.w1", mem_read(30, 10, 8190, east(5), 46));
   expect_violation(b.program(), GetParam(),
-                   {"mem.w1 instruction 1 (cycle 30) addresses vectors 8190..8199"});
+                   {"queue mem.w1 instruction 1 (read @30)", "addresses 8190 to 8199 leave the slice"});
 }
 
 // The last load issues in the install's cycle: it lands after the install.
@@ -584,17 +584,17 @@ TEST_P(MachineRuleTest, TwoCommitsInOneCycleCollide) {
                     "instruction 0 iteration 0"});
 }
 
-// Static rules the simulator checks before the first cycle.
+// Static rules the simulator checks before the first cycle (lpu/program/program_check.h, the
+// checker the compiler uses too).
 TEST_P(MachineRuleTest, OperandsNameStreams) {
   ProgramBuilder b = add_program(floorplan_);
   b.program().queues[floorplan_.vxm_queue(0)][0].in[1] = kNoStream;
-  expect_violation(b.program(), GetParam(), {"vxm.0 instruction 0 (cycle 3) has no input stream"});
+  expect_violation(b.program(), GetParam(), {"queue vxm.0 instruction 0 (add @3)", "add uses in1, but it is not set"});
 
   ProgramBuilder unused = add_program(floorplan_);
   unused.program().queues[floorplan_.vxm_queue(0)][0].in[2] = west(9);
   expect_violation(unused.program(), GetParam(),
-                   {"vxm.0 instruction 0 (cycle 3) names input 2 (stream w9), which 'add' does "
-                    "not read"});
+                   {"queue vxm.0 instruction 0 (add @3)", "in2 is set, but add has no such operand"});
 }
 
 TEST_P(MachineRuleTest, GatherRowsShareOneBank) {
@@ -602,8 +602,7 @@ TEST_P(MachineRuleTest, GatherRowsShareOneBank) {
   b.add("mem.w0", mem_read(0, 1, 0, west(3), 44));
   b.add("mem.w2", mem_gather(4, 1, kPerBank - 2, west(3), west(4), 43, 10, 4, 1));
   expect_violation(b.program(), GetParam(),
-                   {"mem.w2 instruction 0 (cycle 4) may touch rows 4094..4097, which straddle "
-                    "two banks"});
+                   {"queue mem.w2 instruction 0", "rows 4094 to 4097 of one iteration straddle two banks"});
 }
 
 INSTANTIATE_TEST_SUITE_P(BothModes, MachineRuleTest,
