@@ -165,8 +165,8 @@ void check_mem(const Site& s, const ChipConfig& chip) {
 
 void check_install(const Site& s, const ChipConfig& chip) {
   const Instruction& in = s.in();
-  if (in.addr < 1 || in.addr > static_cast<std::uint32_t>(chip.mxm_plane_rows))
-    s.error("installs {} rows; a plane installs 1 to {}", in.addr, chip.mxm_plane_rows);
+  if (in.addr > static_cast<std::uint32_t>(chip.mxm_plane_rows))
+    s.error("installs {} rows; a plane installs 0 to {}", in.addr, chip.mxm_plane_rows);
   if (in.imm != static_cast<int>(ElementType::I8) && in.imm != static_cast<int>(ElementType::F16))
     s.error("element type imm {} is neither I8 ({}) nor F16 ({})", in.imm,
             static_cast<int>(ElementType::I8), static_cast<int>(ElementType::F16));
@@ -297,6 +297,7 @@ void check_buffers(const Program& program, const ChipConfig& chip, const Floorpl
 }  // namespace
 
 void check_program(const Program& program, const ChipConfig& chip, const Floorplan& floorplan) {
+  if (program.queues.empty() && program.memory.empty() && program.buffers.empty()) return;  // Program{}
   if (std::ssize(program.queues) != floorplan.queue_count())
     violation("the program has {} instruction queues, but the chip has {}", program.queues.size(),
          floorplan.queue_count());

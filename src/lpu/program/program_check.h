@@ -8,7 +8,7 @@
 //
 // Rules (each violation is a MachineRuleViolation, a lockstep::Error, naming the queue, the
 // instruction index, its mnemonic and issue cycle, and the rule):
-//   - the program has floorplan.queue_count() queues;
+//   - the program has floorplan.queue_count() queues (or is Program{}: nothing at all);
 //   - every opcode exists and belongs to its queue's unit, with a functional delay >= 1;
 //   - repeat >= 1, stride >= 1, and the last iteration issues before kMaxProgramCycle;
 //   - a queue's instructions are in issue order and do not overlap:
@@ -28,8 +28,8 @@
 //     address in bank 0; the rows one Gather / Scatter iteration may touch share one bank;
 //   - MXM: LoadWeights rows addr + i * width + w < mxm_plane_rows; Compute / Emit accumulator
 //     rows addr + i * addr_step in [0, mxm_accumulator_rows), Compute imm 0 (overwrite) or 1
-//     (accumulate); InstallWeights installs addr rows in 1..mxm_plane_rows of element type imm,
-//     I8 or F16;
+//     (accumulate); InstallWeights installs addr rows in 0..mxm_plane_rows (0: only the
+//     array's element type changes) of element type imm, I8 or F16;
 //   - C2C: Send only on a channel's transmit queue (c2c.N.tx), Receive only on its receive
 //     queue (c2c.N.rx);
 //   - Rotate / Distribute lane imm in [0, fp32 lanes); ConvertF16ToF32 imm 0 or 1;

@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "compiler/decode_lowering.h"
+#include "core/error.h"
 #include "compiler/gemm_lowering.h"
 #include "lpu/program/program_asm.h"
 #include "lpu/program/program_binary.h"
