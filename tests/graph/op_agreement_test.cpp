@@ -21,6 +21,7 @@
 #include "compiler/decode_lowering.h"
 #include "cpu/plan.h"
 #include "graph/step_graph.h"
+#include "lpu/program/host_interface.h"
 #include "lpu/sim/simulator.h"
 #include "model/catalog.h"
 #include "model/model_loader.h"
@@ -126,7 +127,7 @@ Outputs run_everywhere(const std::string& shape) {
     const lpu::DecodeProgram program(c, m.get(), lockstep::testing::test_system(), lo);
     lpu::Chip chip(lockstep::testing::test_system().chip);
     chip.load_memory(program.program());
-    for (const auto& [buffer, bytes] : program.inputs(tokens, 0)) chip.write_buffer(buffer, bytes);
+    for (const auto& [buffer, bytes] : lpu::fill_inputs(program.program(), tokens, 0)) chip.write_buffer(buffer, bytes);
     chip.run(program.program(), lpu::SimulationMode::Functional);
     Tensors& lpu = precision == compiler::WeightPrecision::Fp16 ? out.lpu_fp16 : out.lpu_int8;
     for (const std::string& name : program.probed_tensors())
