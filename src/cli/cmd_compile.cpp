@@ -17,7 +17,7 @@
 #include "lpu/arch/floorplan.h"
 #include "compiler/gemm_lowering.h"
 #include "compiler/model_footprint.h"
-#include "compiler/partition.h"
+#include "compiler/partition_planner.h"
 #include "lpu/program/program_asm.h"
 #include "lpu/program/program_binary.h"
 #include "lpu/program/program_stats.h"
@@ -125,31 +125,36 @@ void print_partition(const lpu::PartitionPlan& plan, const lpu::SystemConfig& sy
   fmt::print("\npartition      {} stages x {}-way tensor parallel = {} chips of {} (the model does "
              "not fit one chip)\n",
              plan.stages, plan.tensor_parallel, plan.chips, system.name);
-  fmt::print("  {:<10} {:<22} {:>10} {:>10} {:>10} {:>10} {:>7}\n", "stages", "holds", "weights",
-             "KV cache", "other", "per chip", "of SRAM");
+  fmt::print("  {:<10} {:<40} {:>10} {:>10} {:>7}\n", "stages", "holds (units)", "weights", "per chip",
+             "of SRAM");
+  const int E = plan.embedding_parts, per_layer = 1 + plan.ffn_parts;
+  auto layer = [&](int unit) { return std::max(unit - E, 0) / per_layer; };
   const auto& st = plan.stage_plans;
   for (std::size_t i = 0; i < st.size();) {
     std::size_t j = i + 1;
+    auto units = [](const lpu::StagePlan& x) { return x.end_unit - x.first_unit; };
     auto same = [&](const lpu::StagePlan& x, const lpu::StagePlan& y) {
-      return x.layer_count == y.layer_count && x.embedding_rows == y.embedding_rows &&
-             x.head_rows == y.head_rows && x.total_bytes() == y.total_bytes();
+      return units(x) == units(y) && !x.embedding && !y.embedding && !x.head && !y.head &&
+             x.total_bytes == y.total_bytes;
     };
     while (j < st.size() && same(st[i], st[j])) ++j;
     const auto& s = st[i];
-    std::string holds = s.layer_count == 0 ? ""
-                        : fmt::format("{} layer{}", s.layer_count, s.layer_count == 1 ? "" : "s");
-    if (j - i == 1 && s.layer_count > 0)
-      holds = s.layer_count == 1 ? fmt::format("layer {}", s.first_layer)
-                                 : fmt::format("layers {}-{}", s.first_layer,
-                                               s.first_layer + s.layer_count - 1);
-    if (s.embedding_rows) holds += fmt::format("{}embedding", holds.empty() ? "" : " + ");
-    if (s.head_rows) holds += fmt::format("{}LM head", holds.empty() ? "" : " + ");
+    std::string holds = fmt::format("{} unit{}", units(s), units(s) == 1 ? "" : "s");
+    if (j - i == 1) {
+      holds += fmt::format(" ({}..{}", s.first_unit, s.end_unit - 1);
+      if (s.end_unit > E)
+        holds += layer(s.first_unit) == layer(s.end_unit - 1)
+                     ? fmt::format(": layer {})", layer(s.first_unit))
+                     : fmt::format(": layers {}-{})", layer(s.first_unit), layer(s.end_unit - 1));
+      else
+        holds += ")";
+    }
+    if (s.embedding) holds += " + embedding";
+    if (s.head) holds += " + LM head";
     if (j - i > 1) holds += " each";
     const std::string range = j - i == 1 ? fmt::format("{}", i) : fmt::format("{}-{}", i, j - 1);
-    fmt::print("  {:<10} {:<22} {:>10} {:>10} {:>10} {:>10} {:>6.1f}%\n", range, holds,
-               si(double(s.weight_bytes), "B"), si(double(s.kv_bytes), "B"),
-               si(double(s.other_bytes), "B"), si(double(s.total_bytes()), "B"),
-               100 * plan.fraction_of_chip(s));
+    fmt::print("  {:<10} {:<40} {:>10} {:>10} {:>6.1f}%\n", range, holds, si(double(s.weight_bytes), "B"),
+               si(double(s.total_bytes), "B"), 100 * plan.fraction_of_chip(s));
     i = j;
   }
   fmt::print("why            {}\n", plan.reason);
@@ -191,16 +196,9 @@ void compile_model(const CompileArgs& a, const lpu::SystemConfig& system) {
     compile_system(config, model.get(), system, options);
     return;
   }
-  const lpu::PartitionPlan plan =
-      lpu::plan_partition(config, system.chip, weights, ctx, {a.stages, a.tensor_parallel, 0});
+  const lpu::PartitionPlan plan = lpu::plan_partition(config, system, weights, ctx, {a.stages, a.tensor_parallel});
   if (plan.chips > 1) {
     print_partition(plan, system);
-    if (system.topology.chips > 1)
-      fmt::print("system         {} has {} active chips: the plan {}\n", system.name,
-                 system.topology.chips,
-                 plan.chips <= system.topology.chips
-                     ? fmt::format("uses {} of them", plan.chips)
-                     : fmt::format("needs {} more", plan.chips - system.topology.chips));
     fmt::print("\nto schedule it, name a system of chips: --system groq-rack, groq-576 (lockstep "
                "compile --help lists the presets)\n");
     return;

@@ -50,6 +50,7 @@ lpu::SystemDecode compile_system(const model::ModelConfig& config, const model::
                s.cycles, j - i == 1 ? fmt::format("{}", s.start_cycle) : std::string("..."));
     i = j;
   }
+  fmt::print("why            {}\n", decode.plan().reason);
   fmt::print("programs       {} distinct chip programs for {} chips, scheduled in {:.2f} s\n",
              decode.distinct_programs(), decode.program().chips.size(), seconds);
   const lpu::SystemSpeed speed = lpu::system_speed(decode, system, options.prompt);

@@ -3,7 +3,7 @@
 // so how many chips it needs. The capacity check of the compiler's placement pass.
 //
 // Every size comes from model_parts() (one layer, the embedding, the LM head, ...), which both
-// the one-chip total (model_footprint) and the multi-chip partition (partition.h) read.
+// the one-chip total (model_footprint) and the multi-chip partition (partition_planner.h) read.
 #pragma once
 
 #include <cstdint>
@@ -50,7 +50,7 @@ struct ModelFootprint {
   std::vector<FootprintLine> lines;
   std::uint64_t total_bytes = 0;
   std::uint64_t chip_bytes = 0;  // SRAM of one chip
-  std::int64_t chips_needed = 0; // ceil(total / chip), at least 1: a lower bound (partition.h)
+  std::int64_t chips_needed = 0; // ceil(total / chip), at least 1: a lower bound (partition_planner.h)
   double fraction_of_chip() const { return chip_bytes ? double(total_bytes) / chip_bytes : 0; }
 };
 

@@ -4,124 +4,15 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <functional>
-#include <atomic>
-#include <exception>
 #include <map>
-#include <thread>
-#include <tuple>
 
+#include "compiler/partition_planner.h"
 #include "core/error.h"
-#include "compiler/model_footprint.h"
-#include "compiler/partition.h"
+#include "core/thread_pool.h"
 #include "lpu/arch/topology.h"
 
 namespace lockstep::lpu {
 namespace {
-
-// What one chip of a stage holds of each unit (per layer: attention, then K FFN groups), in
-// vectors: MXM weights, which must sit in the slices that feed the MXM planes, and everything
-// (weights, KV cache, norms), which must fit the chip. The first stage adds the embedding table
-// (anywhere), the last the LM head (MXM weights).
-struct Load {
-  std::uint64_t weights = 0, total = 0;
-  Load& operator+=(const Load& o) {
-    weights += o.weights;
-    total += o.total;
-    return *this;
-  }
-};
-
-struct UnitCosts {
-  std::vector<Load> unit;  // [E + (1 + K) * n_layer]: E embedding parts, then the layers
-  Load first_extra, last_extra;
-};
-
-UnitCosts unit_costs(const model::ModelConfig& c, const ChipConfig& chip, compiler::WeightPrecision weights,
-                     std::int64_t context, int P, int K, int E) {
-  const ModelParts parts = model_parts(c, chip, weights, context, P);
-  const double attention = double(c.n_embd) * double(c.q_dim() + 2 * c.n_head_kv * c.head_dim) +
-                           double(c.q_dim()) * double(c.n_embd);
-  const double ffn = 3.0 * double(c.n_embd) * double(c.n_ff);
-  const double share = attention / (attention + ffn);
-  UnitCosts u;
-  const std::uint64_t vocab = static_cast<std::uint64_t>((c.n_vocab + P - 1) / P);
-  const std::uint64_t part = static_cast<std::uint64_t>((c.n_vocab + std::int64_t{E} * P - 1) / (std::int64_t{E} * P));
-  for (int e = 0; e < E; ++e) u.unit.push_back({0, embedding_vectors(c, chip, part)});
-  for (std::int64_t l = 0; l < c.n_layer; ++l) {
-    const auto a = static_cast<std::uint64_t>(double(parts.layer_weights) * share);
-    u.unit.push_back({a, a + parts.layer_kv + parts.layer_norms / 2});
-    for (int k = 0; k < K; ++k) {
-      const auto f = static_cast<std::uint64_t>(double(parts.layer_weights) * (1 - share) / K);
-      u.unit.push_back({f, f + parts.layer_norms / 2 / K});
-    }
-  }
-  const std::uint64_t head = lm_head_vectors(c, chip, weights, vocab);
-  u.last_extra = {head, head + parts.final_norm};
-  return u;
-}
-
-// A chip's capacities, vectors: the MXM-feeding slices for weights (less what whole blocks
-// waste), and the whole SRAM less the partition's headroom (partition.h).
-struct Capacity {
-  double weights = 0, total = 0;
-};
-
-Capacity chip_capacity(const ChipConfig& chip) {
-  const double slice = double(chip.banks_per_slice) * chip.vectors_per_bank;
-  const double planes = 2.0 * chip.mxm_planes_per_hemisphere;
-  return {0.9 * planes * chip.mxm_load_streams * slice, (1 - 1.5 * kPartitionHeadroom) * double(chip.sram_bytes()) / chip.vector_bytes};
-}
-
-// The load of units [lo, hi) as a fraction of the chip: the larger of weights and total.
-double stage_load(const UnitCosts& u, const Capacity& cap, int lo, int hi) {
-  Load sum;
-  for (int i = lo; i < hi; ++i) sum += u.unit[i];
-  if (lo == 0) sum += u.first_extra;
-  if (hi == static_cast<int>(u.unit.size())) sum += u.last_extra;
-  return std::max(double(sum.weights) / cap.weights, double(sum.total) / cap.total);
-}
-
-// Cuts the units into `stages` contiguous non-empty runs minimising the largest stage load
-// (bisection on the bound, greedy fill), then spreads them as evenly as that bound allows (a
-// stage takes its share of the units left, so late stages are not left nearly empty). Returns
-// the first unit of every stage and the load.
-std::pair<std::vector<int>, double> balance_units(const UnitCosts& u, const Capacity& cap, int stages) {
-  const int n = static_cast<int>(u.unit.size());
-  // An additive stand-in for a unit's load, for the even spread: its share of both capacities.
-  auto size = [&](const Load& l) { return double(l.weights) / cap.weights + double(l.total) / cap.total; };
-  std::vector<double> after(static_cast<std::size_t>(n) + 1, size(u.last_extra));  // [i] units i.. n-1
-  for (int i = n - 1; i >= 0; --i) after[i] = after[i + 1] + size(u.unit[i]);
-  auto cut = [&](double bound, std::vector<int>* firsts, bool even) {
-    int lo = 0;
-    for (int s = 0; s < stages; ++s) {
-      if (firsts) firsts->push_back(lo);
-      const int left = stages - s - 1;  // stages after this one, each needing a unit
-      const double share = (after[lo] + (lo == 0 ? size(u.first_extra) : 0)) / (stages - s);
-      double taken = (lo == 0 ? size(u.first_extra) : 0) + size(u.unit[lo]);
-      int hi = lo + 1;
-      if (hi > n - left) return false;
-      while (hi < n - left && (!even || taken + size(u.unit[hi]) / 2 <= share) &&
-             stage_load(u, cap, lo, hi + 1) <= bound)
-        taken += size(u.unit[hi++]);
-      if (s + 1 == stages) hi = n;
-      if (stage_load(u, cap, lo, hi) > bound) return false;
-      lo = hi;
-    }
-    return true;
-  };
-  double lo = 0, hi = stage_load(u, cap, 0, n);
-  for (int i = 0; i < 60; ++i) {
-    const double mid = (lo + hi) / 2;
-    if (cut(mid, nullptr, false)) hi = mid;
-    else lo = mid;
-  }
-  std::vector<int> firsts;
-  if (!cut(hi, &firsts, true)) {
-    firsts.clear();
-    cut(hi, &firsts, false);
-  }
-  return {firsts, hi};
-}
 
 int link_to(const Topology& topology, int from, int to) {
   for (int l = 0; l < topology.links_per_chip(); ++l)
@@ -185,28 +76,6 @@ std::vector<std::vector<int>> place_stages(const Topology& topology, int stages,
   return placed;
 }
 
-// Runs body(i) for i < n on up to two threads (the machine's cores); rethrows the first error.
-void parallel_for(std::size_t n, const std::function<void(std::size_t)>& body) {
-  const std::size_t workers = std::min<std::size_t>(n, std::max(1u, std::min(2u, std::thread::hardware_concurrency())));
-  std::atomic<std::size_t> next{0};
-  std::vector<std::exception_ptr> errors(n);
-  auto work = [&] {
-    for (std::size_t i = next++; i < n; i = next++) {
-      try {
-        body(i);
-      } catch (...) {
-        errors[i] = std::current_exception();
-      }
-    }
-  };
-  std::vector<std::thread> threads;
-  for (std::size_t w = 1; w < workers; ++w) threads.emplace_back(work);
-  work();
-  for (std::thread& t : threads) t.join();
-  for (const std::exception_ptr& e : errors)
-    if (e) std::rethrow_exception(e);
-}
-
 std::string chip_role(const StageSpec& s) {
   return fmt::format("rank {}{}{}", s.tp_rank, s.ingress ? " (ingress)" : "", s.egress ? " (egress)" : "");
 }
@@ -220,14 +89,15 @@ bool same_code(const Program& a, const Program& b) {
 
 SystemDecode::SystemDecode(const model::ModelConfig& config, const model::Model* model,
                            const SystemConfig& system, const DecodeOptions& options,
-                           const SystemRequest& request,
-                           const std::function<void(int, int, std::size_t)>& progress)
+                           const PartitionRequest& request,
+                           const std::function<void(int, int, std::size_t)>& progress, int threads)
     : config_(config), chip_(system.chip) {
+  core::ThreadPool pool(threads);
   // The balance estimates each chip's SRAM from the model's parts; when a stage's real
   // placement disagrees (padding, fragmentation), plan again with less of each chip counted on.
   for (const double fill : {1.0, 0.9, 0.8, 0.7}) {
     try {
-      build(model, system, options, request, progress, fill);
+      build(model, system, options, request, progress, fill, pool);
       return;
     } catch (const DoesNotFit& e) {
       if (fill == 0.7) throw;
@@ -239,57 +109,28 @@ SystemDecode::SystemDecode(const model::ModelConfig& config, const model::Model*
 }
 
 void SystemDecode::build(const model::Model* model, const SystemConfig& system, const DecodeOptions& options,
-                         const SystemRequest& request,
-                         const std::function<void(int, int, std::size_t)>& progress, double fill) {
+                         const PartitionRequest& request,
+                         const std::function<void(int, int, std::size_t)>& progress, double fill,
+                         core::ThreadPool& pool) {
   const model::ModelConfig& config = config_;
   const Topology topology(system);
-  const SystemTopology& t = topology.description();
-  // P: the request, else the node's chips, halved until the query heads split evenly.
-  tp_ = request.tensor_parallel > 0 ? request.tensor_parallel : std::min(t.chips_per_node, 8);
-  if (request.tensor_parallel == 0)
-    while (tp_ > 1 && (config.n_head % tp_ != 0 || (tp_ & (tp_ - 1)) != 0)) --tp_;
-  if (tp_ > t.chips_per_node)
-    fail("a tensor-parallel degree of {} does not fit a node of {} chips", tp_, t.chips_per_node);
-  int S = request.stages > 0 ? request.stages : std::max(1, topology.active_chips() / tp_);
-  if (std::int64_t{S} * tp_ > topology.active_chips())
-    fail("{} stages x {} chips = {} chips; {} has {} active chips", S, tp_, S * tp_, system.name,
-         topology.active_chips());
   rows_ = static_cast<std::uint32_t>(std::max<std::int64_t>(1, options.rows));
-
   const std::int64_t context =
       options.context > 0 ? options.context : std::min<std::int64_t>(config.n_ctx_train, 4096);
   context_ = context;
-  // K: the FFN of every layer is cut into K column groups when whole FFNs are too coarse to
-  // spread over the stages: the fewest groups (1, 2, 4) whose balanced stages fit a chip.
-  Capacity capacity = chip_capacity(system.chip);
-  capacity.weights *= fill;
-  capacity.total *= fill;
-  // E: the embedding is spread over E stages' worth of units when one stage's share would take
-  // most of a chip (a 128k-token vocabulary at 8192 wide is 263 MB per chip of 8).
-  embedding_parts_ = request.embedding_parts > 0 ? request.embedding_parts : 1;
-  while (request.embedding_parts == 0 && embedding_parts_ < 8 &&
-         double(embedding_vectors(config, system.chip,
-                                  static_cast<std::uint64_t>((config.n_vocab + std::int64_t{embedding_parts_} * tp_ - 1) /
-                                                             (std::int64_t{embedding_parts_} * tp_)))) >
-             0.6 * capacity.total)
-    embedding_parts_ *= 2;
+  // P, S, E, K and the cuts: the partition planner's (partition_planner.h), counting on `fill`
+  // of each chip's capacities.
+  PartitionRequest planned = request;
+  planned.fill = fill;
+  plan_ = plan_partition(config, system, options.weights, context, planned);
+  const PartitionPlan& plan = plan_;
+  tp_ = plan.tensor_parallel;
+  embedding_parts_ = plan.embedding_parts;
+  ffn_parts_ = plan.ffn_parts;
+  const int S = plan.stages;
   const int E = embedding_parts_;
-  std::vector<int> firsts;
-  for (ffn_parts_ = request.ffn_parts > 0 ? request.ffn_parts : 1;; ffn_parts_ *= 2) {
-    const UnitCosts costs = unit_costs(config, system.chip, options.weights, context, tp_, ffn_parts_, E);
-    S = std::min(S, static_cast<int>(costs.unit.size()));
-    double load = 0;
-    std::tie(firsts, load) = balance_units(costs, capacity, S);
-    if (load <= 1 || ffn_parts_ == 4 || request.ffn_parts > 0) break;
-  }
-  const int units = E + static_cast<int>((1 + ffn_parts_) * config.n_layer);
-  if (!request.first_units.empty()) {
-    firsts = request.first_units;
-    S = static_cast<int>(firsts.size());
-    if (firsts.front() != 0 || !std::is_sorted(firsts.begin(), firsts.end()) ||
-        std::adjacent_find(firsts.begin(), firsts.end()) != firsts.end() || firsts.back() >= units)
-      fail("forced stage cuts must start at unit 0 and increase below {} units", units);
-  }
+  const int units = plan.units;
+  const std::vector<int> firsts = plan.first_units();
   const std::int64_t rows_per_part = (config.n_vocab + E - 1) / E;
   const std::vector<std::vector<int>> chips = place_stages(topology, S, tp_);
 
@@ -382,7 +223,7 @@ void SystemDecode::build(const model::Model* model, const SystemConfig& system, 
           std::find_if(jobs.begin(), jobs.end(), [&](int j) { return keys[j] == keys[rank]; }) == jobs.end())
         jobs.push_back(rank);
     std::vector<std::unique_ptr<DecodeProgram>> compiled(static_cast<std::size_t>(tp_));
-    parallel_for(jobs.size(), [&](std::size_t j) {
+    pool.parallel_for(jobs.size(), [&](std::size_t j) {
       compiled[jobs[j]] = std::make_unique<DecodeProgram>(compile(specs[jobs[j]]));
     });
     for (int rank : jobs) {

@@ -3,12 +3,11 @@
 // scheduled Send / Receive (decode_lowering.h's StageSpec), and the whole run one SystemProgram
 // on the system's clock (system_program.h).
 //
-// Partition: the embedding is E units (its vocabulary in E row ranges: E = 1 unless one stage's
-// share would take most of a chip), then every layer is 1 + K units (its attention, then its FFN in K column groups; K = 1,
-// or 2 or 4 when whole FFNs are too coarse to balance over the stages within a chip's SRAM);
-// the units are cut into S contiguous runs that balance each chip's SRAM (weights and KV cache
-// of its units, the embedding on the first stage, the LM head on the last), so that a 70B model
-// spreads over exactly the system's 576 chips rather than whole layers over 640.
+// Partition: the units (the embedding in E parts, then every layer's attention and its FFN in K
+// column groups), the stages S and the tensor-parallel degree P are partition_planner.h's: by
+// default every active chip of the system, so that a 70B model spreads over exactly the
+// system's 576 chips. When a stage's real placement does not fit, the plan is made again
+// counting on less of each chip (PartitionRequest::fill 0.9, 0.8, 0.7).
 //
 // Placement: every stage on P chips of one node (all-to-all local links carry the all-reduce);
 // consecutive stages joined by one direct link, from the egress chip of stage s to the ingress
@@ -30,21 +29,15 @@
 #include <vector>
 
 #include "compiler/decode_lowering.h"
+#include "compiler/partition_planner.h"
 #include "lpu/arch/system_config.h"
 #include "lpu/program/system_program.h"
 
-namespace lockstep::lpu {
+namespace lockstep::core {
+class ThreadPool;
+}
 
-struct SystemRequest {
-  SystemRequest(int stages_ = 0, int tensor_parallel_ = 0)  // NOLINT: {S, P} reads well
-      : stages(stages_), tensor_parallel(tensor_parallel_) {}
-  int stages = 0;           // S; 0 = every active chip of the system (S = chips / P)
-  int tensor_parallel = 0;  // P; 0 = the node's chips (8), or fewer if the heads do not split
-  int embedding_parts = 0;  // E; 0 = chosen (1 unless the embedding is large)
-  int ffn_parts = 0;        // K; 0 = chosen
-  std::vector<int> first_units;  // forced cuts: the first unit of every stage (S entries, from
-                                 // 0, increasing); empty = balanced
-};
+namespace lockstep::lpu {
 
 struct StageInfo {
   int first_unit = 0, end_unit = 0;  // units [first, end) (system_lowering.h's numbering)
@@ -58,12 +51,15 @@ struct StageInfo {
 class SystemDecode {
  public:
   // With `model`, every chip's memory image holds its shard of the weights (functional runs).
-  // progress(stages compiled, stages, distinct programs so far) after every stage.
+  // progress(stages compiled, stages, distinct programs so far) after every stage. A stage's
+  // distinct chip programs compile in parallel on `threads` threads (0: one per core).
   SystemDecode(const model::ModelConfig& config, const model::Model* model, const SystemConfig& system,
-               const DecodeOptions& options, const SystemRequest& request = {},
-               const std::function<void(int, int, std::size_t)>& progress = {});
+               const DecodeOptions& options, const PartitionRequest& request = {},
+               const std::function<void(int, int, std::size_t)>& progress = {}, int threads = 0);
 
   const SystemProgram& program() const { return program_; }
+  // The partition it was compiled with (the last plan tried, at the fill that placed).
+  const PartitionPlan& plan() const { return plan_; }
   const std::vector<StageInfo>& stages() const { return stages_; }
   int tensor_parallel() const { return tp_; }
   int ffn_parts() const { return ffn_parts_; }  // K: units per layer are 1 + K
@@ -81,12 +77,13 @@ class SystemDecode {
  private:
   // Plans and compiles, counting on `fill` of each chip's capacities.
   void build(const model::Model* model, const SystemConfig& system, const DecodeOptions& options,
-             const SystemRequest& request, const std::function<void(int, int, std::size_t)>& progress,
-             double fill);
+             const PartitionRequest& request, const std::function<void(int, int, std::size_t)>& progress,
+             double fill, core::ThreadPool& pool);
 
   model::ModelConfig config_;
   ChipConfig chip_;
   SystemProgram program_;
+  PartitionPlan plan_;
   struct CompiledFacts {  // [program] what its compilation said beyond the program
     std::vector<std::uint64_t> output_sends;  // kChannelOutput issue cycles
     std::uint64_t sram_bytes = 0;

@@ -12,6 +12,7 @@
 #include "plan/gpu_model.h"
 #include "plan/gpu_preset.h"
 #include "plan/lpu_speed.h"
+#include "compiler/partition_planner.h"
 
 namespace lockstep::plan {
 namespace {
@@ -54,16 +55,24 @@ PlanOption lpu_option(const model::ModelConfig& config, const PlanRequest& r, co
                       const std::function<void(const std::string&)>& progress) {
   const lpu::SystemConfig system = lpu::load_system(r.lpu_system);
   const LpuPrice price;
-  // As many stages as the model needs (its partition on this chip, 8-way tensor parallel), at
-  // most the system's: a small model does not spread over 576 chips.
-  const LpuSizing need = size_lpu(config, system, r.weights, r.context, price);
-  const int all_stages = std::max(1, system.topology.chips / 8);
-  const int stages = static_cast<int>(std::min<std::int64_t>((need.chips + 7) / 8, all_stages));
+  // As many stages as the model needs on this system (the partition planner's fewest), not
+  // every chip: a small model does not spread over 576 chips. When even the whole system does
+  // not fit the planner's estimate, the compiler's placement decides on every chip.
+  lpu::PartitionRequest fewest;
+  fewest.fewest = true;
+  int stages = 0, all_stages = 0;
+  try {
+    const lpu::PartitionPlan need = lpu::plan_partition(config, system, r.weights, r.context, fewest);
+    stages = need.stages;
+    all_stages = std::max(1, system.topology.chips / need.tensor_parallel);
+  } catch (const Error&) {
+    all_stages = stages = static_cast<int>(lpu::plan_partition(config, system, r.weights, r.context).stages);
+  }
   PlanOption option;
   option.kind = "lpu";
   for (const std::int64_t batch : r.lpu_batches) {
-    // The compiler places finer than the partitioner counts: when S stages do not fit, it says
-    // so at once, and a quarter more are tried, up to the whole system.
+    // The planner's count is an estimate of the placement: when S stages do not place, the
+    // compiler says so at once, and a quarter more are tried, up to the whole system.
     LpuPrediction p;
     for (int s = stages;; s = std::min(all_stages, s + std::max(1, s / 4))) {
       try {

@@ -2,13 +2,13 @@
 
 #include <algorithm>
 
-#include "compiler/partition.h"
+#include "compiler/partition_planner.h"
 
 namespace lockstep::plan {
 
 LpuSizing size_lpu(const model::ModelConfig& config, const lpu::SystemConfig& system,
                    compiler::WeightPrecision weights, std::int64_t context, const LpuPrice& price) {
-  const lpu::PartitionPlan p = lpu::plan_partition(config, system.chip, weights, context);
+  const lpu::PartitionPlan p = lpu::plan_partition(config, system, weights, context);
   LpuSizing s;
   s.chip = system.chip_preset.empty() ? system.name : system.chip_preset;
   s.chips = p.chips;
@@ -20,6 +20,7 @@ LpuSizing size_lpu(const model::ModelConfig& config, const lpu::SystemConfig& sy
   s.sram_headroom = 1.0 - s.fullest_chip;
   s.capex_usd = static_cast<double>(p.chips) * price.usd_per_chip;
   s.power_kw = static_cast<double>(p.chips) * price.kw_per_chip;
+  s.binds = p.binds;
   s.reason = p.reason;
   return s;
 }

@@ -1,6 +1,7 @@
-// How many LPU chips and racks a model needs: the compiler's partition (lpu/partition.h) of the
-// model's weights and KV cache over chips of a preset's SRAM, then racks, SRAM headroom, capex
-// and power at a price per chip. Fast (no scheduling): the speed comes from lpu_speed.h.
+// How many LPU chips and racks a model needs: the compiler's partition planner
+// (compiler/partition_planner.h, the same function `lockstep compile` and SystemDecode use) on
+// a chip preset, then racks, SRAM headroom, capex and power at a price per chip. Fast (no
+// scheduling): the speed comes from lpu_speed.h.
 #pragma once
 
 #include <cstdint>
@@ -25,14 +26,16 @@ struct LpuSizing {
   int stages = 0, tensor_parallel = 0;
   std::int64_t racks = 0;            // ceil(chips / chips_per_rack)
   std::uint64_t chip_sram_bytes = 0; // SRAM of one chip, bytes
-  double fullest_chip = 0;           // largest fraction of a chip's SRAM placed (0..1)
+  double fullest_chip = 0;           // largest fraction of a chip's SRAM placed (0..1, estimate)
   double sram_headroom = 0;          // 1 - fullest_chip
   double capex_usd = 0;              // chips x usd_per_chip
   double power_kw = 0;               // chips x kw_per_chip
-  std::string reason;                // the partitioner's explanation, for people
+  std::string binds;                 // what sets the count ("SRAM per chip", ...)
+  std::string reason;                // the planner's explanation, for people
 };
 
-// Throws lockstep::Error (one sentence) when no partition fits (context too long for a layer).
+// The planner's plan for `system` (a chip preset: the fewest chips; a system of chips: as the
+// compiler uses it). Throws lockstep::Error (one sentence) when no partition fits.
 LpuSizing size_lpu(const model::ModelConfig& config, const lpu::SystemConfig& system,
                    compiler::WeightPrecision weights, std::int64_t context, const LpuPrice& price = {});
 

@@ -75,7 +75,7 @@ LpuPrediction predict_lpu(const model::ModelConfig& config, const std::string& m
     }
   }
   lpu::DecodeOptions options{weights, context, batch};
-  const lpu::SystemDecode decode(config, nullptr, system, options, lpu::SystemRequest(stages, 0),
+  const lpu::SystemDecode decode(config, nullptr, system, options, lpu::PartitionRequest(stages, 0),
                                  [&](int done, int stages, std::size_t) {
                                    if (progress) progress(done, stages);
                                  });

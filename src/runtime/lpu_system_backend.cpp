@@ -19,7 +19,7 @@ namespace {
 class SimulatedSystemBackend final : public LpuBackend {
  public:
   SimulatedSystemBackend(std::shared_ptr<const model::Model> model, const lpu::SystemConfig& system,
-                         std::int64_t n_ctx, const lpu::SystemRequest& request)
+                         std::int64_t n_ctx, const lpu::PartitionRequest& request)
       : LpuBackend(std::move(model), system),
         program_(lpu::SystemDecode(model_->config, model_.get(), system,
                                    {compiler::WeightPrecision::Fp16, n_ctx}, request)
@@ -58,7 +58,7 @@ class SimulatedSystemBackend final : public LpuBackend {
 
 std::unique_ptr<LpuBackend> make_lpu_system_backend(std::shared_ptr<const model::Model> model,
                                                     const lpu::SystemConfig& system, std::int64_t n_ctx,
-                                                    const lpu::SystemRequest& request) {
+                                                    const lpu::PartitionRequest& request) {
   return std::make_unique<SimulatedSystemBackend>(std::move(model), system, n_ctx, request);
 }
 

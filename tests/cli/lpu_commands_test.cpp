@@ -46,7 +46,7 @@ TEST(LpuCommands, CompilePartitionsLlama2_70BAcrossChipsAndObeysForcedPlans) {
   ASSERT_EQ(forced.exit_code, 0) << forced.err;
   EXPECT_NE(forced.out.find("8 stages x 8-way tensor parallel = 64 chips"), std::string::npos)
       << forced.out;
-  auto bad = run_lockstep({"compile", "--model-preset", "llama-2-70b", "--tensor-parallel", "4"});
+  auto bad = run_lockstep({"compile", "--model-preset", "llama-2-70b", "--stages", "10", "--tensor-parallel", "8"});
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_NE(bad.err.find("8-way tensor parallel needs at least"), std::string::npos) << bad.err;
 }

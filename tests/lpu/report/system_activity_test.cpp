@@ -30,7 +30,7 @@ class SystemActivityTest : public ::testing::Test {
     system_ = new SystemConfig(load_system("groq-node"));
     const auto m = model::load_model("");
     decode_ = new SystemDecode(m->config, nullptr, *system_,
-                               {compiler::WeightPrecision::Int8, 128}, SystemRequest{2, 2});
+                               {compiler::WeightPrecision::Int8, 128}, PartitionRequest{2, 2});
   }
   static void TearDownTestSuite() {
     delete decode_;

@@ -40,7 +40,7 @@ struct Compiled {
   explicit Compiled(const SystemConfig& s) : system(s) {
     decode = std::make_unique<SystemDecode>(twelve_unit_model(), nullptr, system,
                                             DecodeOptions{compiler::WeightPrecision::Int8, 128},
-                                            SystemRequest{12, 8});
+                                            PartitionRequest{12, 8});
     for (std::size_t i = 0; i < decode->program().chips.size(); ++i) {
       owned.push_back(std::make_unique<Chip>(system.chip));
       chips.push_back(owned.back().get());
