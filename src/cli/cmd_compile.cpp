@@ -193,6 +193,7 @@ void compile_model(const CompileArgs& a, const lpu::SystemConfig& system) {
     options.prompt = a.prompt;
     options.request = {a.stages, a.tensor_parallel};
     options.batches = a.batches;
+    options.threads = a.lpu.threads;
     compile_system(config, model.get(), system, options);
     return;
   }

@@ -155,6 +155,7 @@ void simulate_system(const SimulateArgs& a, const lpu::SystemConfig& system,
   options.weights = compiler::parse_weight_precision(a.weights);
   options.context = a.context > 0 ? a.context : std::min<std::int64_t>(config.n_ctx_train, 4096);
   options.request = {a.stages, a.tensor_parallel};
+  options.threads = a.lpu.threads;
   fmt::print("{} on {} ({} weights, context {} tokens)\n", a.preset.empty() ? a.model : a.preset, system.name,
              compiler::weight_precision_name(options.weights), options.context);
   const lpu::SystemDecode decode = compile_system(config, nullptr, system, options);

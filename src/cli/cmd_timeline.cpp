@@ -74,6 +74,7 @@ void run_timeline(const TimelineArgs& a) {
   options.weights = weights;
   options.context = ctx;
   options.request = {a.stages, a.tensor_parallel};
+  options.threads = a.lpu.threads;
   const lpu::SystemDecode decode = compile_system(config, nullptr, system, options);
 
   fmt::print("\nrecording   simulating {} distinct chip programs once each (timing mode)...\n",
@@ -134,6 +135,7 @@ void add_timeline(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--ctx", args->context, "context length the KV cache holds, tokens");
   cmd->add_option("--stages", args->stages, "force the pipeline stages (default: chosen)");
+  add_compile_threads_option(*cmd, args->lpu);
   cmd->add_option("--tensor-parallel", args->tensor_parallel,
                   "force the chips each layer is split across: 1, 2, 4 or 8 (default: chosen)");
   cmd->add_option("--bin", args->bin, "cycles per time bin (default: about 1500 bins per token)");

@@ -15,6 +15,14 @@ void add_lpu_options(CLI::App& command, LpuOptions& o) {
                      "override one value of the preset, e.g. --set chip.clock_hz=1e9 (repeatable)");
   command.add_option("--gemm", o.gemm, "a plain matrix multiply M,K,N instead of a model");
   command.add_option("--dtype", o.dtype, "GEMM element type: int8 or fp16")->capture_default_str();
+  add_compile_threads_option(command, o);
+}
+
+void add_compile_threads_option(CLI::App& command, LpuOptions& o) {
+  command.add_option("-t,--threads", o.threads,
+                     "threads that schedule a system's chip programs (0: one per core)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 1024));
 }
 
 lpu::SystemConfig load_lpu_system(const LpuOptions& o) {

@@ -16,7 +16,11 @@ struct LpuOptions {
   std::vector<std::string> overrides;  // "chip.clock_hz=1e9"
   std::string gemm;                    // "M,K,N"
   std::string dtype = "int8";
+  int threads = 0;                     // -t: threads that schedule chip programs (0: one per core)
 };
+
+// -t,--threads for the commands that compile onto a system of chips.
+void add_compile_threads_option(CLI::App& command, LpuOptions& options);
 
 void add_lpu_options(CLI::App& command, LpuOptions& options);
 

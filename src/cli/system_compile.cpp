@@ -25,7 +25,7 @@ lpu::SystemDecode compile_system(const model::ModelConfig& config, const model::
                                  const lpu::SystemConfig& system, const SystemCompileOptions& options) {
   const auto t0 = std::chrono::steady_clock::now();
   lpu::SystemDecode decode(config, model, system, {options.weights, options.context}, options.request,
-                           scheduling_progress("", true));
+                           scheduling_progress("", true), options.threads);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const auto& stages = decode.stages();
   const int P = decode.tensor_parallel();
@@ -70,7 +70,8 @@ lpu::SystemDecode compile_system(const model::ModelConfig& config, const model::
       lpu::DecodeOptions step_options{options.weights, options.context};
       step_options.rows = batch;
       std::optional<lpu::SystemDecode> batched;
-      if (batch != 1) batched.emplace(config, nullptr, system, step_options, options.request);
+      if (batch != 1) batched.emplace(config, nullptr, system, step_options, options.request,
+                                      std::function<void(int, int, std::size_t)>{}, options.threads);
       const lpu::SystemDecode& step = batched ? *batched : decode;
       const double ttft = lpu::system_speed(step, system, options.prompt).ttft_seconds;
       for (const lpu::BatchPoint& p : lpu::batch_pipeline(step, system, batch))

@@ -19,8 +19,9 @@ struct SystemCompileOptions {
   compiler::WeightPrecision weights = compiler::WeightPrecision::Int8;
   std::int64_t context = 0;      // tokens
   std::int64_t prompt = 550;     // prompt tokens for the time to first token
-  lpu::SystemRequest request;
+  lpu::PartitionRequest request;
   std::vector<std::int64_t> batches;  // sequences per group for the batch x pipeline table
+  int threads = 0;               // threads that schedule chip programs (0: one per core)
 };
 
 // SystemDecode's progress callback: "scheduling stage s/S (N distinct chip programs)" on stderr,
