@@ -64,8 +64,12 @@ struct Capacity {
 Capacity chip_capacity(const ChipConfig& chip, double fill) {
   const double slice = double(chip.banks_per_slice) * chip.vectors_per_bank;
   const double planes = 2.0 * chip.mxm_planes_per_hemisphere;
-  return {fill * 0.9 * planes * chip.mxm_load_streams * slice,
-          fill * (1 - kSramHeadroom) * double(chip.sram_bytes()) / chip.vector_bytes};
+  // (Evaluated in the order SystemDecode always did, so that the cuts stay bit for bit.)
+  Capacity c{0.9 * planes * chip.mxm_load_streams * slice,
+             (1 - kSramHeadroom) * double(chip.sram_bytes()) / chip.vector_bytes};
+  c.weights *= fill;
+  c.total *= fill;
+  return c;
 }
 
 Load stage_sum(const UnitCosts& u, int lo, int hi) {
