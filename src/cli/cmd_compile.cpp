@@ -12,6 +12,7 @@
 #include "cli/system_compile.h"
 #include "cli/units.h"
 #include "compiler/precision.h"
+#include "graph/step_graph.h"
 #include "core/error.h"
 #include "compiler/decode_lowering.h"
 #include "lpu/arch/floorplan.h"
@@ -43,6 +44,23 @@ struct CompileArgs {
 };
 
 // --dump-after PASS: the compiler's structure after that pass (each pass's verifier has run).
+// graph: the decode step's graph, what the lowering takes op by op (one function per op kind).
+void dump_graph(const model::ModelConfig& config) {
+  const graph::Graph g = graph::build_step_graph(config, {}, graph::WeightTypes{});
+  auto shape = [&](int t) {
+    std::string s;
+    for (std::int64_t d : g.tensors[static_cast<std::size_t>(t)].shape) s += fmt::format("{}{}", s.empty() ? "" : "x", d);
+    return fmt::format("{}[{}]", g.tensors[static_cast<std::size_t>(t)].name, s);
+  };
+  fmt::print("after graph (verified: every input produced before use, shapes agree): {} ops, {} tensors\n",
+             g.ops.size(), g.tensors.size());
+  for (const auto& op : g.ops) {
+    std::string in;
+    for (int t : op.inputs) in += (in.empty() ? "" : ", ") + shape(t);
+    fmt::print("  {:<24} {:<10} {} -> {}\n", op.name, graph::op_kind_name(op.kind), in, shape(op.outputs[0]));
+  }
+}
+
 void dump_precision(compiler::WeightPrecision weights) {
   fmt::print("after precision (TruePoint table, {} weights):\n", compiler::weight_precision_name(weights));
   for (const auto& rule : compiler::precision_table(weights))
@@ -174,6 +192,7 @@ void compile_model(const CompileArgs& a, const lpu::SystemConfig& system) {
     label = model->source;
   }
   const auto weights = compiler::parse_weight_precision(a.weights);
+  if (dump(a, "graph")) return dump_graph(config);
   if (dump(a, "precision")) return dump_precision(weights);
   const std::int64_t ctx = a.context > 0 ? a.context : std::min<std::int64_t>(config.n_ctx_train, 4096);
   const lpu::ModelFootprint f = lpu::model_footprint(config, system.chip, weights, ctx);
@@ -239,9 +258,9 @@ void compile_model(const CompileArgs& a, const lpu::SystemConfig& system) {
 void run_compile(const CompileArgs& a) {
   if (a.emit != "summary" && a.emit != "asm" && a.emit != "binary")
     fail("--emit '{}' must be summary, asm or binary", a.emit);
-  if (!a.dump_after.empty() && a.dump_after != "precision" && a.dump_after != "placement" &&
-      a.dump_after != "schedule")
-    fail("--dump-after '{}' must be precision, placement or schedule", a.dump_after);
+  if (!a.dump_after.empty() && a.dump_after != "graph" && a.dump_after != "precision" &&
+      a.dump_after != "placement" && a.dump_after != "schedule")
+    fail("--dump-after '{}' must be graph, precision, placement or schedule", a.dump_after);
   const lpu::SystemConfig system = load_lpu_system(a.lpu);
   if (!a.lpu.gemm.empty()) {
     if (!a.model.empty() || !a.preset.empty()) fail("give --gemm or a model, not both");
@@ -262,7 +281,7 @@ void add_compile(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--ctx", args->context, "context length the KV cache holds, tokens");
   cmd->add_option("--dump-after", args->dump_after,
-                  "print the compiler's structure after a pass: precision, placement or schedule");
+                  "print the compiler's structure after a pass: graph, precision, placement or schedule");
   cmd->add_option("--prefill", args->prefill, "prompt length for the prefill figure, tokens")
       ->capture_default_str();
   cmd->add_option("--stages", args->stages,

@@ -117,6 +117,10 @@ struct Plan {
   std::vector<double> profile;
 };
 
+// Copies positions [0, n) of every layer's keys and values from slot `from` to slot `to`
+// (a shared prompt prefix). The caller checks the slots and n.
+void copy_kv_prefix(Plan& plan, int from, int to, std::int64_t n);
+
 // A probed graph tensor after run_plan: rows [first, n) of it as [n - first][width] fp32 (the
 // head's tensors hold only the rows whose logits were wanted). Throws lockstep::Error when the
 // plan keeps no such tensor.

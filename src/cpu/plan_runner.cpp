@@ -217,6 +217,21 @@ const char* step_kind_name(StepKind kind) {
 
 }  // namespace
 
+void copy_kv_prefix(Plan& plan, int from, int to, std::int64_t n) {
+  if (from == to || n == 0) return;
+  const auto& c = plan.config;
+  // The cache layout: [n_slots][n_layer][n_head_kv][n_ctx][head_dim] fp16 (plan.h).
+  const std::size_t row_bytes = static_cast<std::size_t>(c.head_dim) * 2;
+  const std::size_t head_bytes = static_cast<std::size_t>(plan.options.n_ctx) * row_bytes;
+  for (const std::size_t base : {plan.key_cache, plan.value_cache})
+    for (std::int64_t head = 0; head < c.n_layer * c.n_head_kv; ++head) {
+      const std::size_t offset = static_cast<std::size_t>(head) * head_bytes;
+      std::memcpy(plan.arena->at(base + static_cast<std::size_t>(to) * plan.slot_cache_bytes + offset),
+                  plan.arena->at(base + static_cast<std::size_t>(from) * plan.slot_cache_bytes + offset),
+                  static_cast<std::size_t>(n) * row_bytes);
+    }
+}
+
 std::vector<float> read_probe(const Plan& plan, const std::string& tensor, std::int64_t first,
                               std::int64_t n) {
   auto it = plan.probes.find(tensor);

@@ -106,17 +106,7 @@ class CpuBackend final : public Backend {
     if (from < 0 || to < 0 || from >= slots() || to >= slots())
       fail("slots {} and {} are not both among the backend's {} sequences", from, to, slots());
     if (n < 0 || n > plan_.options.n_ctx) fail("cannot copy {} positions of a {}-position cache", n, plan_.options.n_ctx);
-    if (from == to || n == 0) return;
-    const auto& c = model_->config;
-    const std::size_t row_bytes = static_cast<std::size_t>(c.head_dim) * 2;  // fp16
-    const std::size_t head_bytes = static_cast<std::size_t>(plan_.options.n_ctx) * row_bytes;
-    for (const std::size_t base : {plan_.key_cache, plan_.value_cache})
-      for (std::int64_t head = 0; head < c.n_layer * c.n_head_kv; ++head) {
-        const std::size_t offset = static_cast<std::size_t>(head) * head_bytes;
-        std::memcpy(plan_.arena->at(base + static_cast<std::size_t>(to) * plan_.slot_cache_bytes + offset),
-                    plan_.arena->at(base + static_cast<std::size_t>(from) * plan_.slot_cache_bytes + offset),
-                    static_cast<std::size_t>(n) * row_bytes);
-      }
+    cpu::copy_kv_prefix(plan_, from, to, n);
   }
 
  private:

@@ -20,6 +20,17 @@ TEST(LpuCommands, CompileGemmPredictsCyclesAndThroughput) {
   EXPECT_NE(r.out.find("of the published peak"), std::string::npos);
 }
 
+TEST(LpuCommands, DumpAfterGraphListsTheOpsTheLoweringTakes) {
+  auto r = run_lockstep({"compile", "--model-preset", "tiny-qwen3", "--dump-after", "graph"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("after graph"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("blk.0.attn_q_norm"), std::string::npos) << r.out;  // Qwen3's q norm
+  EXPECT_NE(r.out.find("head_norm"), std::string::npos) << r.out;
+  auto bad = run_lockstep({"compile", "--dump-after", "parsing"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("must be graph, precision, placement or schedule"), std::string::npos) << bad.err;
+}
+
 TEST(LpuCommands, SimulatedGemmIsExactAgainstTheHost) {
   auto r = run_lockstep({"simulate", "--gemm", "64,640,320", "--functional"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
