@@ -346,6 +346,15 @@ PartitionPlan plan_partition(const model::ModelConfig& c, const SystemConfig& sy
         fail("{} stages x {} chips = {} chips; {} has {} active chips", S, P, S * P, system.name, t.chips);
       best = planner.at(P, S);
       binds = r.stages > 0 || rp > 0 ? "forced" : best.units_bound ? "the model's units" : "the system's chip count";
+      // More bytes than all the system's chips hold: say so here, with what would fit, rather
+      // than in the lowering of one chip. (A stage only a little over the estimate is left to
+      // the placement, which decides.)
+      const ModelFootprint footprint = model_footprint(c, chip, weights, context);
+      if (footprint.total_bytes > std::uint64_t(t.chips) * footprint.chip_bytes)
+        fail("{} does not fit {}: it needs {:.2f} GB of SRAM, its {} active chips hold {:.2f} GB ({}); a "
+             "shorter --ctx or a larger system fits it",
+             what, system.name, footprint.total_bytes / 1e9, t.chips,
+             double(t.chips) * double(footprint.chip_bytes) / 1e9, fewest_text(P, 1 << 30));
     } else {
       const auto f = planner.fewest(P, max_stages);
       if (!f)

@@ -169,6 +169,11 @@ TEST(PartitionPlannerTest, AnImpossibleRequestSaysWhatWouldFit) {
                                "llama-2-70b", {"groq-node", "needs at least"});
   testing::expect_error_naming([&] { plan_partition(c, preset("lpu-v1"), WeightPrecision::Int8, 0); },
                                "context", {"at least 1 token"});
+  // More bytes than a whole system holds is said by the planner, before any chip is lowered.
+  const auto small = model::load_catalog_shape("qwen3-0.6b");
+  testing::expect_error_naming([&] { plan_partition(small, preset("groq-node"), WeightPrecision::Int8, 4096); },
+                               "qwen3-0.6b", {"does not fit groq-node", "GB of SRAM", "needs at least 2 stages",
+                                              "shorter --ctx"});
 }
 
 TEST(PartitionPlannerTest, PlansAreDeterministic) {
