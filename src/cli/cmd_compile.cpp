@@ -67,7 +67,7 @@ void dump_precision(compiler::WeightPrecision weights) {
     fmt::print("  {:<38} stored {:<48} computed {}\n", rule.name, rule.storage, rule.compute);
 }
 
-void dump_placement(const std::vector<lpu::Allocation>& placement, const lpu::ChipConfig& chip) {
+void dump_placement(const std::vector<compiler::Allocation>& placement, const lpu::ChipConfig& chip) {
   fmt::print("after placement (verified: inside the slices, no overlaps): {} tensors\n", placement.size());
   fmt::print("  {:<34} {:>8} {:>10}  slices\n", "tensor", "address", "vectors");
   for (const auto& a : placement) {
@@ -114,8 +114,8 @@ void write_output(const CompileArgs& a, const lpu::Program& program,
 }
 
 void compile_gemm(const CompileArgs& a, const lpu::SystemConfig& system) {
-  const lpu::GemmShape shape = parse_gemm(a.lpu);
-  const lpu::GemmProgram gemm(system, shape);
+  const compiler::GemmShape shape = parse_gemm(a.lpu);
+  const compiler::GemmProgram gemm(system, shape);
   const lpu::Program& program = gemm.program();
   if (dump(a, "placement")) return dump_placement(gemm.placement(), system.chip);
   if (dump(a, "schedule")) {
@@ -139,7 +139,7 @@ void compile_gemm(const CompileArgs& a, const lpu::SystemConfig& system) {
 }
 
 // Consecutive stages that hold the same are printed as one line.
-void print_partition(const lpu::PartitionPlan& plan, const lpu::SystemConfig& system) {
+void print_partition(const compiler::PartitionPlan& plan, const lpu::SystemConfig& system) {
   fmt::print("\npartition      {} stages x {}-way tensor parallel = {} chips of {} (the model does "
              "not fit one chip)\n",
              plan.stages, plan.tensor_parallel, plan.chips, system.name);
@@ -150,8 +150,8 @@ void print_partition(const lpu::PartitionPlan& plan, const lpu::SystemConfig& sy
   const auto& st = plan.stage_plans;
   for (std::size_t i = 0; i < st.size();) {
     std::size_t j = i + 1;
-    auto units = [](const lpu::StagePlan& x) { return x.end_unit - x.first_unit; };
-    auto same = [&](const lpu::StagePlan& x, const lpu::StagePlan& y) {
+    auto units = [](const compiler::StagePlan& x) { return x.end_unit - x.first_unit; };
+    auto same = [&](const compiler::StagePlan& x, const compiler::StagePlan& y) {
       return units(x) == units(y) && !x.embedding && !y.embedding && !x.head && !y.head &&
              x.total_bytes == y.total_bytes;
     };
@@ -195,7 +195,7 @@ void compile_model(const CompileArgs& a, const lpu::SystemConfig& system) {
   if (dump(a, "graph")) return dump_graph(config);
   if (dump(a, "precision")) return dump_precision(weights);
   const std::int64_t ctx = a.context > 0 ? a.context : std::min<std::int64_t>(config.n_ctx_train, 4096);
-  const lpu::ModelFootprint f = lpu::model_footprint(config, system.chip, weights, ctx);
+  const compiler::ModelFootprint f = compiler::model_footprint(config, system.chip, weights, ctx);
   fmt::print("{} on {} ({} weights, context {} tokens)\n", label, system.name,
              compiler::weight_precision_name(weights), ctx);
   fmt::print("\nSRAM placement (whole 320-byte vectors)\n");
@@ -216,7 +216,7 @@ void compile_model(const CompileArgs& a, const lpu::SystemConfig& system) {
     compile_system(config, model.get(), system, options);
     return;
   }
-  const lpu::PartitionPlan plan = lpu::plan_partition(config, system, weights, ctx, {a.stages, a.tensor_parallel});
+  const compiler::PartitionPlan plan = compiler::plan_partition(config, system, weights, ctx, {a.stages, a.tensor_parallel});
   if (plan.chips > 1) {
     print_partition(plan, system);
     fmt::print("\nto schedule it, name a system of chips: --system groq-rack, groq-576 (lockstep "
@@ -225,7 +225,7 @@ void compile_model(const CompileArgs& a, const lpu::SystemConfig& system) {
   }
   fmt::print("\nfits one chip ({:.1f}% of its SRAM)\n\n", 100 * f.fraction_of_chip());
   const auto start = std::chrono::steady_clock::now();
-  const lpu::DecodeProgram decode(config, model.get(), system, {weights, ctx});
+  const compiler::DecodeProgram decode(config, model.get(), system, {weights, ctx});
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const lpu::Program& program = decode.program();
   if (dump(a, "placement")) return dump_placement(decode.placement(), system.chip);
@@ -240,10 +240,10 @@ void compile_model(const CompileArgs& a, const lpu::SystemConfig& system) {
   fmt::print("tokens/s       {:.0f} per user (every step takes the same cycles)\n", 1.0 / step);
   if (a.prefill > 1) {
     const std::int64_t rows = std::min<std::int64_t>({a.prefill, ctx, system.chip.mxm_accumulator_rows / 2});
-    lpu::DecodeOptions prefill_options{weights, ctx};
+    compiler::DecodeOptions prefill_options{weights, ctx};
     prefill_options.rows = rows;
     const auto t0 = std::chrono::steady_clock::now();
-    const lpu::DecodeProgram prefill(config, model.get(), system, prefill_options);
+    const compiler::DecodeProgram prefill(config, model.get(), system, prefill_options);
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const std::uint64_t cycles = prefill.program().predicted_cycles;
     fmt::print("prefill        {} tokens in one program: {} = {:.0f} tokens/s; time to first token "

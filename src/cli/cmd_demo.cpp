@@ -89,9 +89,9 @@ void predict_llama_2_70b() {
   const lpu::SystemConfig system = lpu::load_system("groq-576");
   const model::ModelConfig config = model::load_catalog_shape("llama-2-70b");
   constexpr std::int64_t kContext = 1024;  // the calibration run: 550 prompt + 150 output tokens
-  const lpu::SystemDecode decode(config, nullptr, system, {compiler::WeightPrecision::Int8, kContext}, {},
+  const compiler::SystemDecode decode(config, nullptr, system, {compiler::WeightPrecision::Int8, kContext}, {},
                                  scheduling_progress("  ", false));
-  const lpu::SystemSpeed speed = lpu::system_speed(decode, system, 550);
+  const compiler::SystemSpeed speed = compiler::system_speed(decode, system, 550);
   // Kept for `lockstep plan --model llama-2-70b --ctx 1024`, which then need not compile again.
   plan::record_lpu_prediction(decode, config, "llama-2-70b", system, compiler::WeightPrecision::Int8,
                               kContext, 1);

@@ -84,8 +84,8 @@ lpu::SimulationResult run_and_report(lpu::Chip& chip, const lpu::Program& progra
 }
 
 void simulate_gemm(const SimulateArgs& a, const lpu::SystemConfig& system) {
-  const lpu::GemmShape shape = parse_gemm(a.lpu);
-  const lpu::GemmProgram gemm(system, shape);
+  const compiler::GemmShape shape = parse_gemm(a.lpu);
+  const compiler::GemmProgram gemm(system, shape);
   fmt::print("{} on {}\n", gemm.program().description, system.name);
   lpu::Chip chip(system.chip);
   if (!a.functional) {
@@ -158,7 +158,7 @@ void simulate_system(const SimulateArgs& a, const lpu::SystemConfig& system,
   options.threads = a.lpu.threads;
   fmt::print("{} on {} ({} weights, context {} tokens)\n", a.preset.empty() ? a.model : a.preset, system.name,
              compiler::weight_precision_name(options.weights), options.context);
-  const lpu::SystemDecode decode = compile_system(config, nullptr, system, options);
+  const compiler::SystemDecode decode = compile_system(config, nullptr, system, options);
   const lpu::SystemProgram& program = decode.program();
   std::vector<std::unique_ptr<lpu::Chip>> owned;
   std::vector<lpu::Chip*> chips;
@@ -236,7 +236,7 @@ void simulate_model(const SimulateArgs& a, const lpu::SystemConfig& system) {
     config = model->config;
   }
   const auto weights = compiler::parse_weight_precision(a.weights);
-  const lpu::DecodeProgram decode(config, a.functional ? model.get() : nullptr, system,
+  const compiler::DecodeProgram decode(config, a.functional ? model.get() : nullptr, system,
                                   {weights, a.context});
   fmt::print("{} on {}\n", decode.program().description, system.name);
   lpu::Chip chip(system.chip);

@@ -75,7 +75,7 @@ void run_timeline(const TimelineArgs& a) {
   options.context = ctx;
   options.request = {a.stages, a.tensor_parallel};
   options.threads = a.lpu.threads;
-  const lpu::SystemDecode decode = compile_system(config, nullptr, system, options);
+  const compiler::SystemDecode decode = compile_system(config, nullptr, system, options);
 
   fmt::print("\nrecording   simulating {} distinct chip programs once each (timing mode)...\n",
              decode.distinct_programs());

@@ -31,8 +31,8 @@ lpu::SystemConfig load_lpu_system(const LpuOptions& o) {
   return lpu::load_system(o.system, overrides);
 }
 
-lpu::GemmShape parse_gemm(const LpuOptions& o) {
-  lpu::GemmShape shape;
+compiler::GemmShape parse_gemm(const LpuOptions& o) {
+  compiler::GemmShape shape;
   std::int64_t dims[3] = {0, 0, 0};
   std::size_t start = 0;
   for (int i = 0; i < 3; ++i) {

@@ -27,7 +27,7 @@ void add_lpu_options(CLI::App& command, LpuOptions& options);
 lpu::SystemConfig load_lpu_system(const LpuOptions& options);
 
 // Parses --gemm and --dtype; throws lockstep::Error with the offending text.
-lpu::GemmShape parse_gemm(const LpuOptions& options);
+compiler::GemmShape parse_gemm(const LpuOptions& options);
 
 // "12,345 cycles = 13.7 us"
 std::string cycles_and_time(std::uint64_t cycles, double clock_hz);

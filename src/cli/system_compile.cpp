@@ -21,10 +21,10 @@ std::function<void(int, int, std::size_t)> scheduling_progress(std::string inden
   };
 }
 
-lpu::SystemDecode compile_system(const model::ModelConfig& config, const model::Model* model,
+compiler::SystemDecode compile_system(const model::ModelConfig& config, const model::Model* model,
                                  const lpu::SystemConfig& system, const SystemCompileOptions& options) {
   const auto t0 = std::chrono::steady_clock::now();
-  lpu::SystemDecode decode(config, model, system, {options.weights, options.context}, options.request,
+  compiler::SystemDecode decode(config, model, system, {options.weights, options.context}, options.request,
                            scheduling_progress("", true), options.threads);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const auto& stages = decode.stages();
@@ -36,7 +36,7 @@ lpu::SystemDecode compile_system(const model::ModelConfig& config, const model::
   for (std::size_t i = 0; i < stages.size();) {
     std::size_t j = i + 1;
     const auto& s = stages[i];
-    auto units = [](const lpu::StageInfo& x) { return x.end_unit - x.first_unit; };
+    auto units = [](const compiler::StageInfo& x) { return x.end_unit - x.first_unit; };
     while (j < stages.size() && j + 1 < stages.size() && units(stages[j]) == units(s) &&
            stages[j].cycles == s.cycles && i > 0)
       ++j;
@@ -53,7 +53,7 @@ lpu::SystemDecode compile_system(const model::ModelConfig& config, const model::
   fmt::print("why            {}\n", decode.plan().reason);
   fmt::print("programs       {} distinct chip programs for {} chips, scheduled in {:.2f} s\n",
              decode.distinct_programs(), decode.program().chips.size(), seconds);
-  const lpu::SystemSpeed speed = lpu::system_speed(decode, system, options.prompt);
+  const compiler::SystemSpeed speed = compiler::system_speed(decode, system, options.prompt);
   fmt::print("decode step    {} per token on the system clock (attention over the {}-token window)\n",
              cycles_and_time(decode.cycles(), system.chip.clock_hz), decode.context());
   fmt::print("tokens/s       {:.0f} per user (every step takes the same cycles)\n", speed.tokens_per_s);
@@ -67,14 +67,14 @@ lpu::SystemDecode compile_system(const model::ModelConfig& config, const model::
     fmt::print("  {:>5} {:>7} {:>7} {:>14} {:>16} {:>18} {:>22}\n", "B", "groups", "users", "step latency",
                "tokens/s/user", "tokens/s/system", fmt::format("TTFT ({} tok, B-chunks)", options.prompt));
     for (const std::int64_t batch : options.batches) {
-      lpu::DecodeOptions step_options{options.weights, options.context};
+      compiler::DecodeOptions step_options{options.weights, options.context};
       step_options.rows = batch;
-      std::optional<lpu::SystemDecode> batched;
+      std::optional<compiler::SystemDecode> batched;
       if (batch != 1) batched.emplace(config, nullptr, system, step_options, options.request,
                                       std::function<void(int, int, std::size_t)>{}, options.threads);
-      const lpu::SystemDecode& step = batched ? *batched : decode;
-      const double ttft = lpu::system_speed(step, system, options.prompt).ttft_seconds;
-      for (const lpu::BatchPoint& p : lpu::batch_pipeline(step, system, batch))
+      const compiler::SystemDecode& step = batched ? *batched : decode;
+      const double ttft = compiler::system_speed(step, system, options.prompt).ttft_seconds;
+      for (const compiler::BatchPoint& p : compiler::batch_pipeline(step, system, batch))
         fmt::print("  {:>5} {:>7} {:>7} {:>11.3f} ms {:>16.1f} {:>18.0f} {:>19.1f} ms\n", p.batch, p.groups,
                    p.batch * p.groups, 1e3 * p.latency_s, p.per_user, p.per_system, 1e3 * ttft);
     }

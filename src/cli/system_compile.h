@@ -19,7 +19,7 @@ struct SystemCompileOptions {
   compiler::WeightPrecision weights = compiler::WeightPrecision::Int8;
   std::int64_t context = 0;      // tokens
   std::int64_t prompt = 550;     // prompt tokens for the time to first token
-  lpu::PartitionRequest request;
+  compiler::PartitionRequest request;
   std::vector<std::int64_t> batches;  // sequences per group for the batch x pipeline table
   int threads = 0;               // threads that schedule chip programs (0: one per core)
 };
@@ -29,7 +29,7 @@ struct SystemCompileOptions {
 std::function<void(int, int, std::size_t)> scheduling_progress(std::string indent, bool log_final_line);
 
 // Compiles, prints the plan and the predictions, and returns the system decode program.
-lpu::SystemDecode compile_system(const model::ModelConfig& config, const model::Model* model,
+compiler::SystemDecode compile_system(const model::ModelConfig& config, const model::Model* model,
                                  const lpu::SystemConfig& system, const SystemCompileOptions& options);
 
 }  // namespace lockstep::cli

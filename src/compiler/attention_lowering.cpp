@@ -10,7 +10,7 @@
 #include "compiler/step_lowering.h"
 #include "core/error.h"
 
-namespace lockstep::lpu {
+namespace lockstep::compiler {
 namespace {
 
 constexpr std::uint32_t kScoreChains = 4;  // independent q . k chains per head
@@ -245,4 +245,4 @@ void StepLowering::lower_rows(const std::vector<const graph::Op*>& ops) {
   }
 }
 
-}  // namespace lockstep::lpu
+}  // namespace lockstep::compiler

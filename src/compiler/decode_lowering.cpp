@@ -10,7 +10,7 @@
 #include "graph/step_graph.h"
 #include "lpu/program/host_interface.h"
 
-namespace lockstep::lpu {
+namespace lockstep::compiler {
 namespace {
 
 constexpr std::int64_t kDefaultContext = 4096;
@@ -111,4 +111,4 @@ std::vector<float> DecodeProgram::read_tensor(
   return out;
 }
 
-}  // namespace lockstep::lpu
+}  // namespace lockstep::compiler

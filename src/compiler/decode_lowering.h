@@ -27,7 +27,10 @@
 #include "lpu/arch/system_config.h"
 #include "model/model.h"
 
-namespace lockstep::lpu {
+namespace lockstep::compiler {
+
+// The machine's names (Program, ChipConfig, Opcode, ...) are the compiler's vocabulary.
+using namespace lockstep::lpu;
 
 // The C2C channels a stage program uses (floorplan.h: 0-7 sit west, 8-15 east). A system
 // program maps them onto links (system_program.h).
@@ -164,4 +167,4 @@ class DecodeProgram {
   std::map<std::string, TensorPlacement> probes_;
 };
 
-}  // namespace lockstep::lpu
+}  // namespace lockstep::compiler

@@ -4,7 +4,7 @@
 
 #include "core/error.h"
 
-namespace lockstep::lpu {
+namespace lockstep::compiler {
 namespace {
 
 std::uint64_t at_least(std::int64_t v) { return v < 0 ? 0 : static_cast<std::uint64_t>(v); }
@@ -297,4 +297,4 @@ std::uint64_t Emitter::receive(int channel, VecRef dst, const std::vector<std::u
   return s_.place(g);
 }
 
-}  // namespace lockstep::lpu
+}  // namespace lockstep::compiler

@@ -11,7 +11,10 @@
 
 #include "compiler/scheduler.h"
 
-namespace lockstep::lpu {
+namespace lockstep::compiler {
+
+// The machine's names (Program, ChipConfig, Opcode, ...) are the compiler's vocabulary.
+using namespace lockstep::lpu;
 
 // `count` vectors of one MEM slice: iteration i touches addr + i * step.
 struct VecRef {
@@ -105,4 +108,4 @@ class Emitter {
                    std::int64_t producer_offset, int producer_position, Opcode producer_op);
 };
 
-}  // namespace lockstep::lpu
+}  // namespace lockstep::compiler

@@ -11,7 +11,7 @@
 #include "lpu/program/program_check.h"
 #include "compiler/scheduler.h"
 
-namespace lockstep::lpu {
+namespace lockstep::compiler {
 namespace {
 
 constexpr std::int64_t kMaxDimension = 1 << 20;
@@ -189,4 +189,4 @@ std::vector<std::uint8_t> GemmProgram::unpack_output(
   return c;
 }
 
-}  // namespace lockstep::lpu
+}  // namespace lockstep::compiler

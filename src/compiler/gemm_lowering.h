@@ -18,7 +18,10 @@
 #include "lpu/program/program.h"
 #include "lpu/arch/system_config.h"
 
-namespace lockstep::lpu {
+namespace lockstep::compiler {
+
+// The machine's names (Program, ChipConfig, Opcode, ...) are the compiler's vocabulary.
+using namespace lockstep::lpu;
 
 struct GemmShape {
   std::int64_t m = 0;  // rows of A and C
@@ -62,4 +65,4 @@ class GemmProgram {
   std::vector<Allocation> placement_;
 };
 
-}  // namespace lockstep::lpu
+}  // namespace lockstep::compiler

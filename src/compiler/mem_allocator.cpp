@@ -8,7 +8,7 @@
 
 #include "core/error.h"
 
-namespace lockstep::lpu {
+namespace lockstep::compiler {
 
 MemAllocator::MemAllocator(const ChipConfig& chip, const Floorplan& floorplan,
                            int activation_slices)
@@ -134,9 +134,9 @@ Placed MemAllocator::allocate(const std::string& what, std::uint32_t vectors, in
   return p;
 }
 
-}  // namespace lockstep::lpu
+}  // namespace lockstep::compiler
 
-namespace lockstep::lpu {
+namespace lockstep::compiler {
 
 void append_fp32_segments(const Placed& place, std::span<const float> values, int vector_bytes,
                           std::vector<MemorySegment>& memory) {
@@ -175,4 +175,4 @@ void verify_placement(const std::vector<Allocation>& log, std::size_t live, cons
   }
 }
 
-}  // namespace lockstep::lpu
+}  // namespace lockstep::compiler

@@ -17,7 +17,10 @@
 #include "lpu/program/program.h"
 #include "lpu/arch/system_config.h"
 
-namespace lockstep::lpu {
+namespace lockstep::compiler {
+
+// The machine's names (Program, ChipConfig, Opcode, ...) are the compiler's vocabulary.
+using namespace lockstep::lpu;
 
 struct Placed {
   std::vector<int> slices;   // global MEM slice of each stripe
@@ -110,4 +113,4 @@ void append_fp32_segments(const Placed& place, std::span<const float> values, in
 // so only the first `live` entries are checked against each other). Throws lockstep::Error.
 void verify_placement(const std::vector<Allocation>& log, std::size_t live, const ChipConfig& chip);
 
-}  // namespace lockstep::lpu
+}  // namespace lockstep::compiler

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <fmt/format.h>
 
-namespace lockstep::lpu {
+namespace lockstep::compiler {
 namespace {
 
 std::uint64_t ceil_div(std::uint64_t a, std::uint64_t b) { return (a + b - 1) / b; }
@@ -85,4 +85,4 @@ ModelFootprint model_footprint(const model::ModelConfig& c, const ChipConfig& ch
   return f;
 }
 
-}  // namespace lockstep::lpu
+}  // namespace lockstep::compiler

@@ -14,7 +14,10 @@
 #include "lpu/arch/system_config.h"
 #include "model/model_config.h"
 
-namespace lockstep::lpu {
+namespace lockstep::compiler {
+
+// The machine's names (Program, ChipConfig, Opcode, ...) are the compiler's vocabulary.
+using namespace lockstep::lpu;
 
 // The vectors (of chip.vector_bytes) one chip holds of each part of a model when every layer is
 // split `ways` ways by tensor parallelism: query heads, key/value heads and FFN columns are
@@ -57,4 +60,4 @@ struct ModelFootprint {
 ModelFootprint model_footprint(const model::ModelConfig& config, const ChipConfig& chip,
                                compiler::WeightPrecision weights, std::int64_t context);
 
-}  // namespace lockstep::lpu
+}  // namespace lockstep::compiler

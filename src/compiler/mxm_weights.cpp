@@ -8,7 +8,7 @@
 #include "core/error.h"
 #include "numerics/half.h"
 
-namespace lockstep::lpu {
+namespace lockstep::compiler {
 
 MxmPlacer::MxmPlacer(const ChipConfig& chip, const Floorplan& floorplan, MemAllocator& allocator)
     : chip_(chip), fp_(floorplan), alloc_(allocator), plane_slices_(floorplan.mxm_planes()) {
@@ -197,4 +197,4 @@ Rows matvec(VectorBuilder& vb, const MxmWeights& w, const Rows& x, const std::st
   return y;
 }
 
-}  // namespace lockstep::lpu
+}  // namespace lockstep::compiler

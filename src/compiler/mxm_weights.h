@@ -16,7 +16,10 @@
 #include "compiler/vector_builder.h"
 #include "lpu/program/program.h"
 
-namespace lockstep::lpu {
+namespace lockstep::compiler {
+
+// The machine's names (Program, ChipConfig, Opcode, ...) are the compiler's vocabulary.
+using namespace lockstep::lpu;
 
 struct MxmBlock {
   int plane = 0;
@@ -78,4 +81,4 @@ Rows project(VectorBuilder& vb, const MxmWeights& w, const MxmInput& x, const st
 // int32) vectors per row, 4 * blocks as laid out, so that each Emit writes 4 slices at once.
 Rows matvec(VectorBuilder& vb, const MxmWeights& w, const Rows& x, const std::string& name);
 
-}  // namespace lockstep::lpu
+}  // namespace lockstep::compiler

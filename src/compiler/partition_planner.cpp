@@ -9,7 +9,7 @@
 #include "compiler/model_footprint.h"
 #include "core/error.h"
 
-namespace lockstep::lpu {
+namespace lockstep::compiler {
 namespace {
 
 std::string mb(double bytes) { return fmt::format("{:.1f} MB", bytes / 1e6); }
@@ -440,4 +440,4 @@ PartitionPlan plan_partition(const model::ModelConfig& c, const SystemConfig& sy
   return plan;
 }
 
-}  // namespace lockstep::lpu
+}  // namespace lockstep::compiler

@@ -41,7 +41,10 @@
 #include "lpu/arch/system_config.h"
 #include "model/model_config.h"
 
-namespace lockstep::lpu {
+namespace lockstep::compiler {
+
+// The machine's names (Program, ChipConfig, Opcode, ...) are the compiler's vocabulary.
+using namespace lockstep::lpu;
 
 // Fraction of each chip's SRAM the planner leaves unassigned (temporaries, program buffers,
 // placement fragmentation).
@@ -100,4 +103,4 @@ PartitionPlan plan_partition(const model::ModelConfig& config, const SystemConfi
                              compiler::WeightPrecision weights, std::int64_t context,
                              const PartitionRequest& request = {});
 
-}  // namespace lockstep::lpu
+}  // namespace lockstep::compiler

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-namespace lockstep::lpu {
+namespace lockstep::compiler {
 
 SystemSpeed system_speed(const SystemDecode& decode, const SystemConfig& system,
                          std::int64_t prompt) {
@@ -46,4 +46,4 @@ std::vector<BatchPoint> batch_pipeline(std::uint64_t step_cycles, std::uint64_t 
   return points;
 }
 
-}  // namespace lockstep::lpu
+}  // namespace lockstep::compiler

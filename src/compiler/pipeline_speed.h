@@ -9,7 +9,10 @@
 #include "lpu/arch/system_config.h"
 #include "compiler/system_lowering.h"
 
-namespace lockstep::lpu {
+namespace lockstep::compiler {
+
+// The machine's names (Program, ChipConfig, Opcode, ...) are the compiler's vocabulary.
+using namespace lockstep::lpu;
 
 // Per-user decode tokens/s and time to first token (s) of a compiled system: a step takes
 // cycles() on the system clock; a prompt of N tokens enters the pipeline in chunks of the
@@ -43,4 +46,4 @@ std::vector<BatchPoint> batch_pipeline(const SystemDecode& step, const SystemCon
 std::vector<BatchPoint> batch_pipeline(std::uint64_t step_cycles, std::uint64_t period_cycles,
                                        std::int64_t stages, double clock_hz, std::int64_t batch);
 
-}  // namespace lockstep::lpu
+}  // namespace lockstep::compiler

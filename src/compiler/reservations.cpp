@@ -5,7 +5,7 @@
 
 #include "core/error.h"
 
-namespace lockstep::lpu {
+namespace lockstep::compiler {
 
 ChunkedBits::ChunkedBits(int slots_per_key) : words_per_key_((slots_per_key + 63) / 64) {}
 
@@ -121,4 +121,4 @@ void Reservations::note_write(int slice, std::uint32_t addr, std::uint64_t commi
   visible_[static_cast<std::size_t>(slice) * slice_vectors_ + addr] = commit_cycle + 1;
 }
 
-}  // namespace lockstep::lpu
+}  // namespace lockstep::compiler

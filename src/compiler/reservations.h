@@ -15,7 +15,10 @@
 #include "lpu/arch/isa.h"
 #include "lpu/arch/system_config.h"
 
-namespace lockstep::lpu {
+namespace lockstep::compiler {
+
+// The machine's names (Program, ChipConfig, Opcode, ...) are the compiler's vocabulary.
+using namespace lockstep::lpu;
 
 // A bit per (key, slot) that grows in 4096-key chunks on demand, so memory follows use.
 class ChunkedBits {
@@ -91,4 +94,4 @@ class Reservations {
   std::uint64_t last_effect_ = 0;
 };
 
-}  // namespace lockstep::lpu
+}  // namespace lockstep::compiler

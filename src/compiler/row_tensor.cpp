@@ -1,6 +1,6 @@
 #include "compiler/row_tensor.h"
 
-namespace lockstep::lpu {
+namespace lockstep::compiler {
 
 Rows alloc_rows(VectorBuilder& vb, const std::string& name, std::uint32_t rows, std::uint32_t width,
                 const std::vector<const VTensor*>& near) {
@@ -25,4 +25,4 @@ void map_rows(VectorBuilder& vb, Opcode op, const std::vector<RowOperand>& input
   vb.map(op, steps, imm, fimm, out.all.name);
 }
 
-}  // namespace lockstep::lpu
+}  // namespace lockstep::compiler

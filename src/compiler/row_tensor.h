@@ -12,7 +12,10 @@
 
 #include "compiler/vector_builder.h"
 
-namespace lockstep::lpu {
+namespace lockstep::compiler {
+
+// The machine's names (Program, ChipConfig, Opcode, ...) are the compiler's vocabulary.
+using namespace lockstep::lpu;
 
 struct Rows {
   VTensor all;               // rows * stride vectors, striped over 4 slices
@@ -59,4 +62,4 @@ Rows alloc_rows(VectorBuilder& vb, const std::string& name, std::uint32_t rows,
 void map_rows(VectorBuilder& vb, Opcode op, const std::vector<RowOperand>& inputs, const Rows& out,
               std::int32_t imm = 0, float fimm = 0.0f);
 
-}  // namespace lockstep::lpu
+}  // namespace lockstep::compiler

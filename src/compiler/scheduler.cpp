@@ -4,7 +4,7 @@
 
 #include "core/error.h"
 
-namespace lockstep::lpu {
+namespace lockstep::compiler {
 namespace {
 
 constexpr std::uint64_t kMaxSearch = 4'000'000;  // anchor cycles tried before giving up
@@ -303,4 +303,4 @@ std::uint64_t Scheduler::end_cycle() const {
   return book_.last_effect() + 1 + (chip_.superlanes - 1);
 }
 
-}  // namespace lockstep::lpu
+}  // namespace lockstep::compiler

@@ -19,7 +19,10 @@
 #include "compiler/reservations.h"
 #include "lpu/arch/system_config.h"
 
-namespace lockstep::lpu {
+namespace lockstep::compiler {
+
+// The machine's names (Program, ChipConfig, Opcode, ...) are the compiler's vocabulary.
+using namespace lockstep::lpu;
 
 // The MEM addresses a stage touches, for dependences and bank ports.
 struct MemAccess {
@@ -100,4 +103,4 @@ class Scheduler {
   int link_reach(const Group& g, const Link& l) const;
 };
 
-}  // namespace lockstep::lpu
+}  // namespace lockstep::compiler

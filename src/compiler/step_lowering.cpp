@@ -10,7 +10,7 @@
 #include "numerics/dequantize.h"
 #include "numerics/half.h"
 
-namespace lockstep::lpu {
+namespace lockstep::compiler {
 namespace {
 
 using graph::OpKind;
@@ -695,4 +695,4 @@ VTensor StepLowering::as_tensor(const std::vector<TableRef>& parts) {
   return {"table", p};
 }
 
-}  // namespace lockstep::lpu
+}  // namespace lockstep::compiler

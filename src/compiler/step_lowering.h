@@ -32,7 +32,10 @@
 #include "graph/step_graph.h"
 #include "lpu/arch/floorplan.h"
 
-namespace lockstep::lpu {
+namespace lockstep::compiler {
+
+// The machine's names (Program, ChipConfig, Opcode, ...) are the compiler's vocabulary.
+using namespace lockstep::lpu;
 
 // A graph tensor as it lies on this chip.
 struct Value {
@@ -193,4 +196,4 @@ class StepLowering {
   std::map<std::string, TensorPlacement> probes_;
 };
 
-}  // namespace lockstep::lpu
+}  // namespace lockstep::compiler

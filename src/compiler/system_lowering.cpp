@@ -11,7 +11,7 @@
 #include "core/thread_pool.h"
 #include "lpu/arch/topology.h"
 
-namespace lockstep::lpu {
+namespace lockstep::compiler {
 namespace {
 
 int link_to(const Topology& topology, int from, int to) {
@@ -289,4 +289,4 @@ void SystemDecode::build(const model::Model* model, const SystemConfig& system, 
   }
 }
 
-}  // namespace lockstep::lpu
+}  // namespace lockstep::compiler

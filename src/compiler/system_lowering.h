@@ -37,7 +37,10 @@ namespace lockstep::core {
 class ThreadPool;
 }
 
-namespace lockstep::lpu {
+namespace lockstep::compiler {
+
+// The machine's names (Program, ChipConfig, Opcode, ...) are the compiler's vocabulary.
+using namespace lockstep::lpu;
 
 struct StageInfo {
   int first_unit = 0, end_unit = 0;  // units [first, end) (system_lowering.h's numbering)
@@ -98,4 +101,4 @@ class SystemDecode {
   std::int64_t context_ = 0;
 };
 
-}  // namespace lockstep::lpu
+}  // namespace lockstep::compiler

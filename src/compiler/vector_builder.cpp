@@ -6,7 +6,7 @@
 
 #include "core/error.h"
 
-namespace lockstep::lpu {
+namespace lockstep::compiler {
 namespace {
 
 bool same_place(const VecRef& a, const VecRef& b) { return a.slice == b.slice && a.addr == b.addr; }
@@ -214,4 +214,4 @@ const VTensor& VectorBuilder::ones() {
   return constants_[1];
 }
 
-}  // namespace lockstep::lpu
+}  // namespace lockstep::compiler

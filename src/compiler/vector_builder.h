@@ -12,7 +12,10 @@
 #include "compiler/emitter.h"
 #include "compiler/mem_allocator.h"
 
-namespace lockstep::lpu {
+namespace lockstep::compiler {
+
+// The machine's names (Program, ChipConfig, Opcode, ...) are the compiler's vocabulary.
+using namespace lockstep::lpu;
 
 // A placed tensor: vector v at place.slice_of(v), place.addr_of(v).
 struct VTensor {
@@ -85,4 +88,4 @@ class VectorBuilder {
   Hemisphere sxm_side_for(const VecRef& src) const;
 };
 
-}  // namespace lockstep::lpu
+}  // namespace lockstep::compiler

@@ -58,15 +58,15 @@ PlanOption lpu_option(const model::ModelConfig& config, const PlanRequest& r, co
   // As many stages as the model needs on this system (the partition planner's fewest), not
   // every chip: a small model does not spread over 576 chips. When even the whole system does
   // not fit the planner's estimate, the compiler's placement decides on every chip.
-  lpu::PartitionRequest fewest;
+  compiler::PartitionRequest fewest;
   fewest.fewest = true;
   int stages = 0, all_stages = 0;
   try {
-    const lpu::PartitionPlan need = lpu::plan_partition(config, system, r.weights, r.context, fewest);
+    const compiler::PartitionPlan need = compiler::plan_partition(config, system, r.weights, r.context, fewest);
     stages = need.stages;
     all_stages = std::max(1, system.topology.chips / need.tensor_parallel);
   } catch (const Error&) {
-    all_stages = stages = static_cast<int>(lpu::plan_partition(config, system, r.weights, r.context).stages);
+    all_stages = stages = static_cast<int>(compiler::plan_partition(config, system, r.weights, r.context).stages);
   }
   PlanOption option;
   option.kind = "lpu";
@@ -94,7 +94,7 @@ PlanOption lpu_option(const model::ModelConfig& config, const PlanRequest& r, co
     option.power_kw = static_cast<double>(p.chips) * price.kw_per_chip;
     option.name = fmt::format("LPU {} ({} chips, {} stages x {})", system.name, p.chips, p.stages, p.tensor_parallel);
     if (p.from_cache) option.note = "LPU speed from the prediction cache (same binary, same inputs)";
-    for (const lpu::BatchPoint& b : p.points())
+    for (const compiler::BatchPoint& b : p.points())
       option.points.push_back(price_point(finance, option, 1, b.batch, b.groups, b.per_user));
   }
   sort_points(option);

@@ -8,7 +8,7 @@ namespace lockstep::plan {
 
 LpuSizing size_lpu(const model::ModelConfig& config, const lpu::SystemConfig& system,
                    compiler::WeightPrecision weights, std::int64_t context, const LpuPrice& price) {
-  const lpu::PartitionPlan p = lpu::plan_partition(config, system, weights, context);
+  const compiler::PartitionPlan p = compiler::plan_partition(config, system, weights, context);
   LpuSizing s;
   s.chip = system.chip_preset.empty() ? system.name : system.chip_preset;
   s.chips = p.chips;

@@ -74,15 +74,15 @@ LpuPrediction predict_lpu(const model::ModelConfig& config, const std::string& m
     } catch (const nlohmann::json::exception&) {  // a damaged entry: compile again
     }
   }
-  lpu::DecodeOptions options{weights, context, batch};
-  const lpu::SystemDecode decode(config, nullptr, system, options, lpu::PartitionRequest(stages, 0),
+  compiler::DecodeOptions options{weights, context, batch};
+  const compiler::SystemDecode decode(config, nullptr, system, options, compiler::PartitionRequest(stages, 0),
                                  [&](int done, int stages, std::size_t) {
                                    if (progress) progress(done, stages);
                                  });
   return record_lpu_prediction(decode, config, model_name, system, weights, context, batch, stages);
 }
 
-LpuPrediction record_lpu_prediction(const lpu::SystemDecode& decode, const model::ModelConfig& config,
+LpuPrediction record_lpu_prediction(const compiler::SystemDecode& decode, const model::ModelConfig& config,
                                     const std::string& model_name, const lpu::SystemConfig& system,
                                     compiler::WeightPrecision weights, std::int64_t context,
                                     std::int64_t batch, int stages) {

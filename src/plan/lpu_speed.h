@@ -1,5 +1,5 @@
 // The LPU's speed for the planner: the model compiled onto a system preset by the real compiler
-// (lpu::SystemDecode, every chip program scheduled), read as cycles per step and per stage
+// (compiler::SystemDecode, every chip program scheduled), read as cycles per step and per stage
 // period, and turned into per-user and per-system tokens/s for G groups of B sequences
 // (lpu/pipeline_speed.h). Compiling a 70B model takes minutes, so results are kept in a cache
 // file keyed by everything that decides them, including the lockstep binary itself.
@@ -32,8 +32,8 @@ struct LpuPrediction {
 
   double token_seconds() const { return static_cast<double>(step_cycles) / clock_hz; }
   // G = 1, 2, 4, ... S groups of B sequences sharing the pipeline.
-  std::vector<lpu::BatchPoint> points() const {
-    return lpu::batch_pipeline(step_cycles, period_cycles, stages, clock_hz, batch);
+  std::vector<compiler::BatchPoint> points() const {
+    return compiler::batch_pipeline(step_cycles, period_cycles, stages, clock_hz, batch);
   }
 };
 
@@ -49,7 +49,7 @@ LpuPrediction predict_lpu(const model::ModelConfig& config, const std::string& m
 
 // The prediction of a system already compiled (the demo's), stored in the cache as
 // predict_lpu() would store it, so that a plan with the same inputs need not compile again.
-LpuPrediction record_lpu_prediction(const lpu::SystemDecode& decode, const model::ModelConfig& config,
+LpuPrediction record_lpu_prediction(const compiler::SystemDecode& decode, const model::ModelConfig& config,
                                     const std::string& model_name, const lpu::SystemConfig& system,
                                     compiler::WeightPrecision weights, std::int64_t context,
                                     std::int64_t batch, int stages = 0);

@@ -14,7 +14,7 @@ namespace {
 // The compiler runs once, in the constructor; every step after that reads only the Program:
 // its host interface fills the inputs and reads the logits (lpu/program/host_interface.h).
 lpu::Program compile_step(const model::Model& model, const lpu::SystemConfig& system, std::int64_t n_ctx) {
-  lpu::DecodeProgram decode(model.config, &model, system, {compiler::WeightPrecision::Fp16, n_ctx});
+  compiler::DecodeProgram decode(model.config, &model, system, {compiler::WeightPrecision::Fp16, n_ctx});
   return decode.program();
 }
 

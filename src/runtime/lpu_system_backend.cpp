@@ -19,9 +19,9 @@ namespace {
 class SimulatedSystemBackend final : public LpuBackend {
  public:
   SimulatedSystemBackend(std::shared_ptr<const model::Model> model, const lpu::SystemConfig& system,
-                         std::int64_t n_ctx, const lpu::PartitionRequest& request)
+                         std::int64_t n_ctx, const compiler::PartitionRequest& request)
       : LpuBackend(std::move(model), system),
-        program_(lpu::SystemDecode(model_->config, model_.get(), system,
+        program_(compiler::SystemDecode(model_->config, model_.get(), system,
                                    {compiler::WeightPrecision::Fp16, n_ctx}, request)
                      .program()),
         simulator_(system) {
@@ -58,7 +58,7 @@ class SimulatedSystemBackend final : public LpuBackend {
 
 std::unique_ptr<LpuBackend> make_lpu_system_backend(std::shared_ptr<const model::Model> model,
                                                     const lpu::SystemConfig& system, std::int64_t n_ctx,
-                                                    const lpu::PartitionRequest& request) {
+                                                    const compiler::PartitionRequest& request) {
   return std::make_unique<SimulatedSystemBackend>(std::move(model), system, n_ctx, request);
 }
 

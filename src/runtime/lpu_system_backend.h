@@ -15,6 +15,6 @@ namespace lockstep::runtime {
 // n_ctx positions; `request` forces S and P (default: the system's chips).
 std::unique_ptr<LpuBackend> make_lpu_system_backend(std::shared_ptr<const model::Model> model,
                                                     const lpu::SystemConfig& system, std::int64_t n_ctx,
-                                                    const lpu::PartitionRequest& request = {});
+                                                    const compiler::PartitionRequest& request = {});
 
 }  // namespace lockstep::runtime

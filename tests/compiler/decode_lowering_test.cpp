@@ -11,7 +11,7 @@
 
 #include "model/model_loader.h"
 
-namespace lockstep::lpu {
+namespace lockstep::compiler {
 namespace {
 
 
@@ -32,4 +32,4 @@ TEST(DecodeLoweringTest, CompilesTheEmbeddedModel) {
 }
 
 }  // namespace
-}  // namespace lockstep::lpu
+}  // namespace lockstep::compiler

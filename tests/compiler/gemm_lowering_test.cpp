@@ -9,7 +9,7 @@
 #include "lpu/arch/floorplan.h"
 #include "lpu/program/program_check.h"
 
-namespace lockstep::lpu {
+namespace lockstep::compiler {
 namespace {
 
 
@@ -32,4 +32,4 @@ TEST(GemmLoweringTest, PredictsCyclesForALargeInt8Gemm) {
 }
 
 }  // namespace
-}  // namespace lockstep::lpu
+}  // namespace lockstep::compiler

@@ -21,7 +21,7 @@
 #include "support/expect_error.h"
 #include "support/run_command.h"
 
-namespace lockstep::lpu {
+namespace lockstep::compiler {
 namespace {
 
 using compiler::WeightPrecision;
@@ -207,4 +207,4 @@ TEST(PartitionPlannerTest, CompileAndPlanPrintTheSameChipCount) {
 }
 
 }  // namespace
-}  // namespace lockstep::lpu
+}  // namespace lockstep::compiler

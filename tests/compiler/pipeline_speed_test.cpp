@@ -8,7 +8,7 @@
 #include "lpu/arch/system_config.h"
 #include "model/catalog.h"
 
-namespace lockstep::lpu {
+namespace lockstep::compiler {
 namespace {
 
 TEST(PipelineSpeedTest, BatchPipelineLaws) {
@@ -32,4 +32,4 @@ TEST(PipelineSpeedTest, BatchPipelineLaws) {
 }
 
 }  // namespace
-}  // namespace lockstep::lpu
+}  // namespace lockstep::compiler

@@ -15,7 +15,7 @@
 #include "runtime/backend.h"
 #include "support/paths.h"
 
-namespace lockstep::lpu {
+namespace lockstep::compiler {
 namespace {
 
 
@@ -69,4 +69,4 @@ TEST(PrefillTest, ChunkLogitsAndTheDecodeThatFollowsMatchTheReference) {
 }
 
 }  // namespace
-}  // namespace lockstep::lpu
+}  // namespace lockstep::compiler

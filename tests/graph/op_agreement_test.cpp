@@ -121,10 +121,10 @@ Outputs run_everywhere(const std::string& shape) {
 
   // The simulated chip, at both weight precisions, every graph tensor kept in MEM.
   for (auto precision : {compiler::WeightPrecision::Fp16, compiler::WeightPrecision::Int8}) {
-    lpu::DecodeOptions lo{precision, kContext};
+    compiler::DecodeOptions lo{precision, kContext};
     lo.rows = kRows;
     lo.probe = true;
-    const lpu::DecodeProgram program(c, m.get(), lockstep::testing::test_system(), lo);
+    const compiler::DecodeProgram program(c, m.get(), lockstep::testing::test_system(), lo);
     lpu::Chip chip(lockstep::testing::test_system().chip);
     chip.load_memory(program.program());
     for (const auto& [buffer, bytes] : lpu::fill_inputs(program.program(), tokens, 0)) chip.write_buffer(buffer, bytes);

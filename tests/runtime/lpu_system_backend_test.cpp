@@ -22,8 +22,8 @@ struct Split {
   std::vector<int> first_units = {};  // forced cuts (units: E embedding parts, then layers)
   int embedding_parts = 0;
   int ffn_parts = 0;
-  lpu::PartitionRequest request() const {
-    lpu::PartitionRequest r(stages, tensor_parallel);
+  compiler::PartitionRequest request() const {
+    compiler::PartitionRequest r(stages, tensor_parallel);
     r.first_units = first_units;
     r.embedding_parts = embedding_parts;
     r.ffn_parts = ffn_parts;

@@ -74,9 +74,9 @@ struct PipelinePlace {
   int rank = 0;
   std::string label() const;  // "stage 3 rank 0", or "" in no stage
 };
-// [chip assignment] -> its stage and rank in `stages` (SystemDecode::stages(); chips by
+// [chip assignment] -> its stage and rank in `stages` (compiler::SystemDecode::stages(); chips by
 // topology id). Empty `stages`: every chip in no stage.
-std::vector<PipelinePlace> pipeline_places(const SystemProgram& program, std::span<const StageInfo> stages);
+std::vector<PipelinePlace> pipeline_places(const SystemProgram& program, std::span<const compiler::StageInfo> stages);
 // The chip assignments in picture order: stage by stage, rank by rank, then those in no stage.
 std::vector<std::size_t> picture_order(const std::vector<PipelinePlace>& places);
 

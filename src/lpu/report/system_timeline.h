@@ -31,12 +31,12 @@ namespace lockstep::lpu {
 inline constexpr std::size_t kTraceSendDetailChips = 64;
 
 // title: the first line ("llama-2-70b int8 on groq-576"); the writer adds a second with the run's
-// length, the chips and stages, and the bin width. stages: SystemDecode::stages(), or empty.
+// length, the chips and stages, and the bin width. stages: compiler::SystemDecode::stages(), or empty.
 void write_system_timeline_svg(const SystemActivity& activity, const SystemProgram& program,
-                               std::span<const StageInfo> stages, const std::string& title,
+                               std::span<const compiler::StageInfo> stages, const std::string& title,
                                std::ostream& out);
 
 void write_system_chrome_trace(const SystemActivity& activity, const SystemProgram& program,
-                               std::span<const StageInfo> stages, std::ostream& out);
+                               std::span<const compiler::StageInfo> stages, std::ostream& out);
 
 }  // namespace lockstep::lpu

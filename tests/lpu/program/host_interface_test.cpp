@@ -32,7 +32,7 @@ struct Compiled {
 const Compiled& compiled() {
   static const Compiled c = [] {
     const auto m = model::load_model("");
-    const DecodeProgram d(m->config, nullptr, testing::test_system(), {compiler::WeightPrecision::Fp16, 96});
+    const compiler::DecodeProgram d(m->config, nullptr, testing::test_system(), {compiler::WeightPrecision::Fp16, 96});
     return Compiled{m->config, d.program()};
   }();
   return c;
@@ -155,7 +155,7 @@ TEST(HostInterfaceTest, BadRequestsAndContradictionsAreOneSentence) {
   expect_error([&] { fill_inputs(p, std::span<const std::int32_t>(&one, 1), 96); },
                "outside the compiled context of 96");
   expect_error([&] { fill_inputs(p, std::span<const std::int32_t>(&big, 1), 0); }, "outside the vocabulary");
-  const GemmProgram gemm(testing::test_system(), {8, 320, 320, ElementType::F16});
+  const compiler::GemmProgram gemm(testing::test_system(), {8, 320, 320, ElementType::F16});
   expect_error([&] { fill_inputs(gemm.program(), std::span<const std::int32_t>(&one, 1), 0); },
                "not a model step");
   Program wide = p;

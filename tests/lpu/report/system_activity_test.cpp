@@ -29,8 +29,8 @@ class SystemActivityTest : public ::testing::Test {
   static void SetUpTestSuite() {
     system_ = new SystemConfig(load_system("groq-node"));
     const auto m = model::load_model("");
-    decode_ = new SystemDecode(m->config, nullptr, *system_,
-                               {compiler::WeightPrecision::Int8, 128}, PartitionRequest{2, 2});
+    decode_ = new compiler::SystemDecode(m->config, nullptr, *system_,
+                               {compiler::WeightPrecision::Int8, 128}, compiler::PartitionRequest{2, 2});
   }
   static void TearDownTestSuite() {
     delete decode_;
@@ -39,10 +39,10 @@ class SystemActivityTest : public ::testing::Test {
   static const SystemProgram& program() { return decode_->program(); }
 
   static SystemConfig* system_;
-  static SystemDecode* decode_;
+  static compiler::SystemDecode* decode_;
 };
 SystemConfig* SystemActivityTest::system_ = nullptr;
-SystemDecode* SystemActivityTest::decode_ = nullptr;
+compiler::SystemDecode* SystemActivityTest::decode_ = nullptr;
 
 TEST_F(SystemActivityTest, EveryChipSpansItsProgramFromItsStartCycle) {
   const SystemActivity a = record_system_activity(program(), *system_, 97);

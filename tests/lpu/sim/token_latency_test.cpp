@@ -33,14 +33,14 @@ model::ModelConfig twelve_unit_model() {
 // A compiled decode step on a system, with one Chip per assignment.
 struct Compiled {
   SystemConfig system;
-  std::unique_ptr<SystemDecode> decode;
+  std::unique_ptr<compiler::SystemDecode> decode;
   std::vector<std::unique_ptr<Chip>> owned;
   std::vector<Chip*> chips;
 
   explicit Compiled(const SystemConfig& s) : system(s) {
-    decode = std::make_unique<SystemDecode>(twelve_unit_model(), nullptr, system,
-                                            DecodeOptions{compiler::WeightPrecision::Int8, 128},
-                                            PartitionRequest{12, 8});
+    decode = std::make_unique<compiler::SystemDecode>(twelve_unit_model(), nullptr, system,
+                                            compiler::DecodeOptions{compiler::WeightPrecision::Int8, 128},
+                                            compiler::PartitionRequest{12, 8});
     for (std::size_t i = 0; i < decode->program().chips.size(); ++i) {
       owned.push_back(std::make_unique<Chip>(system.chip));
       chips.push_back(owned.back().get());
