@@ -5,7 +5,7 @@
 # nothing else: reaching two layers down means naming that layer here.
 set(LOCKSTEP_LAYERS
   core numerics format tokenizer model graph reference
-  lpu/arch lpu/program lpu/sim compiler lpu/report
+  lpu/arch lpu/program lpu/sim lpu/report compiler
   cpu runtime plan serve cli)
 
 set(LOCKSTEP_USES_core        "")
@@ -21,7 +21,7 @@ set(LOCKSTEP_USES_lpu/program core lpu/arch)
 set(LOCKSTEP_USES_lpu/sim     core numerics lpu/arch lpu/program)
 # The compiler writes programs for the machine it describes; it never runs them.
 set(LOCKSTEP_USES_compiler    core numerics format model graph lpu/arch lpu/program)
-set(LOCKSTEP_USES_lpu/report  core lpu/arch lpu/program lpu/sim compiler)
+set(LOCKSTEP_USES_lpu/report  core lpu/arch lpu/program lpu/sim)
 set(LOCKSTEP_USES_cpu         core numerics format model graph)
 set(LOCKSTEP_USES_runtime     core numerics format tokenizer model graph reference cpu compiler
                               lpu/arch lpu/program lpu/sim)

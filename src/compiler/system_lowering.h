@@ -42,15 +42,6 @@ namespace lockstep::compiler {
 // The machine's names (Program, ChipConfig, Opcode, ...) are the compiler's vocabulary.
 using namespace lockstep::lpu;
 
-struct StageInfo {
-  int first_unit = 0, end_unit = 0;  // units [first, end) (system_lowering.h's numbering)
-  std::vector<int> chips;            // [rank] -> topology chip id; rank 0 is the ingress (it
-                                     // receives x and forwards it), rank P - 1 the egress
-  std::uint64_t sram_bytes = 0;      // placed per chip (the largest rank)
-  std::int64_t start_cycle = 0;      // system cycle of its programs' cycle 0
-  std::uint64_t cycles = 0;          // its longest program
-};
-
 class SystemDecode {
  public:
   // With `model`, every chip's memory image holds its shard of the weights (functional runs).

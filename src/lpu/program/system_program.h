@@ -44,4 +44,16 @@ struct SystemProgram {
   std::uint64_t predicted_cycles = 0;  // system cycles from 0 to the end of the last program
 };
 
+// One pipeline stage of a system program, as the compiler laid it out: the units of the model
+// it holds, its chips, where its programs start on the system clock and how long they run.
+// Reports (lpu/report) draw the pipeline from it.
+struct StageInfo {
+  int first_unit = 0, end_unit = 0;  // units [first, end) (the compiler's numbering)
+  std::vector<int> chips;            // [rank] -> topology chip id; rank 0 is the ingress (it
+                                     // receives x and forwards it), rank P - 1 the egress
+  std::uint64_t sram_bytes = 0;      // placed per chip (the largest rank)
+  std::int64_t start_cycle = 0;      // system cycle of its programs' cycle 0
+  std::uint64_t cycles = 0;          // its longest program
+};
+
 }  // namespace lockstep::lpu

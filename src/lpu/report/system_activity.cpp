@@ -168,7 +168,7 @@ std::string PipelinePlace::label() const {
   return stage < 0 ? std::string() : fmt::format("stage {} rank {}", stage, rank);
 }
 
-std::vector<PipelinePlace> pipeline_places(const SystemProgram& program, std::span<const compiler::StageInfo> stages) {
+std::vector<PipelinePlace> pipeline_places(const SystemProgram& program, std::span<const StageInfo> stages) {
   std::unordered_map<int, PipelinePlace> by_chip;
   for (std::size_t s = 0; s < stages.size(); ++s)
     for (std::size_t r = 0; r < stages[s].chips.size(); ++r)

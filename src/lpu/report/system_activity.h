@@ -20,7 +20,6 @@
 #include "lpu/sim/decoded_program.h"
 #include "lpu/sim/simulator.h"
 #include "lpu/arch/system_config.h"
-#include "compiler/system_lowering.h"
 #include "lpu/program/system_program.h"
 
 namespace lockstep::lpu {
@@ -76,7 +75,7 @@ struct PipelinePlace {
 };
 // [chip assignment] -> its stage and rank in `stages` (compiler::SystemDecode::stages(); chips by
 // topology id). Empty `stages`: every chip in no stage.
-std::vector<PipelinePlace> pipeline_places(const SystemProgram& program, std::span<const compiler::StageInfo> stages);
+std::vector<PipelinePlace> pipeline_places(const SystemProgram& program, std::span<const StageInfo> stages);
 // The chip assignments in picture order: stage by stage, rank by rank, then those in no stage.
 std::vector<std::size_t> picture_order(const std::vector<PipelinePlace>& places);
 

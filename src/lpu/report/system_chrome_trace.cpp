@@ -15,7 +15,7 @@ constexpr int kSendThread = kUnitKindCount;  // tid of the "c2c sends" thread (u
 }  // namespace
 
 void write_system_chrome_trace(const SystemActivity& a, const SystemProgram& program,
-                               std::span<const compiler::StageInfo> stages, std::ostream& out) {
+                               std::span<const StageInfo> stages, std::ostream& out) {
   const std::vector<PipelinePlace> places = pipeline_places(program, stages);
   const std::vector<std::size_t> order = picture_order(places);
   const bool detailed_sends = a.chips.size() <= kTraceSendDetailChips;

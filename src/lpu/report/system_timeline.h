@@ -23,7 +23,6 @@
 #include <string>
 
 #include "lpu/report/system_activity.h"
-#include "compiler/system_lowering.h"
 #include "lpu/program/system_program.h"
 
 namespace lockstep::lpu {
@@ -33,10 +32,10 @@ inline constexpr std::size_t kTraceSendDetailChips = 64;
 // title: the first line ("llama-2-70b int8 on groq-576"); the writer adds a second with the run's
 // length, the chips and stages, and the bin width. stages: compiler::SystemDecode::stages(), or empty.
 void write_system_timeline_svg(const SystemActivity& activity, const SystemProgram& program,
-                               std::span<const compiler::StageInfo> stages, const std::string& title,
+                               std::span<const StageInfo> stages, const std::string& title,
                                std::ostream& out);
 
 void write_system_chrome_trace(const SystemActivity& activity, const SystemProgram& program,
-                               std::span<const compiler::StageInfo> stages, std::ostream& out);
+                               std::span<const StageInfo> stages, std::ostream& out);
 
 }  // namespace lockstep::lpu

@@ -71,7 +71,7 @@ double tick_step(double span) {
 }  // namespace
 
 void write_system_timeline_svg(const SystemActivity& a, const SystemProgram& program,
-                               std::span<const compiler::StageInfo> stages, const std::string& title,
+                               std::span<const StageInfo> stages, const std::string& title,
                                std::ostream& out) {
   const std::vector<PipelinePlace> places = pipeline_places(program, stages);
   const std::vector<std::size_t> order = picture_order(places);

@@ -2,6 +2,7 @@
 // embedded model split over 2 stages x 2 chips of groq-node: every chip's bins span its program
 // shifted by its start cycle, hold exactly the iterations Chip::run reports per unit kind, and
 // the SVG and the Chrome trace have one row / one process per chip.
+#include "compiler/system_lowering.h"
 #include "lpu/report/system_activity.h"
 
 #include <gtest/gtest.h>
