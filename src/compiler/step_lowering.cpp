@@ -535,7 +535,7 @@ void StepLowering::lower_matmul(const graph::Op& op) {
   const Value& in = value(op.inputs[0]);
   Value out;
   const std::string& name = op.name;
-  if (op.name.ends_with(".ffn_down")) {
+  if (op.block == graph::LayerBlock::Ffn && in.sharded) {  // down: over the column groups
     // The FFN's down projection per column group: each a partial sum (all-reduced across
     // ranks), added into the FFN's running sum, which starts from the one received when this
     // stage begins inside the FFN.
