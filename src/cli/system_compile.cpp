@@ -36,7 +36,7 @@ compiler::SystemDecode compile_system(const model::ModelConfig& config, const mo
   for (std::size_t i = 0; i < stages.size();) {
     std::size_t j = i + 1;
     const auto& s = stages[i];
-    auto units = [](const compiler::StageInfo& x) { return x.end_unit - x.first_unit; };
+    auto units = [](const lpu::StageInfo& x) { return x.end_unit - x.first_unit; };
     while (j < stages.size() && j + 1 < stages.size() && units(stages[j]) == units(s) &&
            stages[j].cycles == s.cycles && i > 0)
       ++j;
