@@ -26,7 +26,7 @@ set(LOCKSTEP_USES_cpu         core numerics format model graph)
 set(LOCKSTEP_USES_runtime     core numerics format tokenizer model graph reference cpu compiler
                               lpu/arch lpu/program lpu/sim)
 set(LOCKSTEP_USES_plan        core numerics model graph compiler lpu/arch lpu/program lpu/sim)
-set(LOCKSTEP_USES_serve       core tokenizer model runtime)
+set(LOCKSTEP_USES_serve       core runtime)
 set(LOCKSTEP_USES_cli         core numerics format tokenizer model graph reference lpu/arch
                               lpu/program lpu/sim compiler lpu/report cpu runtime plan serve)
 

@@ -10,6 +10,7 @@
 #include "cli/model_argument.h"
 #include "cli/target_option.h"
 #include "core/error.h"
+#include "runtime/prompt_builder.h"
 #include "tokenizer/chat_template.h"
 #include "tokenizer/streaming_decoder.h"
 
@@ -40,34 +41,36 @@ std::string read_text_file(const std::string& path) {
   return ss.str();
 }
 
+// --chat-template when given, else the format the model's own template writes.
+tokenizer::ChatFormat chat_format(const RunArgs& a, const model::Model& model) {
+  if (!a.chat_template.empty()) return tokenizer::parse_chat_format(a.chat_template);
+  auto detected = tokenizer::detect_chat_format(model.tokenizer->vocabulary().chat_template.value_or(""));
+  if (!detected)
+    fail("{} has no chat template lockstep recognises; choose one with --chat-template "
+         "(llama2, llama3, chatml, mistral)",
+         model.source);
+  return *detected;
+}
+
 void run(RunArgs& a) {
   auto model = open_model(a.model, a.quiet);
   const auto& tok = *model->tokenizer;
   std::string prompt = a.prompt_file.empty() ? a.prompt : read_text_file(a.prompt_file);
 
-  std::vector<std::int32_t> tokens;
+  // Without --chat the chat format is never used.
+  const runtime::PromptBuilder prompts(tok, a.chat ? chat_format(a, *model) : tokenizer::ChatFormat::ChatML);
+  runtime::PromptText text;
   if (a.chat) {
-    tokenizer::ChatFormat format;
-    if (!a.chat_template.empty()) {
-      format = tokenizer::parse_chat_format(a.chat_template);
-    } else {
-      auto detected = tokenizer::detect_chat_format(tok.vocabulary().chat_template.value_or(""));
-      if (!detected)
-        fail("{} has no chat template lockstep recognises; choose one with --chat-template "
-             "(llama2, llama3, chatml, mistral)",
-             model->source);
-      format = *detected;
-    }
-    std::vector<tokenizer::ChatMessage> messages;
+    std::vector<runtime::ChatMessage> messages;
     if (!a.system.empty()) messages.push_back({"system", a.system});
     messages.push_back({"user", prompt});
-    const tokenizer::ChatPrompt chat = tokenizer::format_chat(format, messages, true);
+    text = prompts.chat(messages);
     // The template's markup makes control tokens; the messages are text unless --parse-special.
-    tokens = tok.encode(chat.text, /*add_special=*/true, /*parse_special=*/true,
-                        a.parse_special ? std::span<const tokenizer::TextSpan>() : chat.content);
+    if (a.parse_special) text.literal.clear();
   } else {
-    tokens = tok.encode(prompt, /*add_special=*/true, a.parse_special);
+    text = prompts.plain(prompt, a.parse_special);
   }
+  const std::vector<std::int32_t> tokens = prompts.encode(text);
 
   runtime::LpuBackend* lpu = nullptr;
   auto backend = make_backend(a.target, model, choose_context(a.ctx, model->config.n_ctx_train), &lpu);

@@ -1,5 +1,5 @@
 // lockstep serve [MODEL]: an OpenAI-compatible HTTP server (serve/http_server.h) over the
-// serving engine (serve/engine.h). Runs until SIGINT or SIGTERM, which drain it: new requests get
+// serving engine (runtime/engine.h). Runs until SIGINT or SIGTERM, which drain it: new requests get
 // 503 while running ones finish (up to --drain-seconds); a second signal stops it at once.
 #include <fmt/core.h>
 
@@ -19,7 +19,8 @@
 #include "runtime/engine.h"
 #include "serve/http_server.h"
 #include "runtime/metrics.h"
-#include "serve/system_fingerprint.h"
+#include "runtime/prompt_builder.h"
+#include "runtime/system_fingerprint.h"
 
 namespace lockstep::cli {
 namespace {
@@ -102,26 +103,26 @@ void serve(ServeArgs& a) {
   if (backend->slots() < a.max_sequences)
     fmt::print(stderr, "--target {} holds one sequence: requests run one at a time\n", a.target.target);
 
-  serve::Metrics metrics;
-  serve::EngineOptions engine_options;
+  runtime::Metrics metrics;
+  runtime::EngineOptions engine_options;
   engine_options.max_sequences = a.max_sequences;
   engine_options.max_queue = a.max_queue;
   engine_options.itl_target_seconds = a.itl_target_ms / 1000.0;
-  serve::Engine engine(*backend, *model->tokenizer, engine_options, metrics);
+  runtime::Engine engine(*backend, *model->tokenizer, engine_options, metrics);
 
   serve::HttpOptions http;
   http.host = a.host;
   http.port = a.port;
   http.api_key = a.api_key;
   http.model_id = a.model_id.empty() ? default_model_id(a.model) : a.model_id;
-  http.chat_format = choose_chat_format(a, *model);
   http.max_body_bytes = static_cast<std::size_t>(a.max_body_mib * (1 << 20));
   http.max_connections = a.max_connections;
   http.request_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(a.request_timeout_s * 1000));
   http.idle_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(a.idle_timeout_s * 1000));
   http.cors_origins = a.cors;
-  http.fingerprint = serve::system_fingerprint(*model, a.target.target);
-  serve::HttpServer server(engine, *model->tokenizer, metrics, http);
+  http.fingerprint = runtime::system_fingerprint(*model, a.target.target);
+  const runtime::PromptBuilder prompts(*model->tokenizer, choose_chat_format(a, *model));
+  serve::HttpServer server(engine, prompts, metrics, http);
   const int port = server.bind();
 
   // Every connection holds a file descriptor: raise the soft limit as far as the hard one allows
@@ -165,7 +166,7 @@ void serve(ServeArgs& a) {
              slot_mib * engine.slots(), engine.options().max_queue,
              a.itl_target_ms > 0 ? fmt::format("{} ms", a.itl_target_ms)
                                  : std::string("1.5x a lone sequence's step"),
-             tokenizer::chat_format_name(http.chat_format), a.api_key.empty() ? "" : ", API key required");
+             prompts.chat_format_name(), a.api_key.empty() ? "" : ", API key required");
   fmt::print("lockstep serve: listening on http://{}:{}\n", a.host, port);
   std::fflush(stdout);
   server.listen();

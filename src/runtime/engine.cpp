@@ -9,7 +9,7 @@
 #include "runtime/stop_strings.h"
 #include "tokenizer/streaming_decoder.h"
 
-namespace lockstep::serve {
+namespace lockstep::runtime {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -362,4 +362,4 @@ void Engine::finish(Sequence& s, const std::string& reason) {
   s.stream->push(std::move(event));
 }
 
-}  // namespace lockstep::serve
+}  // namespace lockstep::runtime

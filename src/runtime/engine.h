@@ -1,5 +1,5 @@
 // The serving engine: one thread that owns the backend and runs every sequence. Requests queue
-// (bounded); a sequence takes a KV-cache slot (serve/slot_table.h: the longest cached prefix of
+// (bounded); a sequence takes a KV-cache slot (runtime/slot_table.h: the longest cached prefix of
 // its prompt is reused), is prefilled in chunks, then decodes one token per step together with
 // the other running sequences, all in one batched backend step (Backend::forward_rows).
 //
@@ -30,7 +30,7 @@
 #include "runtime/metrics.h"
 #include "tokenizer/tokenizer.h"
 
-namespace lockstep::serve {
+namespace lockstep::runtime {
 
 struct EngineOptions {
   int max_sequences = 4;            // sequences decoded together at most
@@ -163,4 +163,4 @@ class Engine {
   std::thread thread_;
 };
 
-}  // namespace lockstep::serve
+}  // namespace lockstep::runtime

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <vector>
 
-namespace lockstep::serve {
+namespace lockstep::runtime {
 
 TokenLogprob token_logprob(std::span<const float> logits, std::int32_t token, int top,
                            const tokenizer::Tokenizer& tokenizer) {
@@ -32,4 +32,4 @@ TokenLogprob token_logprob(std::span<const float> logits, std::int32_t token, in
   return out;
 }
 
-}  // namespace lockstep::serve
+}  // namespace lockstep::runtime

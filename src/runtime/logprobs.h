@@ -8,10 +8,10 @@
 
 #include "runtime/engine.h"
 
-namespace lockstep::serve {
+namespace lockstep::runtime {
 
 // logits: [n_vocab] fp32. top: alternatives to list (0..20), best first, ties by lower id.
 TokenLogprob token_logprob(std::span<const float> logits, std::int32_t token, int top,
                            const tokenizer::Tokenizer& tokenizer);
 
-}  // namespace lockstep::serve
+}  // namespace lockstep::runtime

@@ -6,7 +6,7 @@
 #include <cmath>
 #include <iterator>
 
-namespace lockstep::serve {
+namespace lockstep::runtime {
 
 namespace {
 
@@ -165,4 +165,4 @@ std::string Metrics::render() const {
   return out;
 }
 
-}  // namespace lockstep::serve
+}  // namespace lockstep::runtime

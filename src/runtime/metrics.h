@@ -27,7 +27,7 @@
 #include <string>
 #include <vector>
 
-namespace lockstep::serve {
+namespace lockstep::runtime {
 
 // A cumulative histogram with fixed upper bounds (ascending, +Inf implied).
 class Histogram {
@@ -71,4 +71,4 @@ class Metrics {
   std::map<std::string, std::uint64_t> closed_connections_;  // reason -> count
 };
 
-}  // namespace lockstep::serve
+}  // namespace lockstep::runtime

@@ -4,7 +4,7 @@
 
 #include "core/error.h"
 
-namespace lockstep::serve {
+namespace lockstep::runtime {
 
 std::int64_t common_prefix(std::span<const std::int32_t> a, std::span<const std::int32_t> b) {
   const auto [ia, ib] = std::mismatch(a.begin(), a.end(), b.begin(), b.end());
@@ -75,4 +75,4 @@ std::span<const std::int32_t> SlotTable::tokens(int slot) const {
 
 bool SlotTable::busy(int slot) const { return slots_.at(static_cast<std::size_t>(slot)).busy; }
 
-}  // namespace lockstep::serve
+}  // namespace lockstep::runtime

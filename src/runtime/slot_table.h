@@ -12,7 +12,7 @@
 #include <span>
 #include <vector>
 
-namespace lockstep::serve {
+namespace lockstep::runtime {
 
 struct SlotGrant {
   int slot = -1;               // the slot the sequence now owns
@@ -57,4 +57,4 @@ class SlotTable {
 // Length of the common prefix of a and b.
 std::int64_t common_prefix(std::span<const std::int32_t> a, std::span<const std::int32_t> b);
 
-}  // namespace lockstep::serve
+}  // namespace lockstep::runtime

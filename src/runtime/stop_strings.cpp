@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <utility>
 
-namespace lockstep::serve {
+namespace lockstep::runtime {
 
 StopStrings::StopStrings(std::vector<std::string> stops) : stops_(std::move(stops)) {
   std::erase_if(stops_, [](const std::string& s) { return s.empty(); });
@@ -38,4 +38,4 @@ std::string StopStrings::finish() {
   return std::exchange(held_, {});
 }
 
-}  // namespace lockstep::serve
+}  // namespace lockstep::runtime

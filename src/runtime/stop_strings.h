@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-namespace lockstep::serve {
+namespace lockstep::runtime {
 
 class StopStrings {
  public:
@@ -25,4 +25,4 @@ class StopStrings {
   bool stopped_ = false;
 };
 
-}  // namespace lockstep::serve
+}  // namespace lockstep::runtime

@@ -393,7 +393,7 @@ std::string message_content(const std::string& param, const json& content) {
   return text;
 }
 
-std::vector<tokenizer::ChatMessage> parse_messages(const json& body) {
+std::vector<runtime::ChatMessage> parse_messages(const json& body) {
   const json* messages = member(body, "messages");
   if (messages == nullptr) missing("messages");
   if (!messages->is_array()) wrong_type("messages", "an array", *messages);
@@ -402,7 +402,7 @@ std::vector<tokenizer::ChatMessage> parse_messages(const json& body) {
                           "Invalid value for 'messages': expected a non-empty array of messages, "
                           "but got an empty array instead.",
                           "empty_array");
-  std::vector<tokenizer::ChatMessage> out;
+  std::vector<runtime::ChatMessage> out;
   out.reserve(messages->size());
   for (std::size_t i = 0; i < messages->size(); ++i) {
     const std::string param = fmt::format("messages[{}]", i);

@@ -40,7 +40,7 @@
 #include <string_view>
 #include <vector>
 
-#include "tokenizer/chat_template.h"
+#include "runtime/prompt_builder.h"
 
 namespace lockstep::serve {
 
@@ -49,7 +49,7 @@ enum class Endpoint { ChatCompletions, Completions };
 struct CompletionRequest {
   Endpoint endpoint = Endpoint::ChatCompletions;
   std::string model;                               // as the client named it
-  std::vector<tokenizer::ChatMessage> messages;    // chat: roles system / user / assistant
+  std::vector<runtime::ChatMessage> messages;    // chat: roles system / user / assistant
   std::string prompt;                              // completions
   std::optional<std::int64_t> max_tokens;          // nullopt: until end of text or context
   double temperature = 1.0;                        // 0 = greedy

@@ -21,7 +21,7 @@ constexpr auto kDrainWriteGrace = 2s;  // after the engine stops: time to write 
 }  // namespace
 
 struct HttpServer::Impl {
-  Impl(Engine& e, const tokenizer::Tokenizer& t, Metrics& m, HttpOptions o)
+  Impl(runtime::Engine& e, const runtime::PromptBuilder& t, runtime::Metrics& m, HttpOptions o)
       : options(std::move(o)),
         parsers(static_cast<std::size_t>(std::max(1, options.parse_threads))),
         context(io, parsers, e, t, m, options) {}
@@ -135,9 +135,9 @@ struct HttpServer::Impl {
   }
 };
 
-HttpServer::HttpServer(Engine& engine, const tokenizer::Tokenizer& tokenizer, Metrics& metrics,
+HttpServer::HttpServer(runtime::Engine& engine, const runtime::PromptBuilder& prompts, runtime::Metrics& metrics,
                        HttpOptions options)
-    : impl_(std::make_unique<Impl>(engine, tokenizer, metrics, std::move(options))) {}
+    : impl_(std::make_unique<Impl>(engine, prompts, metrics, std::move(options))) {}
 
 HttpServer::~HttpServer() = default;
 
@@ -198,7 +198,7 @@ void HttpServer::drain(std::chrono::milliseconds grace) {
       if (session->quiescent()) session->close();
     return true;
   });
-  Engine& engine = s.context.engine;
+  runtime::Engine& engine = s.context.engine;
   engine.stop_accepting();
   const auto until = SteadyClock::now() + grace;
   while (!engine.idle() && SteadyClock::now() < until) std::this_thread::sleep_for(10ms);

@@ -29,8 +29,7 @@
 
 #include "runtime/engine.h"
 #include "runtime/metrics.h"
-#include "tokenizer/chat_template.h"
-#include "tokenizer/tokenizer.h"
+#include "runtime/prompt_builder.h"
 
 namespace lockstep::serve {
 
@@ -39,8 +38,7 @@ struct HttpOptions {
   int port = 8080;                       // 0: any free port (see bind())
   std::string api_key;                   // empty: no authentication
   std::string model_id;                  // the one model served
-  std::string fingerprint = "lockstep";  // system_fingerprint (serve/system_fingerprint.h)
-  tokenizer::ChatFormat chat_format = tokenizer::ChatFormat::ChatML;
+  std::string fingerprint = "lockstep";  // system_fingerprint (runtime/system_fingerprint.h)
   std::size_t max_body_bytes = 4 << 20;  // larger request bodies get 413, compressed or not
   int max_connections = 512;             // open sockets at most (see above)
   std::chrono::milliseconds request_timeout{30'000};  // a whole request's headers and body
@@ -53,8 +51,8 @@ struct HttpOptions {
 
 class HttpServer {
  public:
-  // engine, tokenizer and metrics must outlive the server.
-  HttpServer(Engine& engine, const tokenizer::Tokenizer& tokenizer, Metrics& metrics,
+  // engine, prompts (the model's tokenizer and chat format) and metrics must outlive the server.
+  HttpServer(runtime::Engine& engine, const runtime::PromptBuilder& prompts, runtime::Metrics& metrics,
              HttpOptions options);
   ~HttpServer();
 

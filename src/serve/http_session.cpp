@@ -55,12 +55,12 @@ ApiError shutting_down() {
 
 // --- ServerContext ---------------------------------------------------------------------------
 
-ServerContext::ServerContext(net::io_context& io_context, net::thread_pool& parse_pool, Engine& e,
-                             const tokenizer::Tokenizer& t, Metrics& m, const HttpOptions& o)
+ServerContext::ServerContext(net::io_context& io_context, net::thread_pool& parse_pool, runtime::Engine& e,
+                             const runtime::PromptBuilder& t, runtime::Metrics& m, const HttpOptions& o)
     : io(io_context),
       parsers(parse_pool),
       engine(e),
-      tokenizer(t),
+      prompts(t),
       metrics(m),
       options(o),
       started(unix_now()),
@@ -277,7 +277,7 @@ void Session::answer_preflight() {
 
 void Session::answer_get(std::string_view path) {
   const HttpOptions& o = context_.options;
-  Metrics& m = context_.metrics;
+  runtime::Metrics& m = context_.metrics;
   if (path == "/health")
     return reply(context_.draining ? http::status::service_unavailable : http::status::ok,
                  fmt::format(R"({{"status":"{}","model":{},"queue_depth":{},"active_sequences":{},"open_connections":{}}})",
@@ -301,11 +301,11 @@ Submission submit(const ServerContext& c, Endpoint endpoint, std::string body, c
     if (!encoding.empty()) body = decode_content(encoding, std::move(body), c.options.max_body_bytes);
     out.request = parse_completion_request(endpoint, body);
     if (out.request.model != c.options.model_id) throw unknown_model(out.request.model, c.options.model_id);
-    GenerationJob job = make_job(out.request, c.tokenizer, c.options.chat_format, c.engine.context_length(), seed);
+    runtime::GenerationJob job = make_job(out.request, c.prompts, c.engine.context_length(), seed);
     out.stream = c.engine.submit(std::move(job));
   } catch (const ApiError& e) {
     out.error = e;
-  } catch (const Overloaded& o) {
+  } catch (const runtime::Overloaded& o) {
     out.overloaded = o;
   } catch (const std::exception& e) {
     out.error = ApiError(500, "server_error", fmt::format("The request failed inside the server: {}", e.what()));
@@ -394,15 +394,15 @@ void Session::on_submitted(Submission submission) {
 
 void Session::pump() {
   if (phase_ != Phase::Working || !stream_ || writing_ || finished_) return;
-  std::vector<StreamEvent> events = stream_->take_ready();
+  std::vector<runtime::StreamEvent> events = stream_->take_ready();
   if (events.empty()) return;
   if (streaming_) pump_stream(std::move(events));
   else pump_whole(std::move(events));
 }
 
-void Session::pump_stream(std::vector<StreamEvent> events) {
+void Session::pump_stream(std::vector<runtime::StreamEvent> events) {
   std::string out;
-  for (const StreamEvent& e : events) {
+  for (const runtime::StreamEvent& e : events) {
     if (e.finished && !e.error.empty()) {
       out += error_event(ApiError(503, "server_error", e.error, "", "service_unavailable"));
       closing_after_reply_ = true;
@@ -420,8 +420,8 @@ void Session::pump_stream(std::vector<StreamEvent> events) {
   write_stream_chunk(std::move(out), finished_);
 }
 
-void Session::pump_whole(std::vector<StreamEvent> events) {
-  for (StreamEvent& e : events) {
+void Session::pump_whole(std::vector<runtime::StreamEvent> events) {
+  for (runtime::StreamEvent& e : events) {
     text_ += e.text;
     for (auto& lp : e.logprobs) logprobs_.push_back(std::move(lp));
     if (!e.finished) continue;

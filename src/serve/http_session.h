@@ -34,7 +34,6 @@
 #include "serve/http_server.h"
 #include "runtime/metrics.h"
 #include "serve/openai_api.h"
-#include "tokenizer/tokenizer.h"
 
 namespace lockstep::serve {
 
@@ -48,23 +47,23 @@ class Session;
 
 // What became of a completion request's body: a running stream, or why not.
 struct Submission {
-  std::shared_ptr<RequestStream> stream;
+  std::shared_ptr<runtime::RequestStream> stream;
   CompletionRequest request;
   std::optional<ApiError> error;          // the client's fault (4xx) or a server failure (500)
-  std::optional<Overloaded> overloaded;   // 429 / 503
+  std::optional<runtime::Overloaded> overloaded;   // 429 / 503
 };
 
 // What the connections of one server share; touched on the I/O thread only, except the const
 // references (thread-safe objects) that the parse pool uses too.
 struct ServerContext {
-  ServerContext(net::io_context& io, net::thread_pool& parsers, Engine& engine,
-                const tokenizer::Tokenizer& tokenizer, Metrics& metrics, const HttpOptions& options);
+  ServerContext(net::io_context& io, net::thread_pool& parsers, runtime::Engine& engine,
+                const runtime::PromptBuilder& prompts, runtime::Metrics& metrics, const HttpOptions& options);
 
   net::io_context& io;
   net::thread_pool& parsers;
-  Engine& engine;
-  const tokenizer::Tokenizer& tokenizer;
-  Metrics& metrics;
+  runtime::Engine& engine;
+  const runtime::PromptBuilder& prompts;
+  runtime::Metrics& metrics;
   const HttpOptions& options;
   std::int64_t started;          // Unix time the server started, s (GET /v1/models "created")
   bool draining = false;         // every new request gets 503
@@ -122,8 +121,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void start_completion(Endpoint endpoint);
   void on_submitted(Submission submission);
   void pump();
-  void pump_stream(std::vector<StreamEvent> events);
-  void pump_whole(std::vector<StreamEvent> events);
+  void pump_stream(std::vector<runtime::StreamEvent> events);
+  void pump_whole(std::vector<runtime::StreamEvent> events);
 
   // Writing.
   void reply(http::status status, std::string body, std::string_view content_type,
@@ -155,14 +154,14 @@ class Session : public std::enable_shared_from_this<Session> {
   bool client_keep_alive_ = true;
 
   // A completion being generated.
-  std::shared_ptr<RequestStream> stream_;
+  std::shared_ptr<runtime::RequestStream> stream_;
   ResponseHeader header_;
   bool streaming_ = false;
   bool want_logprobs_ = false, include_usage_ = false;
   bool first_chunk_ = true, finished_ = false;
   std::string seed_header_;
   std::string text_;                      // non-streamed: gathered text
-  std::vector<TokenLogprob> logprobs_;    // non-streamed: gathered logprobs
+  std::vector<runtime::TokenLogprob> logprobs_;    // non-streamed: gathered logprobs
   std::unique_ptr<http::response<http::empty_body>> stream_head_;
   std::unique_ptr<http::response_serializer<http::empty_body>> stream_serializer_;
 };

@@ -23,7 +23,7 @@ json bytes_of(const std::string& s) {
 }
 
 // Chat: {"content": [{token, logprob, bytes, top_logprobs: [...]}], "refusal": null}.
-json chat_logprobs(const std::vector<TokenLogprob>& logprobs) {
+json chat_logprobs(const std::vector<runtime::TokenLogprob>& logprobs) {
   json content = json::array();
   for (const auto& lp : logprobs) {
     json top = json::array();
@@ -36,7 +36,7 @@ json chat_logprobs(const std::vector<TokenLogprob>& logprobs) {
 }
 
 // Completions: {"tokens": [...], "token_logprobs": [...], "top_logprobs": [{text: lp}], "text_offset": [...]}.
-json completion_logprobs(const std::vector<TokenLogprob>& logprobs, std::size_t offset) {
+json completion_logprobs(const std::vector<runtime::TokenLogprob>& logprobs, std::size_t offset) {
   json tokens = json::array(), values = json::array(), tops = json::array(), offsets = json::array();
   for (const auto& lp : logprobs) {
     tokens.push_back(lp.token);
@@ -50,7 +50,7 @@ json completion_logprobs(const std::vector<TokenLogprob>& logprobs, std::size_t 
   return {{"tokens", tokens}, {"token_logprobs", values}, {"top_logprobs", tops}, {"text_offset", offsets}};
 }
 
-json usage_json(const Usage& u) {
+json usage_json(const runtime::Usage& u) {
   return {{"prompt_tokens", u.prompt_tokens},
           {"completion_tokens", u.completion_tokens},
           {"total_tokens", u.prompt_tokens + u.completion_tokens},
@@ -86,32 +86,29 @@ ApiError context_exceeded(std::int64_t n_ctx, std::int64_t prompt, bool at_least
 
 }  // namespace
 
-GenerationJob make_job(const CompletionRequest& request, const tokenizer::Tokenizer& tokenizer,
-                       tokenizer::ChatFormat chat_format, std::int64_t n_ctx,
-                       std::uint64_t default_seed) {
+runtime::GenerationJob make_job(const CompletionRequest& request, const runtime::PromptBuilder& prompts,
+                                std::int64_t n_ctx, std::uint64_t default_seed) {
   const bool chat = request.endpoint == Endpoint::ChatCompletions;
   const char* prompt_param = chat ? "messages" : "prompt";
-  tokenizer::ChatPrompt chat_prompt;
+  runtime::PromptText text;
   if (chat) {
     try {
-      chat_prompt = tokenizer::format_chat(chat_format, request.messages, true);
-    } catch (const std::exception& e) {  // a template's rule (roles must alternate, ...)
+      text = prompts.chat(request.messages);
+    } catch (const std::exception& e) {  // a format's rule (roles must alternate, ...)
       throw invalid_request("messages", e.what());
     }
+  } else {
+    text = prompts.plain(request.prompt, /*parse_special=*/false);
   }
-  const std::string_view text = chat ? std::string_view(chat_prompt.text) : request.prompt;
   const std::int64_t completion = request.max_tokens.value_or(1);  // at least one token
 
   // Refused from its size alone when even the fewest tokens it can be cannot fit, so that a
   // prompt of megabytes is not tokenized only to be refused.
-  const std::int64_t at_least = tokenizer.min_token_count(text, /*add_special=*/true);
+  const std::int64_t at_least = prompts.min_token_count(text);
   if (at_least >= n_ctx) throw context_exceeded(n_ctx, at_least, true, completion, prompt_param);
 
-  GenerationJob job;
-  // Chat: the template's markup makes control tokens, the messages' content is text.
-  job.prompt = chat ? tokenizer.encode(text, /*add_special=*/true, /*parse_special=*/true,
-                                       chat_prompt.content)
-                    : tokenizer.encode(text, /*add_special=*/true, /*parse_special=*/false);
+  runtime::GenerationJob job;
+  job.prompt = prompts.encode(text);
   const auto prompt = static_cast<std::int64_t>(job.prompt.size());
   if (prompt == 0) throw invalid_request(prompt_param, "The prompt is empty: there is no token to continue from.");
   const std::int64_t room = n_ctx - prompt;
@@ -135,8 +132,8 @@ GenerationJob make_job(const CompletionRequest& request, const tokenizer::Tokeni
 }
 
 std::string completion_body(const ResponseHeader& header, const std::string& text,
-                            const std::vector<TokenLogprob>& logprobs, bool want_logprobs,
-                            const std::string& finish_reason, const Usage& usage) {
+                            const std::vector<runtime::TokenLogprob>& logprobs, bool want_logprobs,
+                            const std::string& finish_reason, const runtime::Usage& usage) {
   json body = envelope(header, false);
   json choice = {{"index", 0}, {"finish_reason", reason_or_null(finish_reason)}};
   if (header.endpoint == Endpoint::ChatCompletions) {
@@ -152,7 +149,7 @@ std::string completion_body(const ResponseHeader& header, const std::string& tex
 }
 
 std::string chunk_event(const ResponseHeader& header, const std::string& text,
-                        const std::vector<TokenLogprob>& logprobs, bool want_logprobs,
+                        const std::vector<runtime::TokenLogprob>& logprobs, bool want_logprobs,
                         bool first, const std::string& finish_reason) {
   json body = envelope(header, true);
   json choice = {{"index", 0}, {"finish_reason", reason_or_null(finish_reason)}};
@@ -170,7 +167,7 @@ std::string chunk_event(const ResponseHeader& header, const std::string& text,
   return "data: " + dump(body) + "\n\n";
 }
 
-std::string usage_event(const ResponseHeader& header, const Usage& usage) {
+std::string usage_event(const ResponseHeader& header, const runtime::Usage& usage) {
   json body = envelope(header, true);
   body["choices"] = json::array();
   body["usage"] = usage_json(usage);

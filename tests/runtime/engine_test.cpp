@@ -13,7 +13,7 @@
 #include "runtime/cpu_backend.h"
 #include "support/paced_backend.h"
 
-namespace lockstep::serve {
+namespace lockstep::runtime {
 namespace {
 
 using namespace std::chrono_literals;
@@ -222,4 +222,4 @@ TEST_F(EngineTest, AListenerHearsEveryEventAndCanBeRemoved) {
 }
 
 }  // namespace
-}  // namespace lockstep::serve
+}  // namespace lockstep::runtime

@@ -11,7 +11,7 @@
 #include <thread>
 #include <vector>
 
-namespace lockstep::serve {
+namespace lockstep::runtime {
 namespace {
 
 bool has_line(const std::string& text, const std::string& line) {
@@ -224,4 +224,4 @@ TEST(Metrics, RecordsFromManyThreads) {
 }
 
 }  // namespace
-}  // namespace lockstep::serve
+}  // namespace lockstep::runtime

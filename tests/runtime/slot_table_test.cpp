@@ -4,7 +4,7 @@
 
 #include "core/error.h"
 
-namespace lockstep::serve {
+namespace lockstep::runtime {
 namespace {
 
 using Tokens = std::vector<std::int32_t>;
@@ -84,4 +84,4 @@ TEST(SlotTable, WritesReplaceWhatFollows) {
 }
 
 }  // namespace
-}  // namespace lockstep::serve
+}  // namespace lockstep::runtime

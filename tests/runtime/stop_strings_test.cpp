@@ -2,7 +2,7 @@
 
 #include <gtest/gtest.h>
 
-namespace lockstep::serve {
+namespace lockstep::runtime {
 namespace {
 
 TEST(StopStrings, ReleasesTextThatCannotStartAStopString) {
@@ -39,4 +39,4 @@ TEST(StopStrings, NoStopStringsPassEverything) {
 }
 
 }  // namespace
-}  // namespace lockstep::serve
+}  // namespace lockstep::runtime

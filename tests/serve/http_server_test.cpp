@@ -47,17 +47,18 @@ class HttpServerTest : public ::testing::Test {
     backend_ = runtime::make_cpu_backend(model_, context_length(), o);
     if (step_pace() > 0ms)
       backend_ = std::make_unique<testing::PacedBackend>(std::move(backend_), step_pace());
-    const EngineOptions e = engine_options();
-    engine_ = std::make_unique<Engine>(*backend_, *model_->tokenizer, e, metrics_);
-    server_ = std::make_unique<HttpServer>(*engine_, *model_->tokenizer, metrics_, http_options());
+    const runtime::EngineOptions e = engine_options();
+    engine_ = std::make_unique<runtime::Engine>(*backend_, *model_->tokenizer, e, metrics_);
+    prompts_ = std::make_unique<runtime::PromptBuilder>(*model_->tokenizer, tokenizer::ChatFormat::ChatML);
+    server_ = std::make_unique<HttpServer>(*engine_, *prompts_, metrics_, http_options());
     port_ = server_->bind();
     thread_ = std::thread([this] { server_->listen(); });
     client_ = std::make_unique<httplib::Client>("127.0.0.1", port_);
     client_->set_bearer_token_auth("sesame");
     client_->set_read_timeout(60, 0);
   }
-  virtual EngineOptions engine_options() const {
-    EngineOptions e;
+  virtual runtime::EngineOptions engine_options() const {
+    runtime::EngineOptions e;
     e.max_sequences = 2;
     e.max_queue = 8;
     return e;
@@ -121,8 +122,9 @@ class HttpServerTest : public ::testing::Test {
 
   std::shared_ptr<const model::Model> model_;
   std::unique_ptr<runtime::Backend> backend_;
-  Metrics metrics_;
-  std::unique_ptr<Engine> engine_;
+  runtime::Metrics metrics_;
+  std::unique_ptr<runtime::Engine> engine_;
+  std::unique_ptr<runtime::PromptBuilder> prompts_;
   std::unique_ptr<HttpServer> server_;
   std::unique_ptr<httplib::Client> client_;
   std::thread thread_;
@@ -249,8 +251,8 @@ TEST_F(HttpServerTest, MetricsShowLatencyHistogramsAfterARequest) {
 
 // One sequence at a time and one waiting: the rest of a burst is refused at once.
 class FullHttpServerTest : public HttpServerTest {
-  EngineOptions engine_options() const override {
-    EngineOptions e;
+  runtime::EngineOptions engine_options() const override {
+    runtime::EngineOptions e;
     e.max_sequences = 1;
     e.max_queue = 1;
     return e;
@@ -539,7 +541,7 @@ TEST_F(HttpServerTest, ResponsesCarryRequestIdsFingerprintAndReplayableSeeds) {
   EXPECT_FALSE(missing->get_header_value("x-request-id").empty());
   // A server started now (as after a restart) does not hand out the same completion ids.
   HttpOptions h = http_options();
-  HttpServer second(*engine_, *model_->tokenizer, metrics_, h);
+  HttpServer second(*engine_, *prompts_, metrics_, h);
   const int port = second.bind();
   std::thread t([&] { second.listen(); });
   httplib::Client c("127.0.0.1", port);

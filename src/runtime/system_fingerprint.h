@@ -13,7 +13,7 @@
 
 #include "model/model.h"
 
-namespace lockstep::serve {
+namespace lockstep::runtime {
 
 // A 64-bit FNV-1a digest of the model's tensor table (names, types, shapes) and the first and
 // last 256 bytes of every tensor's data: two files with different weights, or the same weights
@@ -22,4 +22,4 @@ std::uint64_t model_digest(const model::Model& model);
 
 std::string system_fingerprint(const model::Model& model, std::string_view target);
 
-}  // namespace lockstep::serve
+}  // namespace lockstep::runtime

@@ -1,4 +1,4 @@
-#include "serve/system_fingerprint.h"
+#include "runtime/system_fingerprint.h"
 
 #include <fmt/format.h>
 
@@ -7,7 +7,7 @@
 
 #include "core/build_info.h"
 
-namespace lockstep::serve {
+namespace lockstep::runtime {
 namespace {
 
 class Fnv1a {
@@ -42,4 +42,4 @@ std::string system_fingerprint(const model::Model& model, std::string_view targe
   return fmt::format("lockstep-{}-{}-{:016x}", core::build_version(), target, model_digest(model));
 }
 
-}  // namespace lockstep::serve
+}  // namespace lockstep::runtime
