@@ -61,10 +61,24 @@ void dump_graph(const model::ModelConfig& config) {
   }
 }
 
-void dump_precision(compiler::WeightPrecision weights) {
-  fmt::print("after precision (TruePoint table, {} weights):\n", compiler::weight_precision_name(weights));
-  for (const auto& rule : compiler::precision_table(weights))
+// precision: the TruePoint table and the precision the pass gave every stored tensor of layer 0
+// and outside the layers (every layer is alike).
+void dump_precision(const model::ModelConfig& config, const compiler::PrecisionPolicy& weights) {
+  graph::Graph g = graph::build_step_graph(config, {}, graph::WeightTypes{});
+  compiler::assign_precision(g, weights);
+  fmt::print("after precision ({} weights): the TruePoint table\n", compiler::precision_policy_name(weights));
+  for (const auto& rule : compiler::precision_table(weights.weights))
     fmt::print("  {:<38} stored {:<48} computed {}\n", rule.name, rule.storage, rule.compute);
+  fmt::print("\nper tensor (layer 0 shown; every layer is alike; activations fp32):\n");
+  for (const graph::TensorInfo& t : g.tensors) {
+    if (t.role != graph::TensorRole::Weight && t.role != graph::TensorRole::KvCache) continue;
+    if ((t.name.starts_with("blk.") || t.name.starts_with("cache.")) && !t.name.starts_with("blk.0.") &&
+        !t.name.starts_with("cache.0."))
+      continue;
+    const bool tied = t.name == "token_embd.weight" && config.tied_embeddings;
+    fmt::print("  {:<34} {}{}\n", t.name, graph::precision_name(t.precision),
+               tied ? " (the tied LM head's; the embedding gathers its own fp16 rows)" : "");
+  }
 }
 
 void dump_placement(const std::vector<compiler::Allocation>& placement, const lpu::ChipConfig& chip) {
@@ -191,13 +205,13 @@ void compile_model(const CompileArgs& a, const lpu::SystemConfig& system) {
     config = model->config;
     label = model->source;
   }
-  const auto weights = compiler::parse_weight_precision(a.weights);
+  const auto weights = compiler::parse_precision_policy(a.weights);
   if (dump(a, "graph")) return dump_graph(config);
-  if (dump(a, "precision")) return dump_precision(weights);
+  if (dump(a, "precision")) return dump_precision(config, weights);
   const std::int64_t ctx = a.context > 0 ? a.context : std::min<std::int64_t>(config.n_ctx_train, 4096);
   const compiler::ModelFootprint f = compiler::model_footprint(config, system.chip, weights, ctx);
   fmt::print("{} on {} ({} weights, context {} tokens)\n", label, system.name,
-             compiler::weight_precision_name(weights), ctx);
+             compiler::precision_policy_name(weights), ctx);
   fmt::print("\nSRAM placement (whole 320-byte vectors)\n");
   for (const auto& line : f.lines) fmt::print("  {:<34} {:>12}\n", line.what, si(double(line.bytes), "B"));
   fmt::print("  {:<34} {:>12}\n", "total", si(double(f.total_bytes), "B"));
@@ -277,8 +291,7 @@ void add_compile(CLI::App& app) {
   add_model_argument(*cmd, args->model);
   cmd->add_option("--model-preset", args->preset, "a catalog shape instead of a file (no weights)");
   add_lpu_options(*cmd, args->lpu);
-  cmd->add_option("--weights", args->weights, "matmul weight precision: int8 or fp16")
-      ->capture_default_str();
+  add_weight_precision_option(*cmd, args->weights);
   cmd->add_option("--ctx", args->context, "context length the KV cache holds, tokens");
   cmd->add_option("--dump-after", args->dump_after,
                   "print the compiler's structure after a pass: graph, precision, placement or schedule");

@@ -37,7 +37,7 @@ std::string usd(double v) {
 plan::LineChart frontier_chart(const plan::DeploymentPlan& p) {
   plan::LineChart chart;
   chart.title = fmt::format("{}: cost against speed per user ({} weights, {}-token context)", p.model_name,
-                            compiler::weight_precision_name(p.request.weights), p.request.context);
+                            compiler::precision_policy_name(p.request.weights), p.request.context);
   chart.x = {"decode speed per user, tokens/s", plan::AxisScale::Log};
   chart.y = {"cost, USD per million tokens", plan::AxisScale::Log};
   chart.width_px = 1280;
@@ -66,7 +66,7 @@ nlohmann::json plan_json(const plan::DeploymentPlan& p) {
   nlohmann::json j;
   j["model"] = p.model_name;
   j["parameters"] = p.parameters;
-  j["weights"] = compiler::weight_precision_name(p.request.weights);
+  j["weights"] = compiler::precision_policy_name(p.request.weights);
   j["context_tokens"] = p.request.context;
   j["finance"] = p.request.finance;
   for (const auto& s : p.lpu_sizing)
@@ -96,7 +96,7 @@ nlohmann::json plan_json(const plan::DeploymentPlan& p) {
 void print_plan(const plan::DeploymentPlan& p, const std::string& svg_path) {
   const auto& f = p.finance;
   fmt::print("{}: {:.1f} B parameters, {} weights, {}-token context\n", p.model_name, p.parameters / 1e9,
-             compiler::weight_precision_name(p.request.weights), p.request.context);
+             compiler::precision_policy_name(p.request.weights), p.request.context);
   fmt::print("finance ({}): {:.0f} years at {:.0f}% cost of capital, {} USD/kWh, PUE {}, utilisation {:.0f}%, "
              "colocation {} USD/kW/month without power\n\n",
              p.request.finance, f.life_years, 100 * f.cost_of_capital, f.power_usd_per_kwh, f.pue,
@@ -138,7 +138,7 @@ void run_plan_command(PlanArgs& a) {
                     plan::render_cost_table(file.options));
     return;
   }
-  a.request.weights = compiler::parse_weight_precision(a.weights);
+  a.request.weights = compiler::parse_precision_policy(a.weights);
   const bool terminal = isatty(fileno(stderr));
   const plan::DeploymentPlan p = plan::make_plan(a.request, [&](const std::string& line) {
     if (terminal) fmt::print(stderr, "\r{}\x1b[K", line);
@@ -173,7 +173,7 @@ void add_plan_command(CLI::App& app) {
   cmd->add_option("--lpu-batch", args->request.lpu_batches, "sequences per LPU step, each one compile (1,3)")
       ->delimiter(',');
   cmd->add_option("--gpu", args->request.gpus, "GPU presets (configs/gpus)")->delimiter(',');
-  cmd->add_option("--weights", args->weights, "weight precision: int8 (fp8 on GPUs) or fp16")->capture_default_str();
+  cmd->add_option("--weights", args->weights, "weight precision: int8 (fp8 on GPUs) or fp16; for the LPU also per projection, e.g. int8,output=fp16")->capture_default_str();
   cmd->add_option("--ctx", args->request.context, "tokens of context each sequence holds")->capture_default_str();
   cmd->add_option("--finance", args->request.finance,
                   "scenario whose first column's financial terms price the options")

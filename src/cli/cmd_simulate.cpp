@@ -152,12 +152,12 @@ void simulate_system(const SimulateArgs& a, const lpu::SystemConfig& system,
          "system backend computes values on it)", system.name);
   if (a.tokens < 1) fail("--tokens must be at least 1, not {}", a.tokens);
   SystemCompileOptions options;
-  options.weights = compiler::parse_weight_precision(a.weights);
+  options.weights = compiler::parse_precision_policy(a.weights);
   options.context = a.context > 0 ? a.context : std::min<std::int64_t>(config.n_ctx_train, 4096);
   options.request = {a.stages, a.tensor_parallel};
   options.threads = a.lpu.threads;
   fmt::print("{} on {} ({} weights, context {} tokens)\n", a.preset.empty() ? a.model : a.preset, system.name,
-             compiler::weight_precision_name(options.weights), options.context);
+             compiler::precision_policy_name(options.weights), options.context);
   const compiler::SystemDecode decode = compile_system(config, nullptr, system, options);
   const lpu::SystemProgram& program = decode.program();
   std::vector<std::unique_ptr<lpu::Chip>> owned;
@@ -235,7 +235,7 @@ void simulate_model(const SimulateArgs& a, const lpu::SystemConfig& system) {
     model = open_model(a.model, /*quiet=*/true);
     config = model->config;
   }
-  const auto weights = compiler::parse_weight_precision(a.weights);
+  const auto weights = compiler::parse_precision_policy(a.weights);
   const compiler::DecodeProgram decode(config, a.functional ? model.get() : nullptr, system,
                                   {weights, a.context});
   fmt::print("{} on {}\n", decode.program().description, system.name);
@@ -361,8 +361,7 @@ void add_simulate(CLI::App& app) {
   add_model_argument(*cmd, args->model);
   cmd->add_option("--model-preset", args->preset, "a catalog shape instead of a file (timing only)");
   add_lpu_options(*cmd, args->lpu);
-  cmd->add_option("--weights", args->weights, "matmul weight precision: int8 or fp16")
-      ->capture_default_str();
+  add_weight_precision_option(*cmd, args->weights);
   cmd->add_option("--ctx", args->context, "context length the KV cache holds, tokens");
   cmd->add_flag("--functional", args->functional, "compute values, not only cycles");
   cmd->add_option("--trace", args->trace, "write a Chrome / Perfetto timeline (JSON) of the run");

@@ -63,11 +63,11 @@ void run_timeline(const TimelineArgs& a) {
     config = open_model(a.model, /*quiet=*/true)->config;  // the shape; the run is timing only
     label = a.model.empty() ? std::string("embedded model") : std::filesystem::path(a.model).filename().string();
   }
-  const auto weights = compiler::parse_weight_precision(a.weights);
+  const auto weights = compiler::parse_precision_policy(a.weights);
   const std::int64_t ctx =
       a.context > 0 ? a.context : std::min<std::int64_t>(config.n_ctx_train, 4096);
   fmt::print("{} on {} ({} weights, context {} tokens): compiling one decode token...\n", label,
-             system.name, compiler::weight_precision_name(weights), ctx);
+             system.name, compiler::precision_policy_name(weights), ctx);
   std::fflush(stdout);
 
   SystemCompileOptions options;
@@ -89,7 +89,7 @@ void run_timeline(const TimelineArgs& a) {
 
   const std::string title =
       fmt::format("{} ({} weights, {}-token window) on {}: one decode token, chip by chip", label,
-                  compiler::weight_precision_name(weights), ctx, system.name);
+                  compiler::precision_policy_name(weights), ctx, system.name);
   if (!a.output.empty()) {
     std::ofstream out(a.output, std::ios::binary);
     if (!out) fail("cannot open {} for writing", a.output);
@@ -131,8 +131,7 @@ void add_timeline(CLI::App& app) {
       ->required();
   cmd->add_option("--set", args->lpu.overrides,
                   "override one value of the preset, e.g. --set chip.clock_hz=1e9 (repeatable)");
-  cmd->add_option("--weights", args->weights, "matmul weight precision: int8 or fp16")
-      ->capture_default_str();
+  add_weight_precision_option(*cmd, args->weights);
   cmd->add_option("--ctx", args->context, "context length the KV cache holds, tokens");
   cmd->add_option("--stages", args->stages, "force the pipeline stages (default: chosen)");
   add_compile_threads_option(*cmd, args->lpu);

@@ -18,6 +18,15 @@ void add_lpu_options(CLI::App& command, LpuOptions& o) {
   add_compile_threads_option(command, o);
 }
 
+CLI::Option* add_weight_precision_option(CLI::App& command, std::string& policy) {
+  return command
+      .add_option("--weights", policy,
+                  "matmul weight precision: int8 or fp16, for all projections or with "
+                  "exceptions, e.g. int8,output=fp16,attn_v=fp16 (attn_q attn_k attn_v "
+                  "attn_output ffn_gate ffn_up ffn_down output)")
+      ->capture_default_str();
+}
+
 void add_compile_threads_option(CLI::App& command, LpuOptions& o) {
   command.add_option("-t,--threads", o.threads,
                      "threads that schedule a system's chip programs (0: one per core)")

@@ -19,6 +19,10 @@ struct LpuOptions {
   int threads = 0;                     // -t: threads that schedule chip programs (0: one per core)
 };
 
+// --weights for the commands that compile a model onto the LPU: the TruePoint precision policy
+// (compiler/precision.h), kept as text until the command parses it.
+CLI::Option* add_weight_precision_option(CLI::App& command, std::string& policy);
+
 // -t,--threads for the commands that compile onto a system of chips.
 void add_compile_threads_option(CLI::App& command, LpuOptions& options);
 

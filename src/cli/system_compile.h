@@ -16,7 +16,7 @@
 namespace lockstep::cli {
 
 struct SystemCompileOptions {
-  compiler::WeightPrecision weights = compiler::WeightPrecision::Int8;
+  compiler::PrecisionPolicy weights = compiler::WeightPrecision::Int8;
   std::int64_t context = 0;      // tokens
   std::int64_t prompt = 550;     // prompt tokens for the time to first token
   compiler::PartitionRequest request;

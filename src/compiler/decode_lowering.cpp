@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "core/error.h"
+#include "compiler/precision.h"
 #include "compiler/step_lowering.h"
 #include "graph/step_graph.h"
 #include "lpu/program/host_interface.h"
@@ -46,9 +47,10 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
 
   // The step's graph: the architecture's ops, in order; every row's logits (the host reads
   // the rows it needs).
-  const graph::Graph graph = graph::build_step_graph(
+  graph::Graph graph = graph::build_step_graph(
       c, {.n_tokens = rows_, .position = 0, .logits_every_row = true}, graph::WeightTypes{});
-  StepLowering lowering(c, model, system, options, st, program_, context_, rows_);
+  assign_precision(graph, options.weights);  // the precision pass: each weight's TruePoint type
+  StepLowering lowering(graph, c, model, system, options, st, program_, context_, rows_);
   placement_ = lowering.placement();
   vocab_first_ = lowering.vocab_first();
   vocab_rows_ = lowering.vocab_rows();
@@ -57,7 +59,7 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
   forward_sends_ = lowering.forward_sends();
   input_ready_ = lowering.input_ready();
   if (!body) return;
-  lowering.lower(graph);
+  lowering.lower();
   output_sends_ = lowering.output_sends();
   logits_stride_ = lowering.logits_stride();
   // What the host needs beside the buffers' roles (lpu/program/host_interface.h).

@@ -83,7 +83,7 @@ struct StageSpec {
 };
 
 struct DecodeOptions {
-  compiler::WeightPrecision weights = compiler::WeightPrecision::Fp16;
+  compiler::PrecisionPolicy weights = compiler::WeightPrecision::Fp16;
   std::int64_t context = 0;  // positions the KV cache holds (0: the model's, at most 4096)
   std::int64_t rows = 1;          // tokens per run: 1 = a decode step, T > 1 = a prefill chunk
   // Keep every graph tensor of the step in MEM to the end of the run and say where

@@ -23,8 +23,8 @@ std::uint64_t matrix_vectors(const ChipConfig& chip, compiler::WeightPrecision w
 }  // namespace
 
 std::uint64_t lm_head_vectors(const model::ModelConfig& c, const ChipConfig& chip,
-                              compiler::WeightPrecision weights, std::uint64_t vocab_rows) {
-  return matrix_vectors(chip, weights, vocab_rows, c.n_embd);
+                              const compiler::PrecisionPolicy& weights, std::uint64_t vocab_rows) {
+  return matrix_vectors(chip, weights.of("output"), vocab_rows, c.n_embd);
 }
 
 std::uint64_t embedding_vectors(const model::ModelConfig& c, const ChipConfig& chip,
@@ -33,11 +33,11 @@ std::uint64_t embedding_vectors(const model::ModelConfig& c, const ChipConfig& c
 }
 
 ModelParts model_parts(const model::ModelConfig& c, const ChipConfig& chip,
-                       compiler::WeightPrecision weights, std::int64_t context, int ways) {
+                       const compiler::PrecisionPolicy& weights, std::int64_t context, int ways) {
   const std::uint64_t lanes = chip.fp32_lanes();
   const std::uint64_t w = static_cast<std::uint64_t>(std::max(ways, 1));
-  auto matrix = [&](std::uint64_t rows, std::uint64_t cols) {
-    return matrix_vectors(chip, weights, rows, cols);
+  auto matrix = [&](std::string_view projection, std::uint64_t rows, std::uint64_t cols) {
+    return matrix_vectors(chip, weights.of(projection), rows, cols);
   };
   const std::uint64_t d = c.n_embd;
   const std::uint64_t heads = ceil_div(c.n_head, w), kv_heads = ceil_div(c.n_head_kv, w);
@@ -46,8 +46,9 @@ ModelParts model_parts(const model::ModelConfig& c, const ChipConfig& chip,
   // head_dim is (decode_lowering.h).
   const std::uint64_t q_rows = heads * 2 * lanes, kv_rows = kv_heads * 2 * lanes;
   ModelParts p;
-  p.layer_weights = matrix(q_rows, d) + 2 * matrix(kv_rows, d) + matrix(d, q_rows) +
-                    2 * matrix(ff, d) + matrix(d, ff);
+  p.layer_weights = matrix("attn_q", q_rows, d) + matrix("attn_k", kv_rows, d) +
+                    matrix("attn_v", kv_rows, d) + matrix("attn_output", d, q_rows) +
+                    matrix("ffn_gate", ff, d) + matrix("ffn_up", ff, d) + matrix("ffn_down", d, ff);
   p.layer_norms = 2 * ceil_div(d, lanes) + (c.qkv_bias ? (q_rows + 2 * kv_rows) / lanes : 0) +
                   (c.qk_norm ? 2 * 2 : 0);
   // KV cache: keys and values dimension-major (per kv head and dimension, 80 positions per
@@ -63,7 +64,7 @@ ModelParts model_parts(const model::ModelConfig& c, const ChipConfig& chip,
 }
 
 ModelFootprint model_footprint(const model::ModelConfig& c, const ChipConfig& chip,
-                               compiler::WeightPrecision weights, std::int64_t context) {
+                               const compiler::PrecisionPolicy& weights, std::int64_t context) {
   const std::uint64_t vb = chip.vector_bytes;
   const ModelParts p = model_parts(c, chip, weights, context);
   const std::uint64_t layers = c.n_layer;
@@ -74,7 +75,7 @@ ModelFootprint model_footprint(const model::ModelConfig& c, const ChipConfig& ch
   };
   // The LM head is stored in MXM layout even when tied to the embedding, which the gather reads
   // as fp16 rows: the two layouts serve different units.
-  add(fmt::format("matmul weights ({})", compiler::weight_precision_name(weights)),
+  add(fmt::format("matmul weights ({})", compiler::precision_policy_name(weights)),
       layers * p.layer_weights + lm_head_vectors(c, chip, weights, c.n_vocab));
   add("token embedding (fp16)", embedding_vectors(c, chip, c.n_vocab));
   add("norms and biases (fp32)", layers * p.layer_norms + p.final_norm);

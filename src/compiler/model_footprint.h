@@ -33,12 +33,12 @@ struct ModelParts {
   std::uint64_t layer() const { return layer_weights + layer_norms + layer_kv; }
 };
 ModelParts model_parts(const model::ModelConfig& config, const ChipConfig& chip,
-                       compiler::WeightPrecision weights, std::int64_t context, int ways = 1);
+                       const compiler::PrecisionPolicy& weights, std::int64_t context, int ways = 1);
 
 // The LM head's vectors for `vocab_rows` of its output rows (n_vocab for the whole head), in the
 // MXM layout of `weights` (int8 rows carry fp32 scales).
 std::uint64_t lm_head_vectors(const model::ModelConfig& config, const ChipConfig& chip,
-                              compiler::WeightPrecision weights, std::uint64_t vocab_rows);
+                              const compiler::PrecisionPolicy& weights, std::uint64_t vocab_rows);
 // The token embedding's vectors for `vocab_rows` fp16 rows (n_vocab for the whole table).
 std::uint64_t embedding_vectors(const model::ModelConfig& config, const ChipConfig& chip,
                                 std::uint64_t vocab_rows);
@@ -58,6 +58,6 @@ struct ModelFootprint {
 };
 
 ModelFootprint model_footprint(const model::ModelConfig& config, const ChipConfig& chip,
-                               compiler::WeightPrecision weights, std::int64_t context);
+                               const compiler::PrecisionPolicy& weights, std::int64_t context);
 
 }  // namespace lockstep::compiler

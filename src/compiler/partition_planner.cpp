@@ -31,7 +31,7 @@ struct UnitCosts {
   Load first_extra, last_extra;
 };
 
-UnitCosts unit_costs(const model::ModelConfig& c, const ChipConfig& chip, compiler::WeightPrecision weights,
+UnitCosts unit_costs(const model::ModelConfig& c, const ChipConfig& chip, const compiler::PrecisionPolicy& weights,
                      std::int64_t context, int P, int K, int E) {
   const ModelParts parts = model_parts(c, chip, weights, context, P);
   const double attention = double(c.n_embd) * double(c.q_dim() + 2 * c.n_head_kv * c.head_dim) +
@@ -139,7 +139,7 @@ struct Shape {
 
 class Planner {
  public:
-  Planner(const model::ModelConfig& c, const ChipConfig& chip, compiler::WeightPrecision w, std::int64_t context,
+  Planner(const model::ModelConfig& c, const ChipConfig& chip, const compiler::PrecisionPolicy& w, std::int64_t context,
           const PartitionRequest& r)
       : c_(c), chip_(chip), w_(w), context_(context), r_(r), cap_(chip_capacity(chip, r.fill)) {}
 
@@ -239,7 +239,7 @@ class Planner {
  private:
   const model::ModelConfig& c_;
   const ChipConfig& chip_;
-  compiler::WeightPrecision w_;
+  compiler::PrecisionPolicy w_;
   std::int64_t context_;
   const PartitionRequest& r_;
   Capacity cap_;
@@ -263,13 +263,13 @@ std::vector<int> PartitionPlan::first_units() const {
 }
 
 PartitionPlan plan_partition(const model::ModelConfig& c, const SystemConfig& system,
-                             compiler::WeightPrecision weights, std::int64_t context,
+                             const compiler::PrecisionPolicy& weights, std::int64_t context,
                              const PartitionRequest& r) {
   const ChipConfig& chip = system.chip;
   const SystemTopology& t = system.topology;
   const bool one_chip = t.chips <= 1;
   const std::string model = c.name.empty() ? std::string("the model") : c.name;
-  const std::string precision(compiler::weight_precision_name(weights));
+  const std::string precision(compiler::precision_policy_name(weights));
   if (context < 1) fail("partition of {}: context {} must be at least 1 token", model, context);
   if (c.n_layer < 1) fail("partition of {}: it has no layers", model);
   if (r.stages < 0) fail("pipeline stages {} must be positive", r.stages);

@@ -100,7 +100,7 @@ struct PartitionPlan {
 // The plan for `config` on `system` (its chip, and its topology when it has several chips).
 // context: tokens of KV cache (>= 1).
 PartitionPlan plan_partition(const model::ModelConfig& config, const SystemConfig& system,
-                             compiler::WeightPrecision weights, std::int64_t context,
+                             const compiler::PrecisionPolicy& weights, std::int64_t context,
                              const PartitionRequest& request = {});
 
 }  // namespace lockstep::compiler

@@ -1,5 +1,9 @@
 #include "compiler/precision.h"
 
+#include <fmt/format.h>
+
+#include <algorithm>
+
 #include "core/error.h"
 
 namespace lockstep::compiler {
@@ -8,10 +12,79 @@ std::string_view weight_precision_name(WeightPrecision p) {
   return p == WeightPrecision::Int8 ? "int8" : "fp16";
 }
 
-WeightPrecision parse_weight_precision(std::string_view text) {
+namespace {
+
+WeightPrecision parse_one(std::string_view text, std::string_view where) {
   if (text == "int8" || text == "q8_0" || text == "i8") return WeightPrecision::Int8;
   if (text == "fp16" || text == "f16") return WeightPrecision::Fp16;
-  fail("unknown weight precision '{}' (use int8 or fp16)", text);
+  fail("unknown weight precision '{}'{} (use int8 or fp16)", text, where);
+}
+
+graph::Precision graph_precision(WeightPrecision p) {
+  return p == WeightPrecision::Int8 ? graph::Precision::Int8 : graph::Precision::Fp16;
+}
+
+}  // namespace
+
+WeightPrecision PrecisionPolicy::of(std::string_view projection) const {
+  auto it = projections.find(projection);
+  return it == projections.end() ? weights : it->second;
+}
+
+const std::vector<std::string_view>& projection_names() {
+  static const std::vector<std::string_view> names = {"attn_q",   "attn_k", "attn_v",   "attn_output",
+                                                      "ffn_gate", "ffn_up", "ffn_down", "output"};
+  return names;
+}
+
+std::string precision_policy_name(const PrecisionPolicy& policy) {
+  std::string s(weight_precision_name(policy.weights));
+  for (std::string_view name : projection_names())  // in layer order, whatever the map's
+    if (auto it = policy.projections.find(name); it != policy.projections.end())
+      s += fmt::format(",{}={}", name, weight_precision_name(it->second));
+  return s;
+}
+
+PrecisionPolicy parse_precision_policy(std::string_view text) {
+  const std::size_t comma = text.find(',');
+  PrecisionPolicy policy(parse_one(text.substr(0, comma), ""));
+  std::string_view rest = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+  while (comma != std::string_view::npos) {
+    const std::size_t next = rest.find(',');
+    const std::string_view item = rest.substr(0, next);
+    const std::size_t eq = item.find('=');
+    if (eq == std::string_view::npos)
+      fail("'{}' in weight precision '{}' is not PROJECTION=PRECISION (for example output=fp16)", item, text);
+    const std::string_view name = item.substr(0, eq);
+    const auto& names = projection_names();
+    if (std::find(names.begin(), names.end(), name) == names.end())
+      fail("'{}' in weight precision '{}' is not a projection (use attn_q, attn_k, attn_v, "
+           "attn_output, ffn_gate, ffn_up, ffn_down or output)",
+           name, text);
+    if (!policy.projections.emplace(std::string(name), parse_one(item.substr(eq + 1), fmt::format(" for {}", name))).second)
+      fail("weight precision '{}' names {} twice", text, name);
+    if (next == std::string_view::npos) break;
+    rest = rest.substr(next + 1);
+  }
+  return policy;
+}
+
+std::string_view projection_of(std::string_view matmul_op) {
+  const std::size_t dot = matmul_op.rfind('.');
+  return dot == std::string_view::npos ? matmul_op : matmul_op.substr(dot + 1);
+}
+
+void assign_precision(graph::Graph& graph, const PrecisionPolicy& policy) {
+  for (graph::TensorInfo& t : graph.tensors) t.precision = graph::Precision::Fp32;
+  for (const graph::Op& op : graph.ops)
+    if (op.kind == graph::OpKind::Embedding)
+      graph.tensors[static_cast<std::size_t>(op.inputs[1])].precision = graph::Precision::Fp16;
+  // After the embedding: a table tied to the LM head is stored at the head's precision for the
+  // MXM (the gather reads its own fp16 copy).
+  for (const graph::Op& op : graph.ops)
+    if (op.kind == graph::OpKind::MatMul)
+      graph.tensors[static_cast<std::size_t>(op.inputs[1])].precision =
+          graph_precision(policy.of(projection_of(op.name)));
 }
 
 std::vector<PrecisionRule> precision_table(WeightPrecision weights) {

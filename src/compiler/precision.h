@@ -4,6 +4,8 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -15,8 +17,38 @@ namespace lockstep::compiler {
 enum class WeightPrecision { Int8, Fp16 };
 
 std::string_view weight_precision_name(WeightPrecision p);
-// "int8" or "fp16" (also "q8_0" -> Int8, "f16" -> Fp16); throws lockstep::Error otherwise.
-WeightPrecision parse_weight_precision(std::string_view text);
+
+// The precision of every matmul weight of a model: one for all, except the projections named
+// otherwise (the same in every layer). Projections by their GGUF names: attn_q, attn_k, attn_v,
+// attn_output, ffn_gate, ffn_up, ffn_down, output (the LM head).
+struct PrecisionPolicy {
+  WeightPrecision weights = WeightPrecision::Fp16;
+  std::map<std::string, WeightPrecision, std::less<>> projections;
+
+  PrecisionPolicy() = default;
+  PrecisionPolicy(WeightPrecision all) : weights(all) {}  // NOLINT: every projection at `all`
+  WeightPrecision of(std::string_view projection) const;
+  bool uniform() const { return projections.empty(); }
+  bool operator==(const PrecisionPolicy&) const = default;
+};
+
+// The projections a policy may name, in layer order.
+const std::vector<std::string_view>& projection_names();
+
+// "int8", or "int8,output=fp16,attn_v=fp16": the form parse_precision_policy() reads.
+std::string precision_policy_name(const PrecisionPolicy& policy);
+// "int8" or "fp16" (also "q8_0"/"i8" -> int8, "f16" -> fp16), then any number of
+// ",PROJECTION=PRECISION". Throws lockstep::Error naming what is wrong (an unknown precision or
+// projection, a projection named twice).
+PrecisionPolicy parse_precision_policy(std::string_view text);
+
+// The projection a matmul op computes: "blk.3.attn_q" -> "attn_q", "output" -> "output".
+std::string_view projection_of(std::string_view matmul_op);
+
+// The precision pass: every matmul weight of `graph` gets its projection's precision under
+// `policy`, the token embedding fp16, everything else fp32 (the table below). Tensors the
+// policy does not reach keep fp32.
+void assign_precision(graph::Graph& graph, const PrecisionPolicy& policy);
 
 enum class TensorClass {
   MatmulWeight,      // attention and FFN projections, LM head

@@ -26,13 +26,12 @@ void weight_row(const model::TensorView& t, std::uint64_t r, float* out) {
 
 }  // namespace
 
-StepLowering::StepLowering(const model::ModelConfig& config, const model::Model* model,
-                           const SystemConfig& system, const DecodeOptions& options, const StageSpec& st,
-                           Program& program, std::int64_t context, std::uint32_t rows)
-    : c_(config), m_(model), chip_(system.chip), system_(system), st_(st), program_(program), fp_(system.chip),
-      alloc_(system.chip, fp_), scheduler_(system.chip, fp_, program), emitter_(scheduler_), vb_(emitter_, alloc_),
-      placer_(system.chip, fp_, alloc_),
-      type_(options.weights == compiler::WeightPrecision::Int8 ? ElementType::I8 : ElementType::F16),
+StepLowering::StepLowering(const graph::Graph& graph, const model::ModelConfig& config,
+                           const model::Model* model, const SystemConfig& system, const DecodeOptions& options,
+                           const StageSpec& st, Program& program, std::int64_t context, std::uint32_t rows)
+    : c_(config), m_(model), chip_(system.chip), system_(system), graph_(&graph), st_(st), program_(program),
+      fp_(system.chip), alloc_(system.chip, fp_), scheduler_(system.chip, fp_, program), emitter_(scheduler_),
+      vb_(emitter_, alloc_), placer_(system.chip, fp_, alloc_),
       lanes_(static_cast<std::uint32_t>(system.chip.fp32_lanes())), context_(context),
       blocks_(ceil_div(context, system.chip.fp32_lanes())), T_(rows), probe_(options.probe) {
   const model::ModelConfig& c = c_;
@@ -71,7 +70,7 @@ StepLowering::StepLowering(const model::ModelConfig& config, const model::Model*
   if (st.head) {
     vectors_["output_norm.weight"] =
         constant("output_norm", m_ ? vector_of(m_->output_norm) : std::vector<float>(c.n_embd));
-    matrices_["output"] = {row_projection("output", m_ ? m_->output : nullptr, vocab_first_, vocab_rows_, 0, c.n_embd)};
+    matrices_["output"] = {row_projection("output", "output", m_ ? m_->output : nullptr, vocab_first_, vocab_rows_, 0, c.n_embd)};
   }
   place_embedding();
   // ---- Host buffers (inputs written before every run), placed after everything that persists
@@ -144,9 +143,10 @@ void StepLowering::place_layer(std::int64_t l) {
       const std::int64_t first = ffn_first_ + k * ffn_group_;
       const std::int64_t cols = std::max<std::int64_t>(0, std::min(ffn_group_, ffn_ - k * ffn_group_));
       const std::string pn = K_ == 1 ? "" : fmt::format(".{}", k);
-      matrices_[b + "ffn_gate"].push_back(row_projection(b + "ffn_gate" + pn, w ? w->ffn_gate : nullptr, first, cols, 0, c.n_embd));
-      matrices_[b + "ffn_up"].push_back(row_projection(b + "ffn_up" + pn, w ? w->ffn_up : nullptr, first, cols, 0, c.n_embd));
-      matrices_[b + "ffn_down"].push_back(row_projection(b + "ffn_down" + pn, w ? w->ffn_down : nullptr, 0, c.n_embd, first, cols));
+      const std::string gate = b + "ffn_gate", up = b + "ffn_up", down = b + "ffn_down";
+      matrices_[gate].push_back(row_projection(gate, gate + pn, w ? w->ffn_gate : nullptr, first, cols, 0, c.n_embd));
+      matrices_[up].push_back(row_projection(up, up + pn, w ? w->ffn_up : nullptr, first, cols, 0, c.n_embd));
+      matrices_[down].push_back(row_projection(down, down + pn, w ? w->ffn_down : nullptr, 0, c.n_embd, first, cols));
     }
   }
 }
@@ -226,11 +226,20 @@ std::vector<float> StepLowering::head_layout(const std::vector<float>& v, std::i
   return out;
 }
 
+ElementType StepLowering::mxm_type(const std::string& op) const {
+  for (const graph::Op& o : graph_->ops)
+    if (o.kind == OpKind::MatMul && o.name == op)
+      return graph_->tensors[static_cast<std::size_t>(o.inputs[1])].precision == graph::Precision::Int8
+                 ? ElementType::I8
+                 : ElementType::F16;
+  fail("internal compiler error: the step graph has no matmul '{}'", op);
+}
+
 // Places a projection and packs its weights (when there are weights).
-MxmWeights StepLowering::projection(const std::string& name, const model::TensorView* t, std::uint32_t rows,
-                                    std::uint32_t cols,
+MxmWeights StepLowering::projection(const std::string& op, const std::string& name, const model::TensorView* t,
+                                    std::uint32_t rows, std::uint32_t cols,
                                     const std::function<void(std::uint32_t, float*, std::vector<float>&)>& row) {
-  MxmWeights w = placer_.place(name, rows, cols, type_);
+  MxmWeights w = placer_.place(name, rows, cols, mxm_type(op));
   if (m_ && t) {
     std::vector<float> scratch(t->row_length());
     pack_mxm_weights(w, chip_, [&](std::uint32_t r, float* out) { row(r, out, scratch); }, program_.memory);
@@ -239,10 +248,10 @@ MxmWeights StepLowering::projection(const std::string& name, const model::Tensor
 }
 
 // Rows of a q/k/v projection in the two-vectors-per-head layout, for heads [first, first + count).
-MxmWeights StepLowering::head_projection(const std::string& name, const model::TensorView* t, std::int64_t first,
+MxmWeights StepLowering::head_projection(const std::string& op, const model::TensorView* t, std::int64_t first,
                                          std::int64_t count) {
   const std::uint32_t rows = static_cast<std::uint32_t>(count * 2 * lanes_);
-  return projection(name, t, rows, static_cast<std::uint32_t>(c_.n_embd),
+  return projection(op, op, t, rows, static_cast<std::uint32_t>(c_.n_embd),
                     [&, t, first](std::uint32_t r, float* out, std::vector<float>&) {
                       const std::int64_t v = r / lanes_, i = r % lanes_;
                       if (i >= c_.head_dim / 2) return;
@@ -253,9 +262,10 @@ MxmWeights StepLowering::head_projection(const std::string& name, const model::T
 
 // Natural rows [row_first, row_first + rows) of t (zeros past its last row), with input columns
 // [col_first, col_first + cols) (zeros past its last column).
-MxmWeights StepLowering::row_projection(const std::string& name, const model::TensorView* t, std::int64_t row_first,
+MxmWeights StepLowering::row_projection(const std::string& op, const std::string& name, const model::TensorView* t,
+                                        std::int64_t row_first,
                                         std::int64_t rows, std::int64_t col_first, std::int64_t cols) {
-  return projection(name, t, static_cast<std::uint32_t>(rows), static_cast<std::uint32_t>(cols),
+  return projection(op, name, t, static_cast<std::uint32_t>(rows), static_cast<std::uint32_t>(cols),
                     [&, t, row_first, rows, col_first, cols](std::uint32_t r, float* out, std::vector<float>& tmp) {
                       if (r >= rows) return;  // padding to whole vectors
                       const std::int64_t row = row_first + r;
@@ -269,9 +279,9 @@ MxmWeights StepLowering::row_projection(const std::string& name, const model::Te
 
 // All natural rows of t, whose input columns come in the head layout of heads
 // [first, first + count) (attn_output).
-MxmWeights StepLowering::head_input_projection(const std::string& name, const model::TensorView* t,
+MxmWeights StepLowering::head_input_projection(const std::string& op, const model::TensorView* t,
                                                std::int64_t rows, std::int64_t first, std::int64_t count) {
-  return projection(name, t, static_cast<std::uint32_t>(rows), static_cast<std::uint32_t>(count * 2 * lanes_),
+  return projection(op, op, t, static_cast<std::uint32_t>(rows), static_cast<std::uint32_t>(count * 2 * lanes_),
                     [&, t, rows, first, count](std::uint32_t r, float* out, std::vector<float>& tmp) {
                       if (r >= rows) return;  // padding to whole vectors
                       weight_row(*t, r, tmp.data());
@@ -331,8 +341,8 @@ bool StepLowering::receive_input() {
   return true;
 }
 
-void StepLowering::lower(const graph::Graph& graph) {
-  graph_ = &graph;
+void StepLowering::lower() {
+  const graph::Graph& graph = *graph_;
   auto per_row = [](graph::OpKind k) {
     return k == OpKind::HeadNorm || k == OpKind::Rope || k == OpKind::KvAppend || k == OpKind::Attention;
   };
@@ -456,9 +466,10 @@ const Value& StepLowering::value(int tensor) const {
 
 // The input of the MXM for a matmul that reads `tensor` (int8 with its scale, or fp16), made
 // once for all the matmuls that read it.
-const MxmInput& StepLowering::mxm_input(int tensor, const std::string& name) {
-  auto it = mxm_inputs_.find(tensor);
-  if (it == mxm_inputs_.end()) it = mxm_inputs_.emplace(tensor, prepare_mxm_input(vb_, value(tensor).rows(), type_, name)).first;
+const MxmInput& StepLowering::mxm_input(int tensor, ElementType type, const std::string& name) {
+  auto it = mxm_inputs_.find({tensor, type});
+  if (it == mxm_inputs_.end())
+    it = mxm_inputs_.emplace(std::pair{tensor, type}, prepare_mxm_input(vb_, value(tensor).rows(), type, name)).first;
   return it->second;
 }
 
@@ -548,14 +559,14 @@ void StepLowering::lower_matmul(const graph::Op& op) {
       const int k = lp.first_part + static_cast<int>(i);
       const std::string bk = K_ == 1 ? b : fmt::format("{}{}.", b, k);
       const Rows& act = in.parts[i];
-      const Rows down = all_reduce(project(vb_, weights[i], prepare_mxm_input(vb_, act, type_, bk + "act_mx"), bk + "down"),
+      const Rows down = all_reduce(project(vb_, weights[i], prepare_mxm_input(vb_, act, weights[i].type, bk + "act_mx"), bk + "down"),
                                    bk + "down");
       sum = have_sum ? add_rows(sum, down, bk + "ffn.sum") : down;
       have_sum = true;
     }
     out.parts = {sum};
   } else {
-    const MxmInput& x = mxm_input(op.inputs[0], graph_->tensors[op.inputs[0]].name + ".mx");
+    const MxmInput& x = mxm_input(op.inputs[0], weights[0].type, graph_->tensors[op.inputs[0]].name + ".mx");
     for (std::size_t i = 0; i < weights.size(); ++i)
       out.parts.push_back(project(vb_, weights[i], x, weights.size() == 1 ? name : fmt::format("{}.{}", name, i)));
     // A matmul over this rank's share of the columns (attention heads) is a partial sum; one

@@ -57,16 +57,18 @@ struct LayerPlacement {
 
 class StepLowering {
  public:
-  // Places everything (the placement pass). Throws DoesNotFit when the chip's SRAM is short.
-  StepLowering(const model::ModelConfig& config, const model::Model* model, const SystemConfig& system,
-               const DecodeOptions& options, const StageSpec& stage, Program& program,
-               std::int64_t context, std::uint32_t rows);
+  // Places everything (the placement pass): each matmul's weights at the precision the
+  // precision pass gave its weight tensor in `graph` (compiler/precision.h). Throws DoesNotFit
+  // when the chip's SRAM is short. `graph` must outlive the lowering.
+  StepLowering(const graph::Graph& graph, const model::ModelConfig& config, const model::Model* model,
+               const SystemConfig& system, const DecodeOptions& options, const StageSpec& stage,
+               Program& program, std::int64_t context, std::uint32_t rows);
 
   // Receives the stage's input (and forwards it to the stage's peers); false when the stage
   // compiles its input only (StageSpec::input_only).
   bool receive_input();
-  // Lowers every op of `graph` this chip holds, in graph order, then sends the stage's output.
-  void lower(const graph::Graph& graph);
+  // Lowers every op of the graph this chip holds, in graph order, then sends the stage's output.
+  void lower();
   // Ends scheduling and checks the program; returns the predicted cycles.
   std::uint64_t finish();
 
@@ -111,13 +113,18 @@ class StepLowering {
   std::vector<TableRef> table(const std::string& name, std::int64_t rows, std::int32_t row_vectors, Pool pool);
   std::vector<float> vector_of(const model::TensorView* t);
   std::vector<float> head_layout(const std::vector<float>& v, std::int64_t heads, std::int64_t first = 0);
-  MxmWeights projection(const std::string& name, const model::TensorView* t, std::uint32_t rows, std::uint32_t cols,
+  // The MXM type (I8 or F16) of the matmul op named `op`, from its weight tensor's precision.
+  ElementType mxm_type(const std::string& op) const;
+  // Each places (and packs, with weights) a matmul op's matrix, or one FFN group of it, under
+  // `name`, at mxm_type(op).
+  MxmWeights projection(const std::string& op, const std::string& name, const model::TensorView* t,
+                        std::uint32_t rows, std::uint32_t cols,
                         const std::function<void(std::uint32_t, float*, std::vector<float>&)>& row);
-  MxmWeights head_projection(const std::string& name, const model::TensorView* t, std::int64_t first,
+  MxmWeights head_projection(const std::string& op, const model::TensorView* t, std::int64_t first,
                              std::int64_t count);
-  MxmWeights row_projection(const std::string& name, const model::TensorView* t, std::int64_t row_first,
-                            std::int64_t rows, std::int64_t col_first, std::int64_t cols);
-  MxmWeights head_input_projection(const std::string& name, const model::TensorView* t, std::int64_t rows,
+  MxmWeights row_projection(const std::string& op, const std::string& name, const model::TensorView* t,
+                            std::int64_t row_first, std::int64_t rows, std::int64_t col_first, std::int64_t cols);
+  MxmWeights head_input_projection(const std::string& op, const model::TensorView* t, std::int64_t rows,
                                    std::int64_t first, std::int64_t count);
 
   // ---- Building blocks.
@@ -126,7 +133,7 @@ class StepLowering {
   std::uint32_t n_vectors_of(const Value& v) const;
   std::uint32_t vectors(std::int64_t n) const { return static_cast<std::uint32_t>((n + lanes_ - 1) / lanes_); }
   const Value& value(int tensor) const;
-  const MxmInput& mxm_input(int tensor, const std::string& name);
+  const MxmInput& mxm_input(int tensor, ElementType type, const std::string& name);
   Rows rms_norm(const Rows& in, const VTensor& weight, const std::string& name);
   Rows add_rows(const Rows& a, const Rows& b, const std::string& name);
   Rows all_reduce(const Rows& partial, const std::string& name);
@@ -147,6 +154,7 @@ class StepLowering {
   const model::Model* m_;
   const ChipConfig& chip_;
   const SystemConfig& system_;
+  const graph::Graph* graph_;
   const StageSpec& st_;
   Program& program_;
   Floorplan fp_;
@@ -155,7 +163,6 @@ class StepLowering {
   Emitter emitter_;
   VectorBuilder vb_;
   MxmPlacer placer_;
-  ElementType type_;            // matmul weights and inputs: F16 or I8
   std::uint32_t lanes_;         // fp32 lanes per vector
   std::int64_t context_;
   std::uint32_t blocks_;        // 80-position blocks of the window
@@ -181,9 +188,8 @@ class StepLowering {
   std::vector<Allocation> placement_;
 
   // ---- Lowered so far.
-  const graph::Graph* graph_ = nullptr;
   std::map<int, Value> values_;        // by graph tensor index
-  std::map<int, MxmInput> mxm_inputs_;  // by graph tensor index
+  std::map<std::pair<int, ElementType>, MxmInput> mxm_inputs_;  // by graph tensor index and MXM type
   Rows x_, acc_received_;               // the residual stream; the FFN's running sum received
   Rows x_next_, acc_sent_, acc_last_;   // the current layer's output; the running sum sent on
   std::int64_t layer_ = -1;

@@ -23,7 +23,7 @@ class Builder {
     const std::uint64_t bytes = elements % info.block_values == 0
                                     ? numerics::tensor_bytes(type, elements)
                                     : elements * 4;
-    g_.tensors.push_back({name, role, type, std::move(shape), bytes});
+    g_.tensors.push_back({name, role, type, std::move(shape), bytes, Precision::Fp32});
     return static_cast<int>(g_.tensors.size() - 1);
   }
   int activation(const std::string& name, std::vector<std::int64_t> shape) {
@@ -68,6 +68,15 @@ const char* op_kind_name(OpKind kind) {
     case OpKind::Add: return "add";
     case OpKind::SwiGlu: return "swiglu";
     case OpKind::Argmax: return "argmax";
+  }
+  return "?";
+}
+
+const char* precision_name(Precision precision) {
+  switch (precision) {
+    case Precision::Fp32: return "fp32";
+    case Precision::Fp16: return "fp16";
+    case Precision::Int8: return "int8";
   }
   return "?";
 }

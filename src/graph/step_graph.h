@@ -38,12 +38,21 @@ enum class LayerBlock { None, Attention, Ffn };
 
 enum class TensorRole { Input, Weight, Activation, KvCache, Output };
 
+// The precision a target computes on a tensor at: the TruePoint choice, made per tensor by the
+// compiler's precision pass (compiler/precision.h). The builder leaves every tensor Fp32. The CPU
+// computes from each tensor's storage `type`, bit-exactly, and does not read it; the LPU stores
+// a matmul weight at its precision and feeds the MXM that matmul's input at the same precision.
+enum class Precision { Fp32, Fp16, Int8 };
+
+const char* precision_name(Precision precision);  // "fp32", "fp16", "int8"
+
 struct TensorInfo {
   std::string name;                      // "blk.3.attn_q.weight", "x.3.attn_out", ...
   TensorRole role = TensorRole::Activation;
   numerics::TensorType type = numerics::TensorType::F32;
   std::vector<std::int64_t> shape;       // outermost first: [rows, cols]
   std::uint64_t bytes = 0;               // as stored
+  Precision precision = Precision::Fp32; // as computed on (the precision pass's choice)
 };
 
 struct Op {

@@ -80,7 +80,7 @@ PlanOption lpu_option(const model::ModelConfig& config, const PlanRequest& r, co
                         [&](int done, int total) {
                           if (progress)
                             progress(fmt::format("compiling {} ({}, B = {}) onto {} stages of {}: stage {}/{}",
-                                                 r.model, compiler::weight_precision_name(r.weights), batch,
+                                                 r.model, compiler::precision_policy_name(r.weights), batch,
                                                  s, system.name, done, total));
                         });
         break;
@@ -104,8 +104,9 @@ PlanOption lpu_option(const model::ModelConfig& config, const PlanRequest& r, co
 // Whole systems bought so that one model copy of u GPUs fits.
 std::int64_t systems_for(int u, const GpuPreset& gpu) { return (u + gpu.system_gpus - 1) / gpu.system_gpus; }
 
-GpuPrecision gpu_precision(compiler::WeightPrecision w) {
-  return w == compiler::WeightPrecision::Int8 ? GpuPrecision::Fp8 : GpuPrecision::Fp16;
+// The GPU side takes the policy's precision for most weights (int8 -> fp8).
+GpuPrecision gpu_precision(const compiler::PrecisionPolicy& w) {
+  return w.weights == compiler::WeightPrecision::Int8 ? GpuPrecision::Fp8 : GpuPrecision::Fp16;
 }
 
 // The model on `gpu`, u GPUs per copy (tensor parallel), as many copies as the systems bought

@@ -23,7 +23,7 @@ namespace lockstep::plan {
 
 struct PlanRequest {
   std::string model = "llama-3.3-70b";        // catalog name or shape .yaml
-  compiler::WeightPrecision weights = compiler::WeightPrecision::Int8;  // LPU and GPU (int8 -> fp8 on GPUs)
+  compiler::PrecisionPolicy weights = compiler::WeightPrecision::Int8;  // LPU and GPU (int8 -> fp8 on GPUs)
   std::int64_t context = 1024;                // tokens each sequence holds
   std::vector<std::string> lpu_chips = {"lpu-v1", "lpu-v2"};  // chip presets to size
   std::string lpu_system = "groq-576";        // system preset the model is compiled onto ("": none)

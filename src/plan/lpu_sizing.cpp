@@ -7,7 +7,7 @@
 namespace lockstep::plan {
 
 LpuSizing size_lpu(const model::ModelConfig& config, const lpu::SystemConfig& system,
-                   compiler::WeightPrecision weights, std::int64_t context, const LpuPrice& price) {
+                   const compiler::PrecisionPolicy& weights, std::int64_t context, const LpuPrice& price) {
   const compiler::PartitionPlan p = compiler::plan_partition(config, system, weights, context);
   LpuSizing s;
   s.chip = system.chip_preset.empty() ? system.name : system.chip_preset;

@@ -37,6 +37,6 @@ struct LpuSizing {
 // The planner's plan for `system` (a chip preset: the fewest chips; a system of chips: as the
 // compiler uses it). Throws lockstep::Error (one sentence) when no partition fits.
 LpuSizing size_lpu(const model::ModelConfig& config, const lpu::SystemConfig& system,
-                   compiler::WeightPrecision weights, std::int64_t context, const LpuPrice& price = {});
+                   const compiler::PrecisionPolicy& weights, std::int64_t context, const LpuPrice& price = {});
 
 }  // namespace lockstep::plan

@@ -32,11 +32,11 @@ std::string binary_identity() {
 }
 
 std::string cache_key(const model::ModelConfig& c, const std::string& model_name,
-                      const lpu::SystemConfig& system, compiler::WeightPrecision weights,
+                      const lpu::SystemConfig& system, const compiler::PrecisionPolicy& weights,
                       std::int64_t context, std::int64_t batch, int stages) {
   return fmt::format("{}|{}x{}x{}x{}x{}x{}x{}|{}|{}|{}|{}|{}|{}", model_name, c.n_layer, c.n_embd, c.n_ff,
                      c.n_head, c.n_head_kv, c.head_dim, c.n_vocab, system.name,
-                     compiler::weight_precision_name(weights), context, batch, stages, binary_identity());
+                     compiler::precision_policy_name(weights), context, batch, stages, binary_identity());
 }
 
 nlohmann::json read_cache(const std::filesystem::path& path) {
@@ -49,7 +49,7 @@ nlohmann::json read_cache(const std::filesystem::path& path) {
 }  // namespace
 
 LpuPrediction predict_lpu(const model::ModelConfig& config, const std::string& model_name,
-                          const lpu::SystemConfig& system, compiler::WeightPrecision weights,
+                          const lpu::SystemConfig& system, const compiler::PrecisionPolicy& weights,
                           std::int64_t context, std::int64_t batch, int stages,
                           const std::function<void(int, int)>& progress) {
   const std::string key = cache_key(config, model_name, system, weights, context, batch, stages);
@@ -84,7 +84,7 @@ LpuPrediction predict_lpu(const model::ModelConfig& config, const std::string& m
 
 LpuPrediction record_lpu_prediction(const compiler::SystemDecode& decode, const model::ModelConfig& config,
                                     const std::string& model_name, const lpu::SystemConfig& system,
-                                    compiler::WeightPrecision weights, std::int64_t context,
+                                    const compiler::PrecisionPolicy& weights, std::int64_t context,
                                     std::int64_t batch, int stages) {
   LpuPrediction p;
   p.system = system.name;

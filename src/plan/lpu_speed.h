@@ -43,7 +43,7 @@ struct LpuPrediction {
 // a cache that cannot be read or written is ignored.
 // stages: pipeline stages to use (0 = every active chip of the system, as `lockstep compile`).
 LpuPrediction predict_lpu(const model::ModelConfig& config, const std::string& model_name,
-                          const lpu::SystemConfig& system, compiler::WeightPrecision weights,
+                          const lpu::SystemConfig& system, const compiler::PrecisionPolicy& weights,
                           std::int64_t context, std::int64_t batch, int stages = 0,
                           const std::function<void(int, int)>& progress = {});
 
@@ -51,7 +51,7 @@ LpuPrediction predict_lpu(const model::ModelConfig& config, const std::string& m
 // predict_lpu() would store it, so that a plan with the same inputs need not compile again.
 LpuPrediction record_lpu_prediction(const compiler::SystemDecode& decode, const model::ModelConfig& config,
                                     const std::string& model_name, const lpu::SystemConfig& system,
-                                    compiler::WeightPrecision weights, std::int64_t context,
+                                    const compiler::PrecisionPolicy& weights, std::int64_t context,
                                     std::int64_t batch, int stages = 0);
 
 }  // namespace lockstep::plan
