@@ -512,7 +512,7 @@ void StepLowering::lower_embedding(const graph::Op& op) {
   else if (P_ > 1) map_rows(vb_, Opcode::Move, {same(full)}, x_);
   if (tight_) release(embedding_mark);
   if (st_.embedding_adds) x_ = embedded;
-  values_[op.outputs[0]] = {{x_}};
+  values_[op.outputs[0]] = whole(x_);
 }
 
 // RMSNorm of every row: sum of squares per row, then one scale vector per row.
@@ -538,7 +538,7 @@ void StepLowering::lower_rms_norm(const graph::Op& op) {
   // The residual stream is x at the layer's start and at the head; inside a layer the FFN's
   // norm reads the stream after attention (x itself when this chip holds no attention).
   const Rows& in = values_.count(op.inputs[0]) ? value(op.inputs[0]).rows() : x_;
-  values_[op.outputs[0]] = {{rms_norm(in, vectors_.at(graph_->tensors[op.inputs[1]].name), op.name)}};
+  values_[op.outputs[0]] = whole(rms_norm(in, vectors_.at(graph_->tensors[op.inputs[1]].name), op.name));
 }
 
 void StepLowering::lower_matmul(const graph::Op& op) {
@@ -607,7 +607,7 @@ void StepLowering::lower_add(const graph::Op& op) {
   if (op.block == graph::LayerBlock::Attention) {
     // x + attention; x itself when this chip holds no attention of the layer.
     const Rows x_mid = values_.count(op.inputs[1]) ? add_rows(x_, value(op.inputs[1]).rows(), b + "resid") : x_;
-    values_[op.outputs[0]] = {{x_mid}};
+    values_[op.outputs[0]] = whole(x_mid);
     return;
   }
   // The layer's output. Without the FFN it is the stream after attention; cut after a column
@@ -621,7 +621,7 @@ void StepLowering::lower_add(const graph::Op& op) {
   } else {
     map_rows(vb_, Opcode::Add, {same(x_mid), same(value(op.inputs[1]).rows())}, x_next_);
   }
-  values_[op.outputs[0]] = {{x_next_}};
+  values_[op.outputs[0]] = whole(x_next_);
 }
 
 // silu(g) * u = g / (1 + exp(-g)) * u, in the reference's order, per FFN column group.

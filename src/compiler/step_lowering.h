@@ -48,6 +48,9 @@ struct Value {
   const Rows& rows() const { return parts.at(0); }
 };
 
+// A value of one Rows, whole-width (not sharded), not in head layout.
+inline Value whole(Rows rows) { return Value{{std::move(rows)}, {}, false, 0}; }
+
 // The chip-side plan of one layer: what this chip holds of it, placed.
 struct LayerPlacement {
   bool attention = false, ffn = false;

@@ -78,8 +78,9 @@ TEST(PartitionPlannerTest, PlanSizesEveryCatalogModelAsTheCompilerPlansIt) {
             continue;
           }
           expect_valid(*compiler_plan, c);
-          if (compiler_plan->load > 1)
+          if (compiler_plan->load > 1) {
             EXPECT_NE(compiler_plan->reason.find("placement decides"), std::string::npos) << compiler_plan->reason;
+          }
           EXPECT_EQ(compiler_plan->fewest_chips, compiler_plan->chips);
           EXPECT_EQ(compiler_plan->binds, "SRAM per chip");
           const plan::LpuSizing sizing = plan::size_lpu(c, preset(chip), w, context);
@@ -88,10 +89,11 @@ TEST(PartitionPlannerTest, PlanSizesEveryCatalogModelAsTheCompilerPlansIt) {
           EXPECT_EQ(sizing.tensor_parallel, compiler_plan->tensor_parallel);
           EXPECT_EQ(sizing.reason, compiler_plan->reason);
           // The fewest: one stage less does not fit with the same P.
-          if (compiler_plan->stages > 1)
+          if (compiler_plan->stages > 1) {
             EXPECT_THROW(plan_partition(c, preset(chip), w, context,
                                         {compiler_plan->stages - 1, compiler_plan->tensor_parallel}),
                          Error);
+          }
         }
       }
     }
@@ -119,7 +121,9 @@ TEST(PartitionPlannerTest, OnASystemTheCompilerSpreadsOverEveryChipAndSaysWhatIt
     expect_valid(least, c);
     EXPECT_EQ(least.chips, whole.fewest_chips);
     const PartitionPlan v1 = plan_partition(c, preset("lpu-v1"), WeightPrecision::Int8, 1024);
-    if (v1.tensor_parallel == least.tensor_parallel) EXPECT_EQ(v1.chips, least.chips);
+    if (v1.tensor_parallel == least.tensor_parallel) {
+      EXPECT_EQ(v1.chips, least.chips);
+    }
   }
 }
 
