@@ -3,7 +3,7 @@
 // typed accessors are exercised, model_from_gguf builds a model (config, tensor binding,
 // tokenizer), and the first row of every bound tensor is dequantized.
 // lockstep::Error is an accepted outcome; any other exception, a crash or a sanitizer report is a
-// bug. Seeds: build/fuzz/corpus/gguf_fuzz, written by seed_corpus at build time.
+// bug. Seeds: build/asan/corpus/gguf_fuzz, written by seed_corpus at build time.
 #include <cstddef>
 #include <cstdint>
 #include <optional>

@@ -4,7 +4,7 @@
 // asm give the same bytes (compared as binary, so NaN immediates count too); check_program and
 // program_end_cycle run on it.
 // lockstep::Error is an accepted outcome; any other exception, a crash, a sanitizer report or a
-// round trip that changes the program is a bug. Seeds: build/fuzz/corpus/program_fuzz, written
+// round trip that changes the program is a bug. Seeds: build/asan/corpus/program_fuzz, written
 // by seed_corpus at build time (random valid programs in both forms).
 #include <cstddef>
 #include <cstdint>

@@ -2,7 +2,7 @@
 // (SafetensorsFile::parse via MappedFile::from_static_memory); when that succeeds, every tensor's
 // bytes are read once (a view past the end would be an ASan report).
 // lockstep::Error is an accepted outcome; any other exception, a crash or a sanitizer report is a
-// bug. Seeds: build/fuzz/corpus/safetensors_fuzz, written by seed_corpus at build time.
+// bug. Seeds: build/asan/corpus/safetensors_fuzz, written by seed_corpus at build time.
 #include <cstddef>
 #include <cstdint>
 

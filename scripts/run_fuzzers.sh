@@ -1,22 +1,23 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (clang, ASan + UBSan) and runs each for a bounded time.
+# Builds the libFuzzer targets (in the asan preset's tree, build/asan: clang, ASan + UBSan, the
+# same libraries the sanitized unit suite runs) and runs each for a bounded time.
 # FUZZ_SECONDS (default 30) per target. Fails if any target finds a crash.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${FUZZ_SECONDS:-30}
-cmake --preset fuzz >/dev/null
-cmake --build --preset fuzz
+cmake --preset asan >/dev/null
+cmake --build --preset fuzzers
 status=0
 passed=0
 failed=0
-for fuzzer in build/fuzz/fuzz/*_fuzz; do
+for fuzzer in build/asan/fuzz/*_fuzz; do
   [ -x "$fuzzer" ] || continue
   name=$(basename "$fuzzer")
-  corpus=build/fuzz/corpus/$name
+  corpus=build/asan/corpus/$name
   mkdir -p "$corpus"
-  log=build/fuzz/$name.log
+  log=build/asan/$name.log
   if "$fuzzer" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
-       -artifact_prefix=build/fuzz/ "$corpus" >"$log" 2>&1; then
+       -artifact_prefix=build/asan/ "$corpus" >"$log" 2>&1; then
     passed=$((passed + 1))
     echo "fuzz: $name ran ${seconds}s clean ($(grep -Eo "Done [0-9]+ runs" "$log" | grep -Eo "[0-9]+") inputs)"
   else
