@@ -295,7 +295,7 @@ void add_compile(CLI::App& app) {
   cmd->add_option("--ctx", args->context, "context length the KV cache holds, tokens");
   cmd->add_option("--dump-after", args->dump_after,
                   "print the compiler's structure after a pass: graph, precision, placement or schedule");
-  cmd->add_option("--prefill", args->prefill, "prompt length for the prefill figure, tokens")
+  cmd->add_option("--prefill", args->prefill, "prompt length for the prefill figure, tokens (0: no prefill figure)")
       ->capture_default_str();
   cmd->add_option("--stages", args->stages,
                   "force the pipeline stages of the multi-chip partition (default: chosen)");

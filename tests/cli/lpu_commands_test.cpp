@@ -118,7 +118,7 @@ TEST(LpuCommands, AssemblyOutputReadsBack) {
 // program records (its system, weights and host interface).
 TEST(LpuCommands, CompiledProgramFileSimulatesAlone) {
   const std::string bin = testing::scratch_dir("program") + "/step.bin";
-  auto compiled = run_lockstep({"compile", "-o", bin});
+  auto compiled = run_lockstep({"compile", "-o", bin, "--prefill", "0"});  // the decode step only
   ASSERT_EQ(compiled.exit_code, 0) << compiled.err;
   auto r = run_lockstep({"simulate", bin, "--token-ids", "1,40,50"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
