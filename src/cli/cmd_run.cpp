@@ -5,6 +5,7 @@
 #include <span>
 #include <sstream>
 
+#include "cli/chat_format_choice.h"
 #include "cli/command_registry.h"
 #include "cli/generation_options.h"
 #include "cli/model_argument.h"
@@ -41,15 +42,13 @@ std::string read_text_file(const std::string& path) {
   return ss.str();
 }
 
-// --chat-template when given, else the format the model's own template writes.
 tokenizer::ChatFormat chat_format(const RunArgs& a, const model::Model& model) {
-  if (!a.chat_template.empty()) return tokenizer::parse_chat_format(a.chat_template);
-  auto detected = tokenizer::detect_chat_format(model.tokenizer->vocabulary().chat_template.value_or(""));
-  if (!detected)
+  const auto chosen = choose_chat_format(a.chat_template, model);
+  if (!chosen)
     fail("{} has no chat template lockstep recognises; choose one with --chat-template "
          "(llama2, llama3, chatml, mistral)",
          model.source);
-  return *detected;
+  return *chosen;
 }
 
 void run(RunArgs& a) {

@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 #include <thread>
 
+#include "cli/chat_format_choice.h"
 #include "cli/command_registry.h"
 #include "cli/generation_options.h"
 #include "cli/model_argument.h"
@@ -46,10 +47,8 @@ struct ServeArgs {
   TargetOptions target;
 };
 
-tokenizer::ChatFormat choose_chat_format(const ServeArgs& a, const model::Model& model) {
-  if (!a.chat_template.empty()) return tokenizer::parse_chat_format(a.chat_template);
-  if (auto detected = tokenizer::detect_chat_format(model.tokenizer->vocabulary().chat_template.value_or("")))
-    return *detected;
+tokenizer::ChatFormat chat_format(const ServeArgs& a, const model::Model& model) {
+  if (auto chosen = choose_chat_format(a.chat_template, model)) return *chosen;
   fmt::print(stderr,
              "{} has no chat template lockstep recognises: chat requests use ChatML "
              "(choose another with --chat-template llama2|llama3|chatml|mistral)\n",
@@ -121,7 +120,7 @@ void serve(ServeArgs& a) {
   http.idle_timeout = std::chrono::milliseconds(static_cast<std::int64_t>(a.idle_timeout_s * 1000));
   http.cors_origins = a.cors;
   http.fingerprint = runtime::system_fingerprint(*model, a.target.target);
-  const runtime::PromptBuilder prompts(*model->tokenizer, choose_chat_format(a, *model));
+  const runtime::PromptBuilder prompts(*model->tokenizer, chat_format(a, *model));
   serve::HttpServer server(engine, prompts, metrics, http);
   const int port = server.bind();
 

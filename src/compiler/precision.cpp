@@ -46,14 +46,15 @@ std::string precision_policy_name(const PrecisionPolicy& policy) {
 }
 
 PrecisionPolicy parse_precision_policy(std::string_view text) {
-  const std::size_t comma = text.find(',');
-  PrecisionPolicy policy(parse_one(text.substr(0, comma), ""));
-  std::string_view rest = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
-  while (comma != std::string_view::npos) {
-    const std::size_t next = rest.find(',');
-    const std::string_view item = rest.substr(0, next);
+  constexpr auto npos = std::string_view::npos;
+  std::size_t end = text.find(',');
+  PrecisionPolicy policy(parse_one(text.substr(0, end), ""));
+  while (end != npos) {  // each ",PROJECTION=PRECISION"
+    const std::size_t start = end + 1;
+    end = text.find(',', start);
+    const std::string_view item = text.substr(start, end == npos ? npos : end - start);
     const std::size_t eq = item.find('=');
-    if (eq == std::string_view::npos)
+    if (eq == npos)
       fail("'{}' in weight precision '{}' is not PROJECTION=PRECISION (for example output=fp16)", item, text);
     const std::string_view name = item.substr(0, eq);
     const auto& names = projection_names();
@@ -63,8 +64,6 @@ PrecisionPolicy parse_precision_policy(std::string_view text) {
            name, text);
     if (!policy.projections.emplace(std::string(name), parse_one(item.substr(eq + 1), fmt::format(" for {}", name))).second)
       fail("weight precision '{}' names {} twice", text, name);
-    if (next == std::string_view::npos) break;
-    rest = rest.substr(next + 1);
   }
   return policy;
 }

@@ -80,7 +80,9 @@ TEST(PrecisionPassTest, EveryTensorOfTheGraphGetsItsPrecision) {
   graph::Graph g = graph::build_step_graph(model::load_catalog_shape("tiny"), {}, graph::WeightTypes{});
   assign_precision(g, WeightPrecision::Int8);
   for (const graph::TensorInfo& t : g.tensors) {
-    if (t.name == "token_embd.weight") EXPECT_EQ(t.precision, graph::Precision::Fp16);
+    if (t.name == "token_embd.weight") {
+      EXPECT_EQ(t.precision, graph::Precision::Fp16);
+    }
   }
 }
 
