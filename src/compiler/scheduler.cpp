@@ -220,7 +220,9 @@ bool Scheduler::pick_streams(const Group& g, std::uint64_t t, std::vector<int>& 
 }
 
 void Scheduler::commit(Group& g, std::uint64_t t, const std::vector<int>& base) {
+  ++groups_placed_;
   for (Stage& s : g.stages) {
+    s.instruction.order = groups_placed_;
     s.instruction.cycle = t + s.offset;
     s.instruction.repeat = g.repeat;
     s.instruction.stride = g.stride;

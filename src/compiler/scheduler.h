@@ -90,6 +90,7 @@ class Scheduler {
   Program& program_;
   Reservations book_;
   std::uint64_t floor_ = 0;
+  std::uint32_t groups_placed_ = 0;  // the last group's memory order (program.h)
 
   std::uint64_t lower_bound(const Group& g) const;
   bool banks_free(const Group& g, std::uint64_t t) const;

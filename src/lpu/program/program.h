@@ -39,6 +39,12 @@ struct Instruction {
   std::int32_t imm2 = 0;      // gather / scatter: first row held by this slice
   std::int32_t imm3 = 0;      // gather / scatter: rows held by this slice
   float fimm = 0.0f;          // VXM immediate (AddImm, MulImm)
+  // The instruction's place in the program's sequential meaning (memory order): the compiler's
+  // group number, 1, 2, ... in the order it lowered them, shared by the instructions of one
+  // group (a group's reads of an iteration come before its writes). MEM holds what it would
+  // hold if the groups ran one after another in this order; the simulator checks that the
+  // schedule keeps it (simulator.h: memory data hazards). 0: no declared order, not checked.
+  std::uint32_t order = 0;
 
   friend bool operator==(const Instruction&, const Instruction&) = default;
   std::uint64_t last_issue() const { return cycle + std::uint64_t{repeat - 1} * stride; }
@@ -131,6 +137,11 @@ struct Program {
   // vector passes a slice superlane by superlane, one cycle apart, which delays every unit of
   // the chip alike and so shifts no dependence, only the end.
   std::uint64_t predicted_cycles = 0;
+  // The compiler's dependency-chain bound, cycles @ core clock: how long the run would last with
+  // every queue, bank port, stream and MXM plane free whenever data is ready (only the data
+  // dependences of these instructions and their delays, the run-length definition above).
+  // 0: not known. program_roofline.h reads it.
+  std::uint64_t dataflow_cycles = 0;
   std::vector<std::vector<Instruction>> queues;  // [queue id] -> instructions in issue order
   std::vector<MemorySegment> memory;
   std::vector<HostBuffer> buffers;

@@ -129,6 +129,7 @@ std::vector<std::string> operand_tokens(const Instruction& in) {
   for (int k = use.inputs; k < 4; ++k)
     if (in.in[k] != kNoStream) t.push_back(fmt::format("in{}={}", k, stream_text(in.in[k])));
   if (!use.output && in.out != kNoStream) t.push_back(fmt::format("out={}", stream_text(in.out)));
+  if (in.order != 0) t.push_back(fmt::format("order={}", in.order));
   if (in.repeat != 1 || in.stride != 1) t.push_back(fmt::format("x{}/{}", in.repeat, in.stride));
   return t;
 }
@@ -159,6 +160,7 @@ void write_header(std::string& out, const Program& program, const Floorplan& flo
                      kProgramAsmVersion);
   out += fmt::format(".system {}\n.description {}\n.predicted_cycles {}\n", quoted(program.system),
                      quoted(program.description), program.predicted_cycles);
+  if (program.dataflow_cycles != 0) out += fmt::format(".dataflow_cycles {}\n", program.dataflow_cycles);
   for (const auto& b : program.buffers) {
     out +=
         fmt::format(".buffer {} {} slice={} addr={} vectors={} type={} elements={}",
@@ -409,7 +411,7 @@ constexpr std::pair<std::string_view, OperandSetter> kIntegerOperands[] = {
     {"reach", &set_integer<&Instruction::reach>}, {"width", &set_integer<&Instruction::width>},
     {"addr", &set_integer<&Instruction::addr>},   {"step", &set_integer<&Instruction::addr_step>},
     {"imm", &set_integer<&Instruction::imm>},     {"imm2", &set_integer<&Instruction::imm2>},
-    {"imm3", &set_integer<&Instruction::imm3>},
+    {"imm3", &set_integer<&Instruction::imm3>},   {"order", &set_integer<&Instruction::order>},
 };
 
 // in0..in3 and out as keys: only for the stream slots the opcode does not use.
@@ -442,7 +444,7 @@ void set_operand(Instruction& in, std::string_view key, std::string_view value,
   } else {
     ctx.error(
         "{} has no operand '{}' (operands: reach width addr step imm imm2 imm3 fimm "
-        "in0..in3 out, and type for iw)",
+        "in0..in3 out order, and type for iw)",
         opcode_info(in.opcode).mnemonic, shown(key));
   }
 }
@@ -546,6 +548,8 @@ class AsmParser {
       program_.description = single_string(t);
     else if (name == ".predicted_cycles")
       program_.predicted_cycles = parse_integer<std::uint64_t>(single_bare(t), ctx_, name);
+    else if (name == ".dataflow_cycles")
+      program_.dataflow_cycles = parse_integer<std::uint64_t>(single_bare(t), ctx_, name);
     else if (name == ".buffer")
       parse_buffer(t);
     else if (name == ".host")
@@ -558,7 +562,7 @@ class AsmParser {
     else
       ctx_.error(
           "unknown directive '{}' (.format .system .description .predicted_cycles "
-          ".buffer .host .rope_freq_factors .memory)",
+          ".dataflow_cycles .buffer .host .rope_freq_factors .memory)",
           shown(name));
   }
 

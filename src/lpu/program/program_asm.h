@@ -7,13 +7,14 @@
 //   .system "lpu-v1"
 //   .description "a \"small\" program"
 //   .predicted_cycles 42
+//   .dataflow_cycles 30
 //   .buffer input "token" slice=mem.w0 addr=8 vectors=1 type=i32 elements=1 role=token
 //   .host rows=1 vector_bytes=320 lanes=80 context=256 n_vocab=512 ... (a model step only)
 //   .rope_freq_factors 1 1 2.5 ...                    (when the model scales RoPE per pair)
 //
 //   # mem.w0: mem queue at position 46, 2 instructions
-//   mem.w0      @0        read        -> e3 reach=47 addr=8 step=1 x4/2
-//   mem.w0      @20       write       w7 width=2 addr=100
+//   mem.w0      @0        read        -> e3 reach=47 addr=8 step=1 order=1 x4/2
+//   mem.w0      @20       write       w7 width=2 addr=100 order=1
 //
 //   # mxm.e0.abc: mxm.abc queue at position 93, 1 instruction
 //   mxm.e0.abc  @7        iw          addr=320 type=i8
@@ -34,14 +35,16 @@
 // none), `-> stream` when the opcode writes streams (the first one: Read writes `width`, Emit 4),
 // then `key=value` operands, then `x<repeat>/<stride>` when either differs from 1. Keys:
 //   reach width addr step imm imm2 imm3 fimm  (step = addr_step; iw writes imm as type=i8|f16)
+//   order                                     (the memory order, program.h; when not 0)
 //   in0..in3 out                              (only for slots the opcode does not use)
 // An operand the opcode uses is always written; any other field only when it is not its
 // default, so nothing is lost. Floats are written in the shortest decimal form that reads back
 // to the same bits (NaN as nan:0x<bits>). Lines of one queue need not be adjacent; they are
 // appended to it in file order. `#` starts a comment; blank lines are ignored. Strings are
 // double-quoted with \" \\ and \xNN escapes. Directives: .format (optional; must be 1),
-// .system, .description, .predicted_cycles, .host, .rope_freq_factors (each at most once),
-// .buffer and .memory (any number; a .memory line is followed by its `bytes` as hex lines).
+// .system, .description, .predicted_cycles, .dataflow_cycles (when not 0), .host,
+// .rope_freq_factors (each at most once), .buffer and .memory (any number; a .memory line is
+// followed by its `bytes` as hex lines).
 // A .buffer's role= (host_interface.h's names) and stripe= are written when set; .host
 // (key=value: rows vector_bytes lanes context n_vocab token_first vocab_first vocab_rows
 // logits_stride logits_stripes head_dim rope_theta rope_scale) when the program has a host

@@ -13,7 +13,7 @@ namespace lockstep::lpu {
 namespace {
 
 constexpr char kMagic[8] = {'L', 'O', 'C', 'K', 'P', 'R', 'O', 'G'};
-constexpr std::size_t kInstructionBytes = 48;
+constexpr std::size_t kInstructionBytes = 52;
 constexpr std::size_t kSegmentHeaderBytes = 16;
 constexpr std::size_t kBufferMinBytes = 4 + 1 + 1 + 4 + 4 + 4 + 4 + 1 + 4;
 
@@ -118,6 +118,7 @@ void write_instruction(ByteWriter& w, const Instruction& in) {
   w.i32(in.imm2);
   w.i32(in.imm3);
   w.f32(in.fimm);
+  w.u32(in.order);
 }
 
 bool is_stream_byte(std::uint8_t byte) { return byte == kNoStream || byte < 64; }
@@ -156,6 +157,7 @@ Instruction read_instruction(ByteReader& r, int queue, std::uint32_t index) {
   in.imm2 = r.i32(what);
   in.imm3 = r.i32(what);
   in.fimm = r.f32(what);
+  in.order = r.u32(what);
   validate_instruction(in, opcode, reserved, [&] {
     return fmt::format("{}: queue {} instruction {}", r.source(), queue, index);
   });
@@ -254,8 +256,9 @@ void read_header(ByteReader& r) {
     fail("{}: not a lockstep program (the file does not start with \"LOCKPROG\")", r.source());
   const std::uint32_t version = r.u32("the format version");
   if (version < kProgramBinaryVersion)
-    fail("{}: program format version {} predates host interfaces (this build reads version {}); "
-         "compile it again with 'lockstep compile -o'", r.source(), version, kProgramBinaryVersion);
+    fail("{}: program format version {} predates {} (this build reads version {}); compile it "
+         "again with 'lockstep compile -o'", r.source(), version,
+         version < 2 ? "host interfaces" : "the instructions' memory order", kProgramBinaryVersion);
   if (version != kProgramBinaryVersion)
     fail("{}: program format version {} is not supported; this build reads version {} only",
          r.source(), version, kProgramBinaryVersion);
@@ -270,6 +273,7 @@ std::vector<std::uint8_t> write_program_binary(const Program& program) {
   w.str(program.system);
   w.str(program.description);
   w.u64(program.predicted_cycles);
+  w.u64(program.dataflow_cycles);
   w.u32(static_cast<std::uint32_t>(program.queues.size()));
   for (const auto& queue : program.queues) {
     w.u32(static_cast<std::uint32_t>(queue.size()));
@@ -305,6 +309,7 @@ Program read_program_binary(std::span<const std::uint8_t> bytes, const std::stri
   program.system = r.str("the system name");
   program.description = r.str("the description");
   program.predicted_cycles = r.u64("the predicted cycle count");
+  program.dataflow_cycles = r.u64("the dataflow cycle count");
   const std::uint32_t queues = r.count(4, "the queue count");
   program.queues.reserve(queues);
   for (std::uint32_t q = 0; q < queues; ++q)

@@ -31,6 +31,7 @@ class Decoder {
     d.imm2 = in.imm2;
     d.imm3 = in.imm3;
     d.fimm = in.fimm;
+    d.order = in.order;
     decode_inputs(in, info, d);
     decode_outputs(in, info, d);
     if (info.unit == Unit::Mem) decode_memory(in, qi, d);

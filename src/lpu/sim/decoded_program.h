@@ -72,6 +72,7 @@ struct DecodedInstruction {
   std::int32_t imm2 = 0;
   std::int32_t imm3 = 0;
   float fimm = 0.0f;
+  std::uint32_t order = 0;  // memory order (program.h), 0: not checked
 };
 
 struct DecodedProgram {

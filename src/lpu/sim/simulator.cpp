@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "lpu/sim/bank_ports.h"
 #include "lpu/sim/issue_calendar.h"
+#include "lpu/sim/memory_order.h"
 #include "lpu/sim/stream_diagonals.h"
 #include "lpu/sim/vector_alu.h"
 
@@ -121,7 +122,9 @@ class Execution {
                  functional ? config_.vector_bytes : 0),
         banks_(floorplan_.mem_slices() * config_.banks_per_slice,
                next_power_of_two(program.max_memory_delay + 2)),
-        commits_(next_power_of_two(program.max_memory_delay + 2), config_.vector_bytes) {
+        commits_(next_power_of_two(program.max_memory_delay + 2), config_.vector_bytes),
+        order_(floorplan_.mem_slices(), chip.slice_vectors_,
+               next_power_of_two(program.max_memory_delay + 2)) {
     // Within a cycle: MXM emit queues, then compute/install, then load, then everything else.
     const int queues = floorplan_.queue_count();
     for (Unit first : {Unit::MxmEmit, Unit::MxmCompute, Unit::MxmLoad})
@@ -168,10 +171,12 @@ class Execution {
       const std::int64_t now = calendar_.now();
       if constexpr (kTraced) sample_streams(window_, now);
       if constexpr (kFunctional) apply_commits_before(now);
+      apply_order_before(now);
       calendar_.drain([this](int rank) { step<kFunctional, kTraced>(rank); });
       if (!calendar_.advance()) {
         done_ = true;
         if constexpr (kFunctional) apply_commits_before(std::numeric_limits<std::int64_t>::max());
+        apply_order_before(std::numeric_limits<std::int64_t>::max());
         if constexpr (kTraced)
           sample_streams(window_, std::numeric_limits<std::int64_t>::max());
         return false;
@@ -191,6 +196,7 @@ class Execution {
     }
     calendar_.start(first);
     commits_.start(first);
+    order_.start(first);
     for (int rank = 0; rank < static_cast<int>(rank_queue_.size()); ++rank) {
       const QueueCursor& c = cursors_[rank];
       if (c.instruction < c.end) calendar_.schedule(rank, instructions_[c.instruction].cycle);
@@ -235,6 +241,7 @@ class Execution {
         const std::uint8_t* data[2] = {nullptr, nullptr};
         for (int w = 0; w < d.width; ++w) {
           check_bank_read(d, di, it, d.width == 2 ? w : bank_of(d, a), cycle);
+          if (d.order != 0) check_order_read(d, di, it, a + w * per_bank_, cycle);
           if constexpr (kFunctional) data[w] = chip_.mem_vector(d.slice, a + w * per_bank_);
         }
         write_outputs<kFunctional, kTraced>(d, di, it, cycle, data);
@@ -247,6 +254,7 @@ class Execution {
           const std::uint8_t* data = read_input<kFunctional>(d, di, it, cycle, w);
           const std::int64_t aw = a + w * per_bank_;
           book_bank_commit(d, di, it, d.width == 2 ? w : bank_of(d, a), commit);
+          if (d.order != 0) order_.add_commit(commit, d.slice, aw, d.order, di, it);
           if constexpr (kFunctional) commits_.add(commit, d.slice, aw, data);
         }
         return;
@@ -255,6 +263,8 @@ class Execution {
         const std::uint8_t* index = read_input<kFunctional>(d, di, it, cycle, 0);
         const std::int64_t base = d.addr + std::int64_t{it} * d.addr_step;
         check_bank_read(d, di, it, bank_of(d, base), cycle);
+        if (d.order != 0)
+          for (std::int64_t row = 0; row < d.imm3; ++row) check_order_read(d, di, it, base + row * d.imm, cycle);
         const std::uint8_t* data[1] = {nullptr};
         if constexpr (kFunctional) {
           const std::int64_t row = lane0(index);
@@ -271,6 +281,9 @@ class Execution {
         const std::int64_t base = d.addr + std::int64_t{it} * d.addr_step;
         const std::int64_t commit = cycle + d.delay;
         book_bank_commit(d, di, it, bank_of(d, base), commit);
+        if (d.order != 0)
+          for (std::int64_t row = 0; row < d.imm3; ++row)
+            order_.add_commit(commit, d.slice, base + row * d.imm, d.order, di, it);
         if constexpr (kFunctional) {
           const std::int64_t row = lane0(index);
           if (row >= d.imm2 && row < std::int64_t{d.imm2} + d.imm3)
@@ -469,6 +482,19 @@ class Execution {
     });
   }
 
+  [[gnu::always_inline]] void check_order_read(const DecodedInstruction& d, std::uint32_t di,
+                                               std::uint32_t it, std::int64_t addr,
+                                               std::int64_t cycle) {
+    if (const MemoryOrder::Fault f = order_.read(d.slice, addr, d.order)) [[unlikely]]
+      order_fault_on_read(di, it, addr, cycle, f.other_order);
+  }
+
+  void apply_order_before(std::int64_t cycle) {
+    order_.apply_before(cycle, [this](const MemoryOrder::Commit& c, MemoryOrder::Fault f) {
+      order_fault_on_commit(c, f);
+    });
+  }
+
   void sample_streams(std::int64_t& window, std::int64_t now) {
     const std::int64_t current = now / kStreamSampleCycles;
     if (current == window) return;
@@ -584,6 +610,43 @@ class Execution {
         bank, floorplan_.queues()[d.queue].name, cycle, kind(commit), who(di, it), other);
   }
 
+  // An instruction of `order` on the queue of MEM slice `slice`, for a message.
+  std::string order_holder(int slice, std::uint32_t order) const {
+    const int q = floorplan_.mem_queue(slice);
+    for (std::uint32_t i = program_.queue_begin[q]; i < program_.queue_begin[q + 1]; ++i)
+      if (instructions_[i].order == order)
+        return fmt::format("{} instruction {}", floorplan_.queues()[q].name, instructions_[i].index);
+    return "an instruction";
+  }
+
+  [[noreturn]] [[gnu::noinline]] void order_fault_on_read(std::uint32_t di, std::uint32_t it,
+                                                          std::int64_t addr, std::int64_t cycle,
+                                                          std::uint32_t later) const {
+    const DecodedInstruction& d = instructions_[di];
+    violation(
+        "memory data hazard: {} (memory order {}) reads vector {} of {} at cycle {}, but {} "
+        "(order {}, later in the program) has already written over the value it should read",
+        who(di, it), d.order, addr, floorplan_.queues()[d.queue].name, cycle,
+        order_holder(d.slice, later), later);
+  }
+
+  [[noreturn]] [[gnu::noinline]] void order_fault_on_commit(const MemoryOrder::Commit& c,
+                                                            MemoryOrder::Fault f) const {
+    const std::string slice = floorplan_.queues()[floorplan_.mem_queue(c.slice)].name;
+    if (f.kind == MemoryOrder::Fault::Kind::ReadBeforeWrite)
+      violation(
+          "memory data hazard: {} (memory order {}) commits vector {} of {} at cycle {}, but {} "
+          "(order {}, which relies on it) has already read that vector: a read before the write "
+          "it relies on has committed",
+          who(c.writer, c.iteration), c.order, c.addr, slice, c.cycle,
+          order_holder(c.slice, f.other_order), f.other_order);
+    violation(
+        "memory data hazard: {} (memory order {}) commits vector {} of {} at cycle {}, over the "
+        "value {} (order {}, later in the program) wrote: two writes land out of order",
+        who(c.writer, c.iteration), c.order, c.addr, slice, c.cycle,
+        order_holder(c.slice, f.other_order), f.other_order);
+  }
+
   Chip& chip_;
   const ChipConfig& config_;
   const Floorplan& floorplan_;
@@ -604,6 +667,7 @@ class Execution {
   StreamDiagonals streams_;
   BankPorts banks_;
   PendingCommits commits_;
+  MemoryOrder order_;
   std::vector<std::uint8_t> zero_;     // [vector_bytes] the zero vector
   std::vector<std::uint8_t> scratch_;  // [4][vector_bytes] outputs being computed
   std::uint64_t streams_written_ = 0;  // trace: bit = flat stream written in this window

@@ -37,6 +37,7 @@ Program small_program() {
   p.system = "lpu-v1";
   p.description = "a \"small\" program";
   p.predicted_cycles = 42;
+  p.dataflow_cycles = 30;
   p.queues.resize(f.queue_count());
   Instruction read;
   read.opcode = Opcode::Read;
@@ -46,6 +47,7 @@ Program small_program() {
   read.repeat = 4;
   read.stride = 2;
   read.addr_step = 1;
+  read.order = 1;
   p.queues[f.mem_queue(0)].push_back(read);
   Instruction write;
   write.opcode = Opcode::Write;
@@ -53,6 +55,7 @@ Program small_program() {
   write.in[0] = encode_stream(west(7));
   write.addr = 100;
   write.width = 2;
+  write.order = 1;
   p.queues[f.mem_queue(0)].push_back(write);
   Instruction addi;
   addi.opcode = Opcode::AddImm;
@@ -83,11 +86,12 @@ constexpr std::string_view kSmallProgramAsm = R"(# lockstep LPU program, assembl
 .system "lpu-v1"
 .description "a \"small\" program"
 .predicted_cycles 42
+.dataflow_cycles 30
 .buffer input "token" slice=mem.w0 addr=8 vectors=1 type=i32 elements=1
 
 # mem.w0: mem queue at position 46, 2 instructions
-mem.w0      @0        read        -> e3 reach=47 addr=8 step=1 x4/2
-mem.w0      @20       write       w7 width=2 addr=100
+mem.w0      @0        read        -> e3 reach=47 addr=8 step=1 order=1 x4/2
+mem.w0      @20       write       w7 width=2 addr=100 order=1
 
 # mxm.e0.abc: mxm.abc queue at position 93, 1 instruction
 mxm.e0.abc  @7        iw          addr=320 type=i8
@@ -186,7 +190,7 @@ TEST(ProgramAsmTest, AcceptsHandWrittenVariants) {
 // ----- hostile binaries
 
 std::size_t first_instruction_offset(const Program& p) {
-  return 8 + 4 + 4 + p.system.size() + 4 + p.description.size() + 8 + 4 + 4;
+  return 8 + 4 + 4 + p.system.size() + 4 + p.description.size() + 8 + 8 + 4 + 4;
 }
 
 Program one_instruction_program() {
@@ -231,9 +235,16 @@ TEST(ProgramBinaryTest, TrailingBytesAreRefused) {
 
 TEST(ProgramBinaryTest, NewerVersionIsRefusedSayingWhichIsSupported) {
   auto bytes = write_program_binary(small_program());
-  bytes[8] = 3;
-  expect_error_naming([&] { read_program_binary(bytes, "v3.lpuprog"); }, "v3.lpuprog",
-                      {"version 3 is not supported", "version 2"});
+  bytes[8] = 4;
+  expect_error_naming([&] { read_program_binary(bytes, "v4.lpuprog"); }, "v4.lpuprog",
+                      {"version 4 is not supported", "version 3"});
+}
+
+TEST(ProgramBinaryTest, OlderVersionAsksToCompileAgain) {
+  auto bytes = write_program_binary(small_program());
+  bytes[8] = 2;
+  expect_error_naming([&] { read_program_binary(bytes, "v2.lpuprog"); }, "v2.lpuprog",
+                      {"version 2 predates the instructions' memory order", "compile it again"});
 }
 
 TEST(ProgramBinaryTest, WrongMagicIsRefused) {
@@ -243,7 +254,7 @@ TEST(ProgramBinaryTest, WrongMagicIsRefused) {
                       {"not a lockstep program"});
 }
 
-// Patches the first instruction's record at `field` (its offset in the 48-byte record).
+// Patches the first instruction's record at `field` (its offset in the 52-byte record).
 void expect_bad_field(std::size_t field, std::vector<std::uint8_t> value,
                       const std::vector<std::string>& words) {
   const Program p = one_instruction_program();

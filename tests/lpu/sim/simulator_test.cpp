@@ -605,6 +605,45 @@ TEST_P(MachineRuleTest, GatherRowsShareOneBank) {
                    {"queue mem.w2 instruction 0", "rows 4094 to 4097 of one iteration straddle two banks"});
 }
 
+// Memory order: the add program as group 1 (reads, add, write of addresses 100..119 on mem.w1,
+// which holds its queue over cycles 9..28 and commits at 11..30), and a read of address 119 by
+// mem.w1 in another group. Read at cycle 8 by a later group, it takes the vector before the
+// write it relies on commits; read at 31 it is right; undeclared (order 0) it is not checked.
+ProgramBuilder ordered_add_program(const Floorplan& floorplan, std::uint64_t read_cycle,
+                                   std::uint32_t read_order, std::uint32_t add_order = 1) {
+  ProgramBuilder b = add_program(floorplan);
+  for (auto& queue : b.program().queues)
+    for (Instruction& in : queue) in.order = add_order;
+  Instruction read = mem_read(read_cycle, 1, 119, east(5), 46);
+  read.order = read_order;
+  auto& queue = b.program().queues[floorplan.mem_queue(1)];
+  queue.insert(read_cycle < 9 ? queue.begin() : queue.end(), read);
+  return b;
+}
+
+TEST_P(MachineRuleTest, ReadBeforeTheWriteItReliesOnIsAHazard) {
+  expect_violation(ordered_add_program(floorplan_, 8, 2).program(), GetParam(),
+                   {"memory data hazard: mem.w1 instruction 1 iteration 19 (memory order 1) "
+                    "commits vector 119 of mem.w1 at cycle 30",
+                    "mem.w1 instruction 0 (order 2, which relies on it) has already read",
+                    "a read before the write it relies on has committed"});
+  Chip chip(config_);
+  EXPECT_EQ(chip.run(ordered_add_program(floorplan_, 31, 2).program(), GetParam()).cycles, 53u);
+  EXPECT_EQ(chip.run(ordered_add_program(floorplan_, 8, 0).program(), GetParam()).cycles, 50u);
+}
+
+// The same read declared before the add (order 1, the add 2) must see the old vector, which the
+// add's write has replaced by cycle 31.
+TEST_P(MachineRuleTest, WriteOverDataNotYetReadIsAHazard) {
+  expect_violation(ordered_add_program(floorplan_, 31, 1, 2).program(), GetParam(),
+                   {"memory data hazard: mem.w1 instruction 1 iteration 0 (memory order 1) "
+                    "reads vector 119 of mem.w1 at cycle 31",
+                    "mem.w1 instruction 0 (order 2, later in the program) has already written "
+                    "over the value it should read"});
+  Chip chip(config_);
+  EXPECT_EQ(chip.run(ordered_add_program(floorplan_, 8, 1, 2).program(), GetParam()).cycles, 50u);
+}
+
 INSTANTIATE_TEST_SUITE_P(BothModes, MachineRuleTest,
                          ::testing::Values(SimulationMode::Timing, SimulationMode::Functional),
                          [](const auto& info) {
