@@ -21,6 +21,9 @@
 //     accumulating (imm 1) needs the row to hold a result of the same element type;
 //   - Emit at cycle t: the row holds a Compute result of this run, and its latest Compute is
 //     ready (compute issue + delay <= t). So an Emit of a row with a Compute in flight is refused.
+//   - memory order (memory_order.h): with the instructions' declared order (program.h), every
+//     MEM read finds the value the program's sequential meaning gives it: no read before the
+//     write it relies on has committed, no write over data not yet read;
 //   - C2C: a Send iteration at t reads its input like a VXM op and hands the vector to the
 //     chip's LinkPort (link_port.h) at t; a Receive iteration at t takes the port's next vector
 //     and writes it like a VXM op (at t + delay). The link rules are the port's (the system's,
