@@ -9,6 +9,7 @@
 #include "cli/command_registry.h"
 #include "cli/lpu_options.h"
 #include "cli/model_argument.h"
+#include "cli/roofline_report.h"
 #include "cli/system_compile.h"
 #include "cli/units.h"
 #include "compiler/precision.h"
@@ -21,6 +22,7 @@
 #include "compiler/partition_planner.h"
 #include "lpu/program/program_asm.h"
 #include "lpu/program/program_binary.h"
+#include "lpu/program/program_roofline.h"
 #include "lpu/program/program_stats.h"
 #include "model/catalog.h"
 
@@ -107,6 +109,7 @@ void print_units(const lpu::Program& program, const lpu::SystemConfig& system) {
              100 * s.mxm_utilisation(system.chip, fp), 100 * s.vxm_utilisation(system.chip),
              100 * s.mem_utilisation(system.chip, fp),
              100 * s.stream_utilisation(system.chip, fp));
+  print_roofline(lpu::program_roofline(program, system.chip, fp), system.chip.clock_hz);
 }
 
 void write_output(const CompileArgs& a, const lpu::Program& program,

@@ -24,6 +24,7 @@
 #include "cli/lpu_options.h"
 #include "cli/model_argument.h"
 #include "cli/system_compile.h"
+#include "cli/roofline_report.h"
 #include "cli/units.h"
 #include "compiler/precision.h"
 #include "core/error.h"
@@ -32,6 +33,7 @@
 #include "compiler/gemm_lowering.h"
 #include "lpu/program/host_interface.h"
 #include "lpu/program/program_binary.h"
+#include "lpu/program/program_roofline.h"
 #include "lpu/sim/simulator.h"
 #include "lpu/report/system_activity.h"
 #include "lpu/sim/system_simulator.h"
@@ -80,6 +82,7 @@ lpu::SimulationResult run_and_report(lpu::Chip& chip, const lpu::Program& progra
              r.instructions, r.iterations, seconds, si(r.iterations / std::max(seconds, 1e-9), "iterations"));
   if (trace) fmt::print("trace          {} ({} events; open in ui.perfetto.dev)\n", trace_path,
                         trace->events_written());
+  print_roofline(lpu::program_roofline(program, c, chip.floorplan()), c.clock_hz);
   return r;
 }
 

@@ -8,7 +8,10 @@
 #include <unistd.h>
 
 #include "cli/lpu_options.h"
+#include "cli/roofline_report.h"
 #include "cli/units.h"
+#include "lpu/arch/topology.h"
+#include "lpu/program/program_roofline.h"
 
 namespace lockstep::cli {
 
@@ -29,10 +32,27 @@ compiler::SystemDecode compile_system(const model::ModelConfig& config, const mo
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const auto& stages = decode.stages();
   const int P = decode.tensor_parallel();
+  const lpu::Floorplan floorplan(system.chip);
+  const auto occupancy = static_cast<std::uint32_t>(
+      lpu::Topology(system).link_occupancy_cycles(system.chip.vector_bytes));
+  // A stage's roofline is its longest program's (the one that sets its cycles).
+  std::vector<int> program_of_chip(system.topology.chips, -1);
+  for (const lpu::ChipAssignment& c : decode.program().chips) program_of_chip[c.chip] = c.program;
+  auto stage_roofline = [&](const lpu::StageInfo& stage) {
+    lpu::Roofline longest;
+    for (int chip : stage.chips) {
+      const lpu::Program& p = decode.program().programs[program_of_chip[chip]];
+      if (p.predicted_cycles >= longest.cycles)
+        longest = lpu::program_roofline(p, system.chip, floorplan, occupancy);
+    }
+    return longest;
+  };
+  std::vector<lpu::Roofline> rooflines;
+  for (const lpu::StageInfo& stage : stages) rooflines.push_back(stage_roofline(stage));
   fmt::print("\nsystem         {} stages x {}-way tensor parallel = {} chips of {} ({} active)\n",
              stages.size(), P, stages.size() * P, system.name, system.topology.chips);
-  fmt::print("  {:<8} {:<24} {:>10} {:>16} {:>14}\n", "stages", "holds (half-layers)", "SRAM/chip",
-             "cycles/stage", "starts at");
+  fmt::print("  {:<8} {:<24} {:>10} {:>16} {:>14} {:>9}  {}\n", "stages", "holds (half-layers)", "SRAM/chip",
+             "cycles/stage", "starts at", "roofline", "binds (lpu/program/program_roofline.h)");
   for (std::size_t i = 0; i < stages.size();) {
     std::size_t j = i + 1;
     const auto& s = stages[i];
@@ -46,9 +66,33 @@ compiler::SystemDecode compile_system(const model::ModelConfig& config, const mo
     if (j == stages.size()) holds += " + LM head";
     if (j - i > 1) holds = fmt::format("{} each", units(s));
     const std::string range = j - i == 1 ? fmt::format("{}", i) : fmt::format("{}-{}", i, j - 1);
-    fmt::print("  {:<8} {:<24} {:>10} {:>16} {:>14}\n", range, holds, si(double(s.sram_bytes), "B"),
-               s.cycles, j - i == 1 ? fmt::format("{}", s.start_cycle) : std::string("..."));
+    const lpu::Roofline& r = rooflines[i];
+    fmt::print("  {:<8} {:<24} {:>10} {:>16} {:>14} {:>8.1f}%  {} ({} cycles)\n", range, holds,
+               si(double(s.sram_bytes), "B"), s.cycles,
+               j - i == 1 ? fmt::format("{}", s.start_cycle) : std::string("..."), 100 * r.fraction(),
+               r.binding().resource, r.binding().cycles);
     i = j;
+  }
+  {
+    // The token crosses the stages one after another: the sum of their bounds and one link
+    // transfer per hand-over bound the step.
+    std::uint64_t bound = 0, run = 0;
+    for (const lpu::Roofline& r : rooflines) {
+      bound += r.binding().cycles;
+      run += r.cycles;
+    }
+    const std::uint64_t hops =
+        (stages.size() - 1) * static_cast<std::uint64_t>(lpu::Topology(system).link_transfer_cycles(system.chip.vector_bytes));
+    fmt::print("roofline       the step takes {:.1f}% of its bound: the stages' bounds ({} cycles in all) "
+               "and {} hand-overs of {} cycles each sum to {} cycles, against {} (the stage programs "
+               "alone: {} cycles); the longest stage:\n",
+               decode.cycles() ? 100.0 * (bound + hops) / decode.cycles() : 0.0, bound, stages.size() - 1,
+               stages.size() > 1 ? hops / (stages.size() - 1) : 0, bound + hops, decode.cycles(), run);
+    const std::size_t slowest = static_cast<std::size_t>(
+        std::max_element(rooflines.begin(), rooflines.end(),
+                         [](const lpu::Roofline& a, const lpu::Roofline& b) { return a.cycles < b.cycles; }) -
+        rooflines.begin());
+    print_roofline(rooflines[slowest], system.chip.clock_hz, fmt::format("  stage {}", slowest), "    ");
   }
   fmt::print("why            {}\n", decode.plan().reason);
   fmt::print("programs       {} distinct chip programs for {} chips, scheduled in {:.2f} s\n",

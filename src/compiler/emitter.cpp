@@ -19,9 +19,12 @@ Instruction make(Opcode op) {
 
 Emitter::Emitter(Scheduler& scheduler)
     : s_(scheduler), fp_(scheduler.floorplan()), planes_(scheduler.floorplan().mxm_planes()),
-      channel_free_(kC2cChannels, 0) {
+      channel_free_(kC2cChannels, 0),
+      sent_lag_(kC2cChannels),
+      received_(kC2cChannels, 0) {
   for (auto& p : planes_) {
     p.acc_ready.assign(s_.chip().mxm_accumulator_rows, 0);
+    p.ideal_acc_ready.assign(s_.chip().mxm_accumulator_rows, 0);
     p.acc_read.assign(s_.chip().mxm_accumulator_rows, 0);
   }
 }
@@ -156,6 +159,8 @@ std::uint64_t Emitter::load_weights(int plane, const std::vector<VecRef>& rows,
   g.bundles.push_back(bundle);
   const std::uint64_t t = s_.place(g);
   ps.rows_loaded = std::max(ps.rows_loaded, t + repeat - 1 + s_.delay_of(Opcode::LoadWeights));
+  ps.ideal_rows_loaded =
+      std::max(ps.ideal_rows_loaded, s_.ideal_anchor() + repeat - 1 + s_.delay_of(Opcode::LoadWeights));
   return t;
 }
 
@@ -180,6 +185,7 @@ std::uint64_t Emitter::install_weights(int plane, std::uint32_t rows, ElementTyp
   Group g;
   g.what = what;
   g.not_before = std::max(ps.rows_loaded, at_least(static_cast<std::int64_t>(ps.array_last_use) + 1 - d));
+  g.ideal_not_before = ps.ideal_rows_loaded;
   Stage unit;
   unit.queue = fp_.mxm_queue(plane, Unit::MxmCompute);
   unit.instruction = make(Opcode::InstallWeights);
@@ -190,6 +196,8 @@ std::uint64_t Emitter::install_weights(int plane, std::uint32_t rows, ElementTyp
   ps.buffer_free = t + 1;
   ps.array_ready = t + d;
   ps.array_type = type;
+  ps.ideal_array_ready = s_.ideal_anchor() + d;
+  ps.ideal_rows_loaded = 0;
   return t;
 }
 
@@ -200,6 +208,7 @@ std::uint64_t Emitter::compute(int plane, VecRef act, std::uint32_t acc_row, std
   g.repeat = repeat;
   g.what = what;
   g.not_before = ps.array_ready;
+  g.ideal_not_before = ps.ideal_array_ready;
   // An fp16 pass takes the plane for two cycles (FACTS.md: 4 int8 or 2 fp16 sub-ops per cycle).
   g.stride = ps.array_type == ElementType::F16 ? 2 : 1;
   for (std::uint32_t i = 0; i < repeat; ++i) {
@@ -217,8 +226,13 @@ std::uint64_t Emitter::compute(int plane, VecRef act, std::uint32_t acc_row, std
   g.bundles.push_back({read_stage(g, act, 0, 0, 0, fp_.mxm_position(plane))});
   const std::uint64_t t = s_.place(g);
   ps.array_last_use = t + std::uint64_t{repeat - 1} * g.stride + g.stride - 1;
-  for (std::uint32_t i = 0; i < repeat; ++i)
-    ps.acc_ready[acc_row + i * acc_step] = t + i * g.stride + s_.delay_of(Opcode::Compute);
+  for (std::uint32_t i = 0; i < repeat; ++i) {
+    const std::uint32_t r = acc_row + i * acc_step;
+    ps.acc_ready[r] = t + i * g.stride + s_.delay_of(Opcode::Compute);
+    // Accumulating is pipelined on the machine (the simulator orders it, without a wait).
+    const std::uint64_t ideal = s_.ideal_anchor() + i * g.stride + s_.delay_of(Opcode::Compute);
+    ps.ideal_acc_ready[r] = accumulate ? std::max(ps.ideal_acc_ready[r], ideal) : ideal;
+  }
   return t;
 }
 
@@ -228,9 +242,12 @@ std::uint64_t Emitter::emit(int plane, std::uint32_t acc_row, const std::array<V
   Group g;
   g.repeat = repeat;
   g.what = what;
-  for (std::uint32_t i = 0; i < repeat; ++i)
+  for (std::uint32_t i = 0; i < repeat; ++i) {
     g.not_before = std::max(g.not_before,
                             at_least(static_cast<std::int64_t>(ps.acc_ready[acc_row + i]) - i));
+    g.ideal_not_before = std::max(
+        g.ideal_not_before, at_least(static_cast<std::int64_t>(ps.ideal_acc_ready[acc_row + i]) - i));
+  }
   Stage unit;
   unit.queue = fp_.mxm_queue(plane, Unit::MxmEmit);
   unit.instruction = make(Opcode::Emit);
@@ -275,7 +292,10 @@ std::vector<std::uint64_t> Emitter::send(VecRef src, const std::vector<int>& cha
   const std::uint64_t t = s_.place(g);
   std::vector<std::uint64_t> cycles(count);
   for (std::uint32_t i = 0; i < count; ++i) cycles[i] = t + std::uint64_t{i} * occupancy;
-  for (int channel : channels) channel_free_[channel] = cycles.back() + occupancy;
+  for (int channel : channels) {
+    channel_free_[channel] = cycles.back() + occupancy;
+    for (std::uint32_t i = 0; i < count; ++i) sent_lag_[channel].push_back(t - s_.ideal_anchor());
+  }
   return cycles;
 }
 
@@ -286,9 +306,15 @@ std::uint64_t Emitter::receive(int channel, VecRef dst, const std::vector<std::u
   g.repeat = static_cast<std::uint32_t>(arrivals.size());
   g.stride = occupancy;
   g.what = what;
-  for (std::size_t i = 0; i < arrivals.size(); ++i)
-    g.not_before = std::max(g.not_before, at_least(static_cast<std::int64_t>(arrivals[i]) -
-                                                   static_cast<std::int64_t>(i * occupancy)));
+  const std::vector<std::uint64_t>& lags = sent_lag_[channel];
+  for (std::size_t i = 0; i < arrivals.size(); ++i) {
+    const std::int64_t at = static_cast<std::int64_t>(arrivals[i]) - static_cast<std::int64_t>(i * occupancy);
+    g.not_before = std::max(g.not_before, at_least(at));
+    const std::size_t k = received_[channel] + i;
+    const std::int64_t lag = k < lags.size() ? static_cast<std::int64_t>(lags[k]) : 0;
+    g.ideal_not_before = std::max(g.ideal_not_before, at_least(at - lag));
+  }
+  received_[channel] += arrivals.size();
   Stage st;
   st.queue = fp_.c2c_queue(channel, false);
   st.instruction = make(Opcode::Receive);

@@ -92,12 +92,22 @@ class Emitter {
     ElementType array_type = ElementType::I8;
     std::vector<std::uint64_t> acc_ready; // [row] result of the last Compute usable from here
     std::vector<std::uint64_t> acc_read;  // [row] last Emit issue
+    // The same facts with every resource free (Group::ideal_not_before): each weight block
+    // on a plane of its own, so only its loads and its input hold it back.
+    std::uint64_t ideal_rows_loaded = 0;        // the loads since the last install are in
+    std::uint64_t ideal_array_ready = 0;
+    std::vector<std::uint64_t> ideal_acc_ready; // [row]
   };
 
   Scheduler& s_;
   const Floorplan& fp_;
   std::vector<PlaneState> planes_;
   std::vector<std::uint64_t> channel_free_;  // [channel] the next Send may issue from here
+  // [channel] per vector sent on it, in order: its issue cycle less its ideal one. A receive on
+  // a channel this program also sends on (a butterfly: the partner runs the same program) takes
+  // vector k at its arrival less the lag of the k-th vector sent; other arrivals are given.
+  std::vector<std::vector<std::uint64_t>> sent_lag_;
+  std::vector<std::size_t> received_;        // [channel] vectors received so far
 
   // A Gather or Scatter on `table` with its index read; the caller adds the data side.
   Group table_group(Opcode op, VecRef index, const TableRef& table, std::uint32_t repeat,

@@ -49,7 +49,8 @@ Reservations::Reservations(const ChipConfig& chip, const Floorplan& floorplan)
       slice_vectors_(chip.banks_per_slice * chip.vectors_per_bank),
       queue_free_(floorplan.queue_count(), 0),
       visible_(static_cast<std::size_t>(floorplan.mem_slices()) * slice_vectors_, 0),
-      last_read_(visible_.size(), -1) {
+      last_read_(visible_.size(), -1),
+      ideal_visible_(visible_.size(), 0) {
   for (int i = 0; i < floorplan.mem_slices() * chip.banks_per_slice; ++i) bank_busy_.emplace_back(1);
   for (const QueueInfo& q : floorplan.queues()) {
     in_order_.push_back(q.unit == Unit::MxmLoad || q.unit == Unit::MxmCompute || q.unit == Unit::MxmEmit);

@@ -76,6 +76,17 @@ class Reservations {
   std::uint64_t write_allowed_from(int slice, std::uint32_t addr) const;
   void note_write(int slice, std::uint32_t addr, std::uint64_t commit_cycle);
 
+  // The same readiness with every resource free (the dataflow bound, program.h): the first
+  // cycle a read could see the latest value had every group run as soon as its data was ready.
+  std::uint64_t ideal_visible_from(int slice, std::uint32_t addr) const {
+    return ideal_visible_[static_cast<std::size_t>(slice) * slice_vectors_ + addr];
+  }
+  void note_ideal_write(int slice, std::uint32_t addr, std::uint64_t commit_cycle) {
+    ideal_visible_[static_cast<std::size_t>(slice) * slice_vectors_ + addr] = commit_cycle + 1;
+  }
+  std::uint64_t ideal_last_effect() const { return ideal_last_effect_; }
+  void note_ideal_effect(std::uint64_t cycle) { ideal_last_effect_ = std::max(ideal_last_effect_, cycle); }
+
   // The last cycle of any effect booked so far (for the end-of-run prediction).
   std::uint64_t last_effect() const { return last_effect_; }
   void note_effect(std::uint64_t cycle) { last_effect_ = std::max(last_effect_, cycle); }
@@ -91,7 +102,9 @@ class Reservations {
   std::vector<ChunkedBits> stream_busy_;            // [direction * streams + index], slot = position
   std::vector<std::uint64_t> visible_;              // [slice * slice_vectors + addr]
   std::vector<std::int64_t> last_read_;             // idem, -1 = never
+  std::vector<std::uint64_t> ideal_visible_;        // idem, with every resource free
   std::uint64_t last_effect_ = 0;
+  std::uint64_t ideal_last_effect_ = 0;
 };
 
 }  // namespace lockstep::compiler

@@ -109,6 +109,43 @@ std::uint64_t Scheduler::lower_bound(const Group& g) const {
   return lb;
 }
 
+std::uint64_t Scheduler::ideal_lower_bound(const Group& g) const {
+  std::uint64_t lb = g.ideal_not_before;
+  for (const Stage& s : g.stages) {
+    lb = std::max(lb, at_least(-s.offset));
+    const int slice = floorplan_.queues()[s.queue].index;
+    if (s.mem.kind == MemAccess::Kind::Read)
+      for (std::uint32_t i = 0; i < g.repeat; ++i)
+        for (int w = 0; w < s.instruction.width; ++w) {
+          const std::uint32_t a = s.mem.addr + i * s.mem.step + w * chip_.vectors_per_bank;
+          lb = std::max(lb, at_least(static_cast<std::int64_t>(book_.ideal_visible_from(slice, a)) -
+                                     s.offset - std::int64_t{i} * g.stride));
+        }
+    if (s.mem.kind == MemAccess::Kind::RegionRead)
+      for (std::uint32_t a = s.mem.region_lo; a < s.mem.region_hi; ++a)
+        lb = std::max(lb, at_least(static_cast<std::int64_t>(book_.ideal_visible_from(slice, a)) - s.offset));
+  }
+  return lb;
+}
+
+// Books the group's writes and effects as if it ran at ideal anchor t.
+void Scheduler::note_ideal(const Group& g, std::uint64_t t) {
+  for (const Stage& s : g.stages) {
+    const int slice = floorplan_.queues()[s.queue].index;
+    const std::uint64_t delay = delay_of(s.instruction.opcode);
+    const std::uint64_t issue = t + s.offset, last = issue + std::uint64_t{g.repeat - 1} * g.stride;
+    if (s.mem.kind == MemAccess::Kind::Write)
+      for (std::uint32_t i = 0; i < g.repeat; ++i)
+        for (int w = 0; w < s.instruction.width; ++w)
+          book_.note_ideal_write(slice, s.mem.addr + i * s.mem.step + w * chip_.vectors_per_bank,
+                                 issue + i * g.stride + delay);
+    if (s.mem.kind == MemAccess::Kind::RegionWrite)
+      for (std::uint32_t a = s.mem.region_lo; a < s.mem.region_hi; ++a)
+        book_.note_ideal_write(slice, a, last + delay);
+    book_.note_ideal_effect(last + delay);
+  }
+}
+
 // The bank-port cycles of one stage's iteration: (address whose bank is used, cycle).
 template <typename F>
 void for_each_bank_use(const Stage& s, std::uint64_t t, std::uint32_t repeat, std::uint16_t stride, int delay,
@@ -290,6 +327,8 @@ std::uint64_t Scheduler::place(Group& g) {
     t = next;
   }
   commit(g, t, base);
+  ideal_anchor_ = std::min(ideal_lower_bound(g), t);
+  note_ideal(g, ideal_anchor_);
   return t;
 }
 
@@ -297,6 +336,8 @@ std::uint64_t Scheduler::finish() {
   for (auto& queue : program_.queues)
     std::stable_sort(queue.begin(), queue.end(),
                      [](const Instruction& a, const Instruction& b) { return a.cycle < b.cycle; });
+  program_.dataflow_cycles =
+      program_.instruction_count() == 0 ? 0 : book_.ideal_last_effect() + 1 + (chip_.superlanes - 1);
   return end_cycle();
 }
 

@@ -56,6 +56,10 @@ struct Group {
   std::uint32_t repeat = 1;
   std::uint16_t stride = 1;               // cycles between iterations, all stages alike
   std::uint64_t not_before = 0;           // earliest anchor cycle
+  // The part of not_before that is data, not a busy resource (an MXM result or install the
+  // group needs, a vector arriving on a link), as it would be with every resource free: what
+  // the dataflow bound (Program::dataflow_cycles) counts.
+  std::uint64_t ideal_not_before = 0;
   std::string what;                       // for errors: "blk.0.attn_q block 3"
 };
 
@@ -71,7 +75,11 @@ class Scheduler {
   int position_of(int queue) const { return floorplan_.queues()[queue].position; }
   int delay_of(Opcode op) const { return chip_.delay(opcode_info(op).delay_class); }
 
-  // Places the group; returns the anchor cycle T chosen. Links and stage offsets must be
+  // Places the group; returns the anchor cycle T chosen. Groups are placed in the program's
+  // memory order: the group's instructions get the next Instruction::order, and MEM data flows
+  // from earlier groups to later ones. Beside the real placement the scheduler keeps the
+  // dataflow bound: the anchor each group would take if only its data held it back
+  // (ideal_anchor() after place()). Links and stage offsets must be
   // consistent with the timing law (checked). Throws lockstep::Error if no slot is found.
   std::uint64_t place(Group& group);
 
@@ -79,9 +87,12 @@ class Scheduler {
   // on every chip of its group, so that their schedules are identical).
   void set_floor(std::uint64_t cycle) { floor_ = cycle; }
 
+  std::uint64_t ideal_anchor() const { return ideal_anchor_; }
+
   // Program length so far, as program.h defines it.
   std::uint64_t end_cycle() const;
-  // Sorts every queue by issue cycle (groups may fill earlier gaps) and returns end_cycle().
+  // Sorts every queue by issue cycle (groups may fill earlier gaps), records the dataflow bound
+  // in the program and returns end_cycle().
   std::uint64_t finish();
 
  private:
@@ -91,6 +102,10 @@ class Scheduler {
   Reservations book_;
   std::uint64_t floor_ = 0;
   std::uint32_t groups_placed_ = 0;  // the last group's memory order (program.h)
+  std::uint64_t ideal_anchor_ = 0;   // the last group's anchor with every resource free
+
+  std::uint64_t ideal_lower_bound(const Group& g) const;
+  void note_ideal(const Group& g, std::uint64_t t);
 
   std::uint64_t lower_bound(const Group& g) const;
   bool banks_free(const Group& g, std::uint64_t t) const;
