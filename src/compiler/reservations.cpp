@@ -1,6 +1,7 @@
 #include "compiler/reservations.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstdlib>
 
 #include "core/error.h"
@@ -34,14 +35,50 @@ bool ChunkedBits::test(std::int64_t key, int slot) const {
 
 void ChunkedBits::set(std::int64_t key, int slot) { *word_for_write(key, slot) |= 1ull << (slot % 64); }
 
+namespace {
+
+// Bits [lo, hi] of word w (w * 64 .. w * 64 + 63), as a mask.
+std::uint64_t span_mask(int w, int lo, int hi) {
+  const int a = std::max(lo - w * 64, 0), b = std::min(hi - w * 64, 63);
+  if (a > b) return 0;
+  const std::uint64_t upper = b == 63 ? ~0ull : ((1ull << (b + 1)) - 1);
+  return upper & ~((1ull << a) - 1);
+}
+
+}  // namespace
+
 bool ChunkedBits::any(std::int64_t key, int lo, int hi) const {
-  for (int s = lo; s <= hi; ++s)
-    if (test(key, s)) return true;
+  for (int w = lo / 64; w <= hi / 64; ++w) {
+    const std::uint64_t* word_ptr = word(key, w * 64);
+    if (word_ptr && (*word_ptr & span_mask(w, lo, hi))) return true;
+  }
   return false;
 }
 
 void ChunkedBits::set_range(std::int64_t key, int lo, int hi) {
-  for (int s = lo; s <= hi; ++s) set(key, s);
+  for (int w = lo / 64; w <= hi / 64; ++w) *word_for_write(key, w * 64) |= span_mask(w, lo, hi);
+}
+
+std::int64_t CycleBits::last_set(std::uint64_t first, std::uint64_t last) const {
+  if (words_.empty() || first > last) return -1;
+  last = std::min<std::uint64_t>(last, words_.size() * 64 - 1);
+  if (first > last) return -1;
+  for (std::uint64_t w = last / 64 + 1; w-- > first / 64;) {
+    const int lo = static_cast<int>(std::max(first, w * 64) - w * 64);
+    const int hi = static_cast<int>(std::min(last, w * 64 + 63) - w * 64);
+    const std::uint64_t bits = words_[w] & span_mask(0, lo, hi);
+    if (bits) return static_cast<std::int64_t>(w * 64 + 63 - std::countl_zero(bits));
+  }
+  return -1;
+}
+
+void CycleBits::set_span(std::uint64_t first, std::uint64_t last) {
+  if (last / 64 >= words_.size()) words_.resize(std::max<std::size_t>(last / 64 + 1, words_.size() * 2), 0);
+  for (std::uint64_t w = first / 64; w <= last / 64; ++w) {
+    const int lo = static_cast<int>(std::max(first, w * 64) - w * 64);
+    const int hi = static_cast<int>(std::min(last, w * 64 + 63) - w * 64);
+    words_[w] |= span_mask(0, lo, hi);
+  }
 }
 
 Reservations::Reservations(const ChipConfig& chip, const Floorplan& floorplan)
@@ -51,11 +88,10 @@ Reservations::Reservations(const ChipConfig& chip, const Floorplan& floorplan)
       visible_(static_cast<std::size_t>(floorplan.mem_slices()) * slice_vectors_, 0),
       last_read_(visible_.size(), -1),
       ideal_visible_(visible_.size(), 0) {
-  for (int i = 0; i < floorplan.mem_slices() * chip.banks_per_slice; ++i) bank_busy_.emplace_back(1);
-  for (const QueueInfo& q : floorplan.queues()) {
+  bank_busy_.resize(static_cast<std::size_t>(floorplan.mem_slices() * chip.banks_per_slice));
+  for (const QueueInfo& q : floorplan.queues())
     in_order_.push_back(q.unit == Unit::MxmLoad || q.unit == Unit::MxmCompute || q.unit == Unit::MxmEmit);
-    queue_busy_.emplace_back(1);
-  }
+  queue_busy_.resize(floorplan.queues().size());
   for (int i = 0; i < 2 * chip.streams_per_direction; ++i) stream_busy_.emplace_back(floorplan.positions());
 }
 
@@ -66,9 +102,7 @@ bool Reservations::queue_span_free(int q, std::uint64_t first, std::uint64_t las
 std::int64_t Reservations::last_busy(int q, std::uint64_t first, std::uint64_t last) const {
   if (in_order_[q])
     return first >= queue_free_[q] ? -1 : static_cast<std::int64_t>(std::min(last, queue_free_[q] - 1));
-  for (std::uint64_t c = last + 1; c-- > first;)
-    if (queue_busy_[q].test(static_cast<std::int64_t>(c), 0)) return static_cast<std::int64_t>(c);
-  return -1;
+  return queue_busy_[q].last_set(first, last);
 }
 
 void Reservations::occupy_queue(int q, std::uint64_t first, std::uint32_t repeat,
@@ -78,18 +112,18 @@ void Reservations::occupy_queue(int q, std::uint64_t first, std::uint32_t repeat
     fail("internal compiler error: queue {} booked twice at cycle {}", q, first);
   if (in_order_[q]) queue_free_[q] = last + 1;
   else
-    for (std::uint64_t c = first; c <= last; ++c) queue_busy_[q].set(static_cast<std::int64_t>(c), 0);
+    queue_busy_[q].set_span(first, last);
   queue_free_[q] = std::max(queue_free_[q], last + 1);
 }
 
 bool Reservations::bank_free(int slice, std::uint32_t addr, std::uint64_t cycle) const {
   const int bank = static_cast<int>(addr / chip_.vectors_per_bank);
-  return !bank_busy_[slice * chip_.banks_per_slice + bank].test(static_cast<std::int64_t>(cycle), 0);
+  return !bank_busy_[slice * chip_.banks_per_slice + bank].test(cycle);
 }
 
 void Reservations::take_bank(int slice, std::uint32_t addr, std::uint64_t cycle) {
   const int bank = static_cast<int>(addr / chip_.vectors_per_bank);
-  bank_busy_[slice * chip_.banks_per_slice + bank].set(static_cast<std::int64_t>(cycle), 0);
+  bank_busy_[slice * chip_.banks_per_slice + bank].set(cycle);
 }
 
 bool Reservations::stream_free(Direction d, int index, std::uint64_t cycle, int from,

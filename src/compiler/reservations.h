@@ -38,6 +38,23 @@ class ChunkedBits {
   std::uint64_t* word_for_write(std::int64_t key, int slot);
 };
 
+// One bit per cycle, growing on demand (a queue's or a bank's busy cycles); spans are tested and
+// set a 64-bit word at a time.
+class CycleBits {
+ public:
+  bool test(std::uint64_t cycle) const {
+    const std::size_t w = cycle / 64;
+    return w < words_.size() && ((words_[w] >> (cycle % 64)) & 1);
+  }
+  // The last set cycle in [first, last], or -1.
+  std::int64_t last_set(std::uint64_t first, std::uint64_t last) const;
+  void set_span(std::uint64_t first, std::uint64_t last);
+  void set(std::uint64_t cycle) { set_span(cycle, cycle); }
+
+ private:
+  std::vector<std::uint64_t> words_;
+};
+
 class Reservations {
  public:
   Reservations(const ChipConfig& chip, const Floorplan& floorplan);
@@ -97,8 +114,8 @@ class Reservations {
   int slice_vectors_;
   std::vector<std::uint64_t> queue_free_;           // [queue]
   std::vector<bool> in_order_;                      // [queue] booked by watermark
-  std::vector<ChunkedBits> queue_busy_;             // [queue] busy cycles (not in_order)
-  std::vector<ChunkedBits> bank_busy_;              // [slice * banks + bank], slot 0
+  std::vector<CycleBits> queue_busy_;               // [queue] busy cycles (not in_order)
+  std::vector<CycleBits> bank_busy_;                // [slice * banks + bank]
   std::vector<ChunkedBits> stream_busy_;            // [direction * streams + index], slot = position
   std::vector<std::uint64_t> visible_;              // [slice * slice_vectors + addr]
   std::vector<std::int64_t> last_read_;             // idem, -1 = never

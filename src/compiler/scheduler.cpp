@@ -1,6 +1,7 @@
 #include "compiler/scheduler.h"
 
 #include <algorithm>
+#include <span>
 
 #include "core/error.h"
 
@@ -175,23 +176,45 @@ void for_each_bank_use(const Stage& s, std::uint64_t t, std::uint32_t repeat, st
 }
 
 bool Scheduler::banks_free(const Group& g, std::uint64_t t) const {
+  // Against the book. A stage's own iterations issue in distinct cycles, and the two vectors of
+  // a width-2 access (or the banks of a table) are distinct banks, so a stage never meets itself.
   bool ok = true;
-  std::vector<std::pair<std::uint64_t, std::uint64_t>> used;  // (slice * banks + bank, cycle)
   for (const Stage& s : g.stages) {
+    if (s.mem.kind == MemAccess::Kind::None) continue;
     const int slice = floorplan_.queues()[s.queue].index;
     for_each_bank_use(s, t, g.repeat, g.stride, delay_of(s.instruction.opcode), chip_.vectors_per_bank,
                       [&](std::uint32_t addr, std::uint64_t cycle) {
-                        if (!ok) return;
-                        const std::uint64_t bank = static_cast<std::uint64_t>(slice) *
-                                                       chip_.banks_per_slice +
-                                                   addr / chip_.vectors_per_bank;
-                        if (!book_.bank_free(slice, addr, cycle)) ok = false;
-                        for (auto& u : used)
-                          if (u.first == bank && u.second == cycle) ok = false;
-                        used.emplace_back(bank, cycle);
+                        if (ok && !book_.bank_free(slice, addr, cycle)) ok = false;
                       });
+    if (!ok) return false;
   }
-  return ok;
+  // Within the group, only stages on one slice can meet.
+  for (std::size_t i = 0; i < g.stages.size(); ++i) {
+    const Stage& a = g.stages[i];
+    if (a.mem.kind == MemAccess::Kind::None) continue;
+    const int slice = floorplan_.queues()[a.queue].index;
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> uses;  // (bank, cycle) of stage i, sorted
+    for (std::size_t j = i + 1; j < g.stages.size(); ++j) {
+      const Stage& b = g.stages[j];
+      if (b.mem.kind == MemAccess::Kind::None || floorplan_.queues()[b.queue].index != slice) continue;
+      if (uses.empty()) {
+        for_each_bank_use(a, t, g.repeat, g.stride, delay_of(a.instruction.opcode), chip_.vectors_per_bank,
+                          [&](std::uint32_t addr, std::uint64_t cycle) {
+                            uses.emplace_back(addr / chip_.vectors_per_bank, cycle);
+                          });
+        std::sort(uses.begin(), uses.end());
+      }
+      for_each_bank_use(b, t, g.repeat, g.stride, delay_of(b.instruction.opcode), chip_.vectors_per_bank,
+                        [&](std::uint32_t addr, std::uint64_t cycle) {
+                          if (ok && std::binary_search(uses.begin(), uses.end(),
+                                                       std::make_pair<std::uint64_t, std::uint64_t>(
+                                                           addr / chip_.vectors_per_bank, std::uint64_t{cycle})))
+                            ok = false;
+                        });
+      if (!ok) return false;
+    }
+  }
+  return true;
 }
 
 bool Scheduler::queues_free(Group& g, std::uint64_t t, std::uint64_t* next) const {
@@ -203,7 +226,10 @@ bool Scheduler::queues_free(Group& g, std::uint64_t t, std::uint64_t* next) cons
     // A stage whose span holds busy cycle c needs an anchor above c - offset.
     std::int64_t jump = -1;
     bool found = false;
-    for (int q : s.alternatives.empty() ? std::vector<int>{s.queue} : s.alternatives) {
+    const int single[1] = {s.queue};
+    const std::span<const int> choices =
+        s.alternatives.empty() ? std::span<const int>(single) : std::span<const int>(s.alternatives);
+    for (int q : choices) {
       const std::int64_t busy = book_.last_busy(q, first, last);
       if (busy < 0) {
         s.queue = q;
