@@ -72,6 +72,14 @@ std::int64_t CycleBits::last_set(std::uint64_t first, std::uint64_t last) const 
   return -1;
 }
 
+std::uint64_t CycleBits::next_clear(std::uint64_t from) const {
+  for (std::uint64_t w = from / 64; w < words_.size(); ++w) {
+    const std::uint64_t clear = ~words_[w] & (w == from / 64 ? ~0ull << (from % 64) : ~0ull);
+    if (clear) return w * 64 + std::countr_zero(clear);
+  }
+  return std::max<std::uint64_t>(from, words_.size() * 64);
+}
+
 void CycleBits::set_span(std::uint64_t first, std::uint64_t last) {
   if (last / 64 >= words_.size()) words_.resize(std::max<std::size_t>(last / 64 + 1, words_.size() * 2), 0);
   for (std::uint64_t w = first / 64; w <= last / 64; ++w) {
@@ -103,6 +111,11 @@ std::int64_t Reservations::last_busy(int q, std::uint64_t first, std::uint64_t l
   if (in_order_[q])
     return first >= queue_free_[q] ? -1 : static_cast<std::int64_t>(std::min(last, queue_free_[q] - 1));
   return queue_busy_[q].last_set(first, last);
+}
+
+std::uint64_t Reservations::next_free(int q, std::uint64_t from) const {
+  if (in_order_[q]) return std::max(from, queue_free_[q]);
+  return queue_busy_[q].next_clear(from);
 }
 
 void Reservations::occupy_queue(int q, std::uint64_t first, std::uint32_t repeat,

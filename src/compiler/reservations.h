@@ -48,6 +48,8 @@ class CycleBits {
   }
   // The last set cycle in [first, last], or -1.
   std::int64_t last_set(std::uint64_t first, std::uint64_t last) const;
+  // The first clear cycle at or after `from`.
+  std::uint64_t next_clear(std::uint64_t from) const;
   void set_span(std::uint64_t first, std::uint64_t last);
   void set(std::uint64_t cycle) { set_span(cycle, cycle); }
 
@@ -70,6 +72,8 @@ class Reservations {
   // The last busy cycle of queue q in [first, last], or -1 when the span is free (an in-order
   // queue is busy up to queue_free - 1).
   std::int64_t last_busy(int q, std::uint64_t first, std::uint64_t last) const;
+  // The first cycle at or after `from` at which queue q is free.
+  std::uint64_t next_free(int q, std::uint64_t from) const;
   void occupy_queue(int q, std::uint64_t first, std::uint32_t repeat, std::uint16_t stride);
 
   // Banks: one access (read at issue, or write commit) per bank per cycle.

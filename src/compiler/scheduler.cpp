@@ -236,7 +236,9 @@ bool Scheduler::queues_free(Group& g, std::uint64_t t, std::uint64_t* next) cons
         found = true;
         break;
       }
-      const std::int64_t candidate = busy - s.offset + 1;
+      // The stage's first issue must move past the busy cycle, to the queue's next free one.
+      const std::int64_t candidate =
+          static_cast<std::int64_t>(book_.next_free(q, static_cast<std::uint64_t>(busy) + 1)) - s.offset;
       jump = jump < 0 ? candidate : std::min(jump, candidate);
     }
     if (!found) {
