@@ -17,6 +17,7 @@
 #include "core/error.h"
 #include "compiler/decode_lowering.h"
 #include "lpu/arch/floorplan.h"
+#include "compiler/all_reduce_lowering.h"
 #include "compiler/gemm_lowering.h"
 #include "compiler/model_footprint.h"
 #include "compiler/partition_planner.h"
@@ -24,6 +25,7 @@
 #include "lpu/program/program_binary.h"
 #include "lpu/program/program_roofline.h"
 #include "lpu/program/program_stats.h"
+#include "lpu/sim/system_simulator.h"
 #include "model/catalog.h"
 
 namespace lockstep::cli {
@@ -43,6 +45,7 @@ struct CompileArgs {
   int tensor_parallel = 0;  // --tensor-parallel: force the split of each layer (0 = choose)
   std::int64_t prompt = 550;  // --prompt: prompt tokens for a system's time to first token
   std::vector<std::int64_t> batches;  // --batch: sequences per group for the batch x pipeline table
+  std::vector<std::int64_t> all_reduce;  // --all-reduce: message sizes, bytes
 };
 
 // --dump-after PASS: the compiler's structure after that pass (each pass's verifier has run).
@@ -153,6 +156,50 @@ void compile_gemm(const CompileArgs& a, const lpu::SystemConfig& system) {
     fmt::print("\n");
   }
   write_output(a, program, system);
+}
+
+// --all-reduce: one butterfly all-reduce per size over a node's chips, compiled, simulated (every
+// machine and link rule checked) and set against the links' limits.
+void compile_all_reduce(const CompileArgs& a, const lpu::SystemConfig& system) {
+  const int ranks = a.tensor_parallel > 0 ? a.tensor_parallel : system.topology.chips_per_node;
+  lpu::SystemSimulator simulator(system);
+  const double hz = system.chip.clock_hz;
+  const double link_bw = system.chip.vector_bytes / double(simulator.occupancy_cycles()) * hz;  // B/s, one direction
+  int steps = 0;
+  while ((1 << steps) < ranks) ++steps;
+  fmt::print("butterfly all-reduce of fp32 vectors over {} chips of a {} node ({} steps, one link each; a link "
+             "direction carries {}/s: {} B per {} cycles, {} cycles departure to arrival)\n",
+             ranks, system.name, steps, si(link_bw, "B"), system.chip.vector_bytes, simulator.occupancy_cycles(),
+             simulator.transfer_cycles());
+  fmt::print("  {:>10} {:>9} {:>12} {:>10} {:>12} {:>12} {:>10} {:>14} {:>14}\n", "message", "vectors", "cycles", "time",
+             "algbw", "busbw", "link use", "butterfly bound", "machine bound");
+  for (const std::int64_t bytes : a.all_reduce) {
+    const compiler::AllReduceProgram ar(system, bytes, ranks);
+    std::vector<std::unique_ptr<lpu::Chip>> owned;
+    std::vector<lpu::Chip*> chips;
+    for (std::size_t i = 0; i < ar.program().chips.size(); ++i) {
+      owned.push_back(std::make_unique<lpu::Chip>(system.chip));
+      chips.push_back(owned.back().get());
+    }
+    const lpu::SystemResult r = simulator.run(ar.program(), lpu::SimulationMode::Timing, chips);
+    const double seconds = r.cycles / hz;
+    const double algbw = ar.bytes() / seconds;
+    const double busbw = algbw * 2.0 * (ranks - 1) / ranks;  // NCCL's convention
+    // Butterfly: each step's link carries the whole message, the steps' links at once; the
+    // machine: reduce-scatter + all-gather over the node's ranks - 1 links, 2 (P - 1) / P of the
+    // message per chip spread over them.
+    const std::uint64_t butterfly = ar.vectors() * simulator.occupancy_cycles() + steps * simulator.transfer_cycles();
+    const std::uint64_t machine =
+        (2 * ar.vectors() + ranks - 1) / ranks * simulator.occupancy_cycles() + 2 * simulator.transfer_cycles();
+    fmt::print("  {:>10} {:>9} {:>12} {:>10} {:>12} {:>12} {:>9.1f}% {:>8} {:>4.0f}% {:>8} {:>4.0f}%\n",
+               si(double(ar.bytes()), "B"), ar.vectors(), r.cycles, fmt::format("{:.2f} us", 1e6 * seconds),
+               si(algbw, "B/s"), si(busbw, "B/s"), 100 * algbw / link_bw, butterfly, 100.0 * butterfly / r.cycles,
+               machine, 100.0 * machine / r.cycles);
+  }
+  fmt::print("algbw = message / time; busbw = algbw x 2(P-1)/P (NCCL's); link use = algbw over one link "
+             "direction's bandwidth (the butterfly sends the whole message over each of its {} links); bounds "
+             "in cycles and as a share of the run\n",
+             steps);
 }
 
 // Consecutive stages that hold the same are printed as one line.
@@ -279,7 +326,13 @@ void run_compile(const CompileArgs& a) {
       a.dump_after != "placement" && a.dump_after != "schedule")
     fail("--dump-after '{}' must be graph, precision, placement or schedule", a.dump_after);
   const lpu::SystemConfig system = load_lpu_system(a.lpu);
-  if (!a.lpu.gemm.empty()) {
+  if (!a.all_reduce.empty()) {
+    if (!a.model.empty() || !a.preset.empty() || !a.lpu.gemm.empty())
+      fail("give --all-reduce alone, without a model or --gemm");
+    if (system.topology.chips_per_node < 2)
+      fail("--all-reduce needs a system of chips (--system groq-node, groq-rack, ...); {} is one chip", system.name);
+    compile_all_reduce(a, system);
+  } else if (!a.lpu.gemm.empty()) {
     if (!a.model.empty() || !a.preset.empty()) fail("give --gemm or a model, not both");
     compile_gemm(a, system);
   } else {
@@ -311,6 +364,11 @@ void add_compile(CLI::App& app) {
                   "on a system: sequences per group (e.g. 1,2,3,4) for a batch x pipeline table")
       ->delimiter(',')
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{256}));
+  cmd->add_option("--all-reduce", args->all_reduce,
+                  "on a system: time one all-reduce of each message size, bytes (e.g. 320,32768,1048576) over a "
+                  "node's chips (--tensor-parallel: how many)")
+      ->delimiter(',')
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 40));
   cmd->add_option("-o,--output", args->output, "write the program (.asm: assembly; else binary)");
   cmd->add_option("--emit", args->emit, "summary, asm (to stdout without -o) or binary")
       ->capture_default_str();

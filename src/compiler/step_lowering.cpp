@@ -1,5 +1,7 @@
 #include "compiler/step_lowering.h"
 
+#include "compiler/all_reduce_lowering.h"
+
 #include <algorithm>
 #include <cstring>
 #include <fmt/format.h>
@@ -649,36 +651,11 @@ void StepLowering::lower_swiglu(const graph::Op& op) {
   values_[op.outputs[0]] = std::move(out);
 }
 
-// Butterfly all-reduce: at step s every rank swaps its running sum with rank ^ 2^s and adds.
-// Both partners add the same two vectors (a + b == b + a exactly), so all ranks end with the
-// same bits; every rank's program is the same, so its partner's sends leave when its own do.
-// The vectors go in chunks, each through all the steps on its own, so that the steps' links
-// (one channel each) carry different chunks at once instead of one after another.
+// The butterfly of all_reduce_lowering.h, over this stage's P ranks.
 Rows StepLowering::all_reduce(const Rows& partial, const std::string& name) {
-  constexpr std::uint32_t kAllReduceChunk = 8;  // vectors
   if (P_ == 1) return partial;
-  const LinkCycles link = st_.link;
   Rows result = alloc_rows(vb_, name + ".allreduce", T_, partial.width, {&partial.all});
-  const auto mine = stripes(partial), out = stripes(result);
-  for (std::size_t k = 0; k < mine.size(); ++k)
-    for (std::uint32_t first = 0; first < mine[k].second; first += kAllReduceChunk) {
-      const std::uint32_t n = std::min(kAllReduceChunk, mine[k].second - first);
-      auto chunk = [&](const VecRef& stripe) { return VTensor{name, Placed{{stripe.slice}, stripe.addr + first, n}}; };
-      VTensor current = chunk(mine[k].first);
-      for (int s = 0; (1 << s) < P_; ++s) {
-        const std::string sn = fmt::format("{}.allreduce.{}", name, s);
-        const VTensor theirs = vb_.alloc(sn, n, 1, {&current, &result.all});
-        std::vector<std::uint64_t> arrivals = emitter_.send(current.at(0), {kChannelButterfly + s}, n, link.occupancy, sn + " send");
-        for (std::uint64_t& a : arrivals) a += link.transfer;
-        emitter_.receive(kChannelButterfly + s, theirs.at(0), arrivals, link.occupancy, sn + " receive");
-        const bool last = (2 << s) >= P_;
-        const VTensor sum = last ? chunk(out[k].first) : vb_.alloc(sn + ".sum", n, 1, {&current, &theirs, &result.all});
-        std::vector<VectorStep> adds;
-        for (std::uint32_t i = 0; i < n; ++i) adds.push_back({{current.at(i), theirs.at(i)}, sum.at(i)});
-        vb_.map(Opcode::Add, adds, 0, 0.0f, sn + ".sum");
-        current = sum;
-      }
-    }
+  lower_butterfly_all_reduce(vb_, P_, st_.link, stripes(partial), stripes(result), {&result.all}, name);
   return result;
 }
 
