@@ -92,27 +92,35 @@ void StepLowering::lower_rope(const graph::Op& op, std::uint32_t t) {
 }
 
 // Appends one position's key or value of kv head g: per dimension, one lane of the block column
-// that holds the position (distribute, gather the column, select, scatter back).
-void StepLowering::append_kv(const VTensor& source, const std::vector<TableRef>& parts, std::int64_t g,
+// that holds the position (distribute, gather the column, select, scatter back), each dimension
+// part of the table on its own slice.
+void StepLowering::append_kv(const VTensor& source, const KvTable& table, std::int64_t g,
                              const VTensor& onehot, const VTensor& pos_block, const std::string& name) {
   const std::uint32_t hd = static_cast<std::uint32_t>(c_.head_dim), half = hd / 2;
-  const VTensor table = as_tensor(parts);
+  const VTensor table_t = as_tensor(table);
   VTensor kd = vb_.alloc(name + ".d", hd, 1, {&source});
   for (std::uint32_t d = 0; d < hd; ++d)
     vb_.map(Opcode::Distribute, {{{source.at(static_cast<std::uint32_t>(2 * g) + d / half)}, kd.at(d)}},
             static_cast<std::int32_t>(d % half), 0.0f, name);
-  // The block column of every part (zeros from parts that do not hold the block), summed.
-  VTensor old;
-  for (std::size_t part = 0; part < parts.size(); ++part) {
-    VTensor got = vb_.alloc(name + ".old", hd, 1, {&kd, &pos_block, &table, &old});
-    vb_.gather(pos_block.at(0), parts[part], got.at(0), hd, name + " column");
-    old = part == 0 ? got : vb_.binary(Opcode::Add, old, got, name + ".old.sum");
+  for (std::size_t dp = 0; dp < table.parts.size(); ++dp) {
+    const std::vector<TableRef>& parts = table.parts[dp];
+    const std::uint32_t first = static_cast<std::uint32_t>(dp) * table.dims_per_part;
+    const std::uint32_t dims = static_cast<std::uint32_t>(parts.front().row_vectors);
+    const std::string pn = fmt::format("{}.d{}", name, first);
+    // The block column of every row part (zeros from parts that do not hold the block), summed.
+    VTensor old;
+    for (std::size_t part = 0; part < parts.size(); ++part) {
+      VTensor got = vb_.alloc(pn + ".old", dims, 1, {&kd, &pos_block, &table_t, &old});
+      vb_.gather(pos_block.at(0), parts[part], got.at(0), dims, pn + " column");
+      old = part == 0 ? got : vb_.binary(Opcode::Add, old, got, pn + ".old.sum");
+    }
+    VTensor fresh = vb_.alloc(pn + ".new", dims, 1, {&kd, &old, &onehot, &pos_block, &table_t});
+    std::vector<VectorStep> select;
+    for (std::uint32_t d = 0; d < dims; ++d)
+      select.push_back({{onehot.at(0), kd.at(first + d), old.at(d)}, fresh.at(d)});
+    vb_.map(Opcode::Select, select, 0, 0.0f, pn);
+    for (const TableRef& part : parts) vb_.scatter(pos_block.at(0), fresh.at(0), part, dims, pn + " store");
   }
-  VTensor fresh = vb_.alloc(name + ".new", hd, 1, {&kd, &old, &onehot, &pos_block, &table});
-  std::vector<VectorStep> select;
-  for (std::uint32_t d = 0; d < hd; ++d) select.push_back({{onehot.at(0), kd.at(d), old.at(d)}, fresh.at(d)});
-  vb_.map(Opcode::Select, select, 0, 0.0f, name);
-  for (const TableRef& part : parts) vb_.scatter(pos_block.at(0), fresh.at(0), part, hd, name + " store");
 }
 
 // The appends of row t (keys, values), kv head by kv head: head g's key and value are stored
@@ -140,7 +148,7 @@ void StepLowering::attend_head(std::uint32_t t, std::int64_t hq, const VTensor& 
   for (std::uint32_t d = 0; d < hd; ++d)
     vb_.map(Opcode::Distribute, {{{qr.at(static_cast<std::uint32_t>(2 * hq) + d / half)}, qd.at(d)}},
             static_cast<std::int32_t>(d % half), 0.0f, hn);
-  const std::vector<TableRef>& kt = lp.keys[g];
+  const KvTable& kt = lp.keys[g];
   const VTensor key_table = as_tensor(kt);
   const VTensor value_table = as_tensor(lp.values[g]);
   // q . k over the head's dimensions as kScoreChains independent multiply-add chains
@@ -153,7 +161,7 @@ void StepLowering::attend_head(std::uint32_t t, std::int64_t hq, const VTensor& 
     VTensor next = vb_.alloc(fmt::format("{}.s{}", hn, d), blocks_, 1, {&qd, &acc, &key_table});
     std::vector<VectorStep> steps;
     for (std::uint32_t blk = 0; blk < blocks_; ++blk) {
-      const VecRef key = table_vector(kt, blk, d);
+      const VecRef key = kt.at(blk, d);
       if (first) steps.push_back({{qd.at(d), key}, next.at(blk)});
       else steps.push_back({{qd.at(d), key, acc.at(blk)}, next.at(blk)});
     }
@@ -178,13 +186,13 @@ void StepLowering::attend_head(std::uint32_t t, std::int64_t hq, const VTensor& 
   const VTensor p = vb_.binary(Opcode::Mul, e, inv, hn + ".p");
   // out[d] = sum over positions of p * v[d]: per dimension a multiply-add chain over the blocks
   // (80 positions per lane), a lane sum, and the sum placed in its lane of the head.
-  const std::vector<TableRef>& vt = lp.values[g];
+  const KvTable& vt = lp.values[g];
   VTensor head_out[2];
   for (std::uint32_t d = 0; d < hd; ++d) {
     VTensor acc_d;
     for (std::uint32_t blk = 0; blk < blocks_; ++blk) {
       VTensor next = vb_.alloc(hn + ".pv", 1, 1, {&p, &acc_d, &value_table});
-      const VecRef value = table_vector(vt, blk, d);
+      const VecRef value = vt.at(blk, d);
       if (blk == 0) vb_.map(Opcode::Mul, {{{p.at(blk), value}, next.at(0)}}, 0, 0.0f, hn + " pv");
       else vb_.map(Opcode::MulAdd, {{{p.at(blk), value, acc_d.at(0)}, next.at(0)}}, 0, 0.0f, hn + " pv");
       acc_d = next;

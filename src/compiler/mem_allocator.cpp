@@ -65,10 +65,12 @@ Placed MemAllocator::allocate_on(const std::string& what, std::uint32_t vectors,
 
 std::pair<Placed, std::uint32_t> MemAllocator::allocate_table_part(const std::string& what,
                                                                   std::uint32_t row_vectors,
-                                                                  std::uint32_t max_rows, Pool pool) {
+                                                                  std::uint32_t max_rows, Pool pool,
+                                                                  const std::vector<int>& avoid) {
   const std::uint32_t bank = static_cast<std::uint32_t>(chip_.vectors_per_bank);
   int best = -1;
   std::uint32_t best_start = 0, best_rows = 0;
+  bool best_avoided = false;
   for (const Pool from : {pool, pool == Pool::Activations ? Pool::Weights : Pool::Activations}) {
     for (int s : pool_slices(from)) {
       // Room left in the bank the slice's top is in, or a whole next bank.
@@ -80,9 +82,11 @@ std::pair<Placed, std::uint32_t> MemAllocator::allocate_table_part(const std::st
       }
       if (std::uint64_t{start} + std::uint64_t{rows} * row_vectors > slice_vectors_) continue;
       rows = std::min(rows, max_rows);
-      if (rows > best_rows) best = s, best_start = start, best_rows = rows;
+      const bool avoided = std::find(avoid.begin(), avoid.end(), s) != avoid.end();
+      if (rows > best_rows || (rows == best_rows && best_avoided && !avoided))
+        best = s, best_start = start, best_rows = rows, best_avoided = avoided;
     }
-    if (best_rows == max_rows) break;
+    if (best_rows == max_rows && !best_avoided) break;
   }
   if (best < 0) {
     if (strict_) throw DoesNotFit(fmt::format("table {} does not fit the chip's SRAM", what));

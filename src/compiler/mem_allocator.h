@@ -60,8 +60,10 @@ class MemAllocator {
   // it reads), on the slice of `pool` (else of the other pool) whose bank has room for the most
   // rows, so that a large table fills the ends of partly used banks. Returns the rows placed;
   // when no bank has room for a row, counts max_rows as overflow (or throws, when strict).
+  // A slice in `avoid` is taken only when no other has room for as many rows.
   std::pair<Placed, std::uint32_t> allocate_table_part(const std::string& what, std::uint32_t row_vectors,
-                                                       std::uint32_t max_rows, Pool pool);
+                                                       std::uint32_t max_rows, Pool pool,
+                                                       const std::vector<int>& avoid = {});
   // Places over exactly these slices (e.g. the 16 slices that feed one MXM plane).
   Placed allocate_on(const std::string& what, std::uint32_t vectors, const std::vector<int>& slices);
 

@@ -135,8 +135,9 @@ void StepLowering::place_layer(std::int64_t l) {
     matrices_[b + "attn_v"] = {head_projection(b + "attn_v", w ? w->wv : nullptr, kv_first_, kv_heads_)};
     matrices_[b + "attn_output"] = {head_input_projection(b + "attn_output", w ? w->wo : nullptr, c.n_embd, q_first_, heads_)};
     for (std::int64_t g = 0; g < kv_heads_; ++g) {
-      lp.keys.push_back(table(fmt::format("{}k.{}", b, g), blocks_, static_cast<std::int32_t>(hd), Pool::Activations));
-      lp.values.push_back(table(fmt::format("{}v.{}", b, g), blocks_, static_cast<std::int32_t>(hd), Pool::Activations));
+      std::vector<int> avoid;  // the kv head's keys and values on slices of their own
+      lp.keys.push_back(kv_table(fmt::format("{}k.{}", b, g), avoid));
+      lp.values.push_back(kv_table(fmt::format("{}v.{}", b, g), avoid));
     }
   }
   if (lp.ffn) {
@@ -196,18 +197,47 @@ VTensor StepLowering::constant(const std::string& name, const std::vector<float>
 // A table of `rows` rows of `row_vectors` vectors, cut into parts that each sit in one bank of
 // one slice (part k holds rows [row_lo, row_lo + rows)).
 std::vector<TableRef> StepLowering::table(const std::string& name, std::int64_t rows, std::int32_t row_vectors,
-                                          Pool pool) {
+                                          Pool pool, const std::vector<int>& avoid) {
   const std::int64_t per_part = chip_.vectors_per_bank / row_vectors;
   if (per_part < 1) fail("a row of {} ({} vectors) does not fit one MEM bank", name, row_vectors);
   std::vector<TableRef> parts;
   for (std::int64_t lo = 0; lo < rows;) {
     const auto [p, n] = alloc_.allocate_table_part(
         fmt::format("{}.{}", name, lo), static_cast<std::uint32_t>(row_vectors),
-        static_cast<std::uint32_t>(std::min(per_part, rows - lo)), pool);
+        static_cast<std::uint32_t>(std::min(per_part, rows - lo)), pool, avoid);
     parts.push_back({p.slices[0], p.addr, row_vectors, static_cast<std::int32_t>(lo), static_cast<std::int32_t>(n)});
     lo += n;
   }
   return parts;
+}
+
+// One kv head's keys or values: the head's dimensions in kKvDimensionParts parts, each on a slice
+// outside `avoid` where there is room (the slices taken are added to it).
+KvTable StepLowering::kv_table(const std::string& name, std::vector<int>& avoid) {
+  constexpr std::int64_t kKvDimensionParts = 4;
+  const std::int64_t hd = c_.head_dim;
+  KvTable t;
+  t.dims_per_part = static_cast<std::uint32_t>((hd + kKvDimensionParts - 1) / kKvDimensionParts);
+  for (std::int64_t first = 0; first < hd; first += t.dims_per_part) {
+    const auto dims = static_cast<std::int32_t>(std::min<std::int64_t>(t.dims_per_part, hd - first));
+    t.parts.push_back(table(fmt::format("{}.d{}", name, first), blocks_, dims, Pool::Activations, avoid));
+    for (const TableRef& part : t.parts.back()) avoid.push_back(part.slice);
+  }
+  return t;
+}
+
+VecRef KvTable::at(std::int64_t block, std::int64_t dim) const {
+  for (const TableRef& t : parts.at(static_cast<std::size_t>(dim / dims_per_part)))
+    if (block >= t.row_lo && block < t.row_lo + t.rows)
+      return {t.slice, static_cast<std::uint32_t>(t.addr + (block - t.row_lo) * t.row_vectors + dim % dims_per_part), 1};
+  fail("internal compiler error: block {} is in no part of its KV table", block);
+}
+
+std::vector<int> KvTable::slices() const {
+  std::vector<int> out;
+  for (const auto& part : parts)
+    for (const TableRef& t : part) out.push_back(t.slice);
+  return out;
 }
 
 std::vector<float> StepLowering::vector_of(const model::TensorView* t) {
@@ -673,6 +703,13 @@ VecRef StepLowering::table_vector(const std::vector<TableRef>& parts, std::int64
     if (row >= t.row_lo && row < t.row_lo + t.rows)
       return {t.slice, static_cast<std::uint32_t>(t.addr + (row - t.row_lo) * t.row_vectors + i), 1};
   fail("internal compiler error: row {} is in no part of its table", row);
+}
+
+VTensor StepLowering::as_tensor(const KvTable& table) {
+  Placed p;
+  p.slices = table.slices();
+  p.vectors = static_cast<std::uint32_t>(p.slices.size());
+  return {"table", p};
 }
 
 // The slices of a table seen as a tensor, so that allocations can keep clear of them.

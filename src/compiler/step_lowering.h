@@ -51,11 +51,23 @@ struct Value {
 // A value of one Rows, whole-width (not sharded), not in head layout.
 inline Value whole(Rows rows) { return Value{{std::move(rows)}, {}, false, 0}; }
 
+// The keys (or values) of one kv head: rows are blocks of 80 positions, one vector per head
+// dimension (lane = position in the block). The dimensions are cut into parts of
+// dims_per_part, each on its own MEM slice (and the keys' apart from the values'), so that
+// attention reads them through many slice queues at once; a part's rows may spread over several
+// one-bank table parts.
+struct KvTable {
+  std::vector<std::vector<TableRef>> parts;  // [dimension part] -> row parts
+  std::uint32_t dims_per_part = 0;
+  VecRef at(std::int64_t block, std::int64_t dim) const;
+  std::vector<int> slices() const;
+};
+
 // The chip-side plan of one layer: what this chip holds of it, placed.
 struct LayerPlacement {
   bool attention = false, ffn = false;
   int first_part = 0, end_part = 0;  // the FFN column groups [first, end) held here
-  std::vector<std::vector<TableRef>> keys, values;  // [local kv head] -> table parts
+  std::vector<KvTable> keys, values;  // [local kv head]
 };
 
 class StepLowering {
@@ -113,7 +125,9 @@ class StepLowering {
   void place_embedding();
   VTensor input_buffer(const std::string& name, std::uint32_t n, ElementType type, std::uint32_t elements);
   VTensor constant(const std::string& name, const std::vector<float>& values);
-  std::vector<TableRef> table(const std::string& name, std::int64_t rows, std::int32_t row_vectors, Pool pool);
+  std::vector<TableRef> table(const std::string& name, std::int64_t rows, std::int32_t row_vectors, Pool pool,
+                              const std::vector<int>& avoid = {});
+  KvTable kv_table(const std::string& name, std::vector<int>& avoid);
   std::vector<float> vector_of(const model::TensorView* t);
   std::vector<float> head_layout(const std::vector<float>& v, std::int64_t heads, std::int64_t first = 0);
   // The MXM type (I8 or F16) of the matmul op named `op`, from its weight tensor's precision.
@@ -142,7 +156,7 @@ class StepLowering {
   Rows all_reduce(const Rows& partial, const std::string& name);
   VTensor head_norm(const VTensor& t, std::int64_t heads, const VTensor& w, const std::string& name);
   VTensor rope(const VTensor& t, std::int64_t heads, const VTensor& cos, const VTensor& sin, const std::string& name);
-  void append_kv(const VTensor& source, const std::vector<TableRef>& parts, std::int64_t g,
+  void append_kv(const VTensor& source, const KvTable& table, std::int64_t g,
                  const VTensor& onehot, const VTensor& pos_block, const std::string& name);
   void attend_head(std::uint32_t t, std::int64_t hq, const VTensor& q, const LayerPlacement& lp,
                    const Rows& out, const std::string& name);
@@ -151,6 +165,7 @@ class StepLowering {
   VTensor host_row(const VTensor& buffer, std::uint32_t t, std::uint32_t per_row = 1) const;
   static VecRef table_vector(const std::vector<TableRef>& parts, std::int64_t row, std::int64_t i);
   static VTensor as_tensor(const std::vector<TableRef>& parts);
+  static VTensor as_tensor(const KvTable& table);
 
   // ---- The compilation's fixed facts.
   const model::ModelConfig& c_;
