@@ -1,5 +1,7 @@
 #include "compiler/decode_lowering.h"
 
+#include "compiler/mxm_weights.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -50,7 +52,26 @@ DecodeProgram::DecodeProgram(const model::ModelConfig& config, const model::Mode
   graph::Graph graph = graph::build_step_graph(
       c, {.n_tokens = rows_, .position = 0, .logits_every_row = true}, graph::WeightTypes{});
   assign_precision(graph, options.weights);  // the precision pass: each weight's TruePoint type
-  StepLowering lowering(graph, c, model, system, options, st, program_, context_, rows_);
+  // Weight blocks 15 wide when the chip has room, else as wide as the chip loads
+  // (mxm_weights.h): a failed placement leaves the program as it was before it.
+  const int narrow = narrow_mxm_load_width(chip_), wide = chip_.mxm_load_streams;
+  const Program before = program_;
+  for (const int width : {narrow, wide}) {
+    try {
+      lower(graph, c, model, system, options, st, width);
+      return;
+    } catch (const DoesNotFit&) {
+      if (width == wide) throw;
+      program_ = before;
+      probes_.clear();
+    }
+  }
+}
+
+void DecodeProgram::lower(const graph::Graph& graph, const model::ModelConfig& c, const model::Model* model,
+                          const SystemConfig& system, const DecodeOptions& options, const StageSpec& st,
+                          int load_width) {
+  StepLowering lowering(graph, c, model, system, options, st, program_, context_, rows_, load_width);
   placement_ = lowering.placement();
   vocab_first_ = lowering.vocab_first();
   vocab_rows_ = lowering.vocab_rows();

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "compiler/precision.h"
+#include "graph/step_graph.h"
 #include "compiler/emitter.h"
 #include "compiler/mem_allocator.h"
 #include "lpu/program/program.h"
@@ -151,6 +152,10 @@ class DecodeProgram {
   std::uint64_t input_ready() const { return input_ready_; }
 
  private:
+  // The lowering proper, with weight blocks on `load_width` slices per MXM plane.
+  void lower(const graph::Graph& graph, const model::ModelConfig& config, const model::Model* model,
+             const SystemConfig& system, const DecodeOptions& options, const StageSpec& stage, int load_width);
+
   model::ModelConfig config_;
   ChipConfig chip_;
   Program program_;

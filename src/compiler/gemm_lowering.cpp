@@ -1,5 +1,7 @@
 #include "compiler/gemm_lowering.h"
 
+#include "compiler/mxm_weights.h"
+
 #include <algorithm>
 #include <cstring>
 #include <fmt/format.h>
@@ -18,7 +20,7 @@ constexpr std::int64_t kMaxDimension = 1 << 20;
 
 int element_bytes(ElementType t) { return t == ElementType::I8 ? 1 : 2; }
 
-// The 16 weight slices that feed `plane`: its hemisphere's weight pool, in groups of 16.
+// The weight slices that feed `plane`: its hemisphere's weight pool, in groups of `width`.
 std::vector<int> plane_slices(const MemAllocator& alloc, const Floorplan& fp, int plane, int width) {
   const Hemisphere h = fp.mxm_hemisphere(plane);
   std::vector<int> mine;
@@ -48,11 +50,16 @@ GemmProgram::GemmProgram(const SystemConfig& system, const GemmShape& shape)
   chunks_ = (shape.k + elements_per_vector_ - 1) / elements_per_vector_;
   blocks_ = (shape.n + rows_per_block - 1) / rows_per_block;
   const std::uint32_t m = static_cast<std::uint32_t>(shape.m);
-  const int width = chip_.mxm_load_streams;
-
   MemAllocator alloc(chip_, fp);
-  // Weights first: each block must sit on the 16 slices that feed its plane; A and C may then
-  // spill into whatever room is left.
+  // Weights first: each block must sit on slices that feed its plane; A and C may then spill
+  // into whatever room is left. The narrow load width (mxm_weights.h) when a plane's blocks
+  // fit its narrower set of slices.
+  const std::int64_t blocks_per_plane = (blocks_ + fp.mxm_planes() - 1) / fp.mxm_planes() * chunks_;
+  const int narrow = narrow_mxm_load_width(chip_);
+  const std::int64_t slice_vectors = std::int64_t{chip_.vectors_per_bank} * chip_.banks_per_slice;
+  const int width = blocks_per_plane * ((rows_per_block + narrow - 1) / narrow) <= slice_vectors
+                        ? narrow
+                        : chip_.mxm_load_streams;
   for (std::int64_t j = 0; j < blocks_; ++j)
     for (std::int64_t c = 0; c < chunks_; ++c) {
       const int plane = static_cast<int>(j % fp.mxm_planes());
@@ -149,12 +156,12 @@ std::vector<MemorySegment> GemmProgram::pack_inputs(std::span<const std::uint8_t
       std::memcpy(&seg.bytes[r * vb], &a[(r * shape_.k + k0) * eb], kn * eb);
     segments.push_back(std::move(seg));
   }
-  // W: block (j, c) row r (output 320j + r) -> slices[r % 16], addr + r / 16.
-  const int width = chip_.mxm_load_streams;
+  // W: block (j, c) row r (output 320j + r) -> slices[r % W], addr + r / W (W = its slices).
   const std::int64_t rows_per_block = chip_.mxm_plane_rows;
   for (std::int64_t j = 0; j < blocks_; ++j)
     for (std::int64_t c = 0; c < chunks_; ++c) {
       const WeightBlock& b = w_blocks_[j * chunks_ + c];
+      const int width = static_cast<int>(b.slices.size());
       const std::int64_t k0 = c * elements_per_vector_;
       const std::int64_t kn = std::min<std::int64_t>(elements_per_vector_, shape_.k - k0);
       for (int s = 0; s < width; ++s) {

@@ -50,8 +50,8 @@ class GemmProgram {
  private:
   struct WeightBlock {
     int plane;
-    std::vector<int> slices;   // 16: row r of the block in slices[r % 16]
-    std::uint32_t addr;        // at addr + r / 16
+    std::vector<int> slices;   // W (mxm_weights.h): row r of the block in slices[r % W]
+    std::uint32_t addr;        // at addr + r / W
   };
   GemmShape shape_;
   ChipConfig chip_;

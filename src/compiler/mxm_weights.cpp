@@ -10,9 +10,8 @@
 
 namespace lockstep::compiler {
 
-MxmPlacer::MxmPlacer(const ChipConfig& chip, const Floorplan& floorplan, MemAllocator& allocator)
+MxmPlacer::MxmPlacer(const ChipConfig& chip, const Floorplan& floorplan, MemAllocator& allocator, int width)
     : chip_(chip), fp_(floorplan), alloc_(allocator), plane_slices_(floorplan.mxm_planes()) {
-  const int width = chip.mxm_load_streams;
   const int per_hemisphere = floorplan.mxm_planes() / 2;
   for (int plane = 0; plane < floorplan.mxm_planes(); ++plane) {
     std::vector<int> mine;
@@ -71,11 +70,11 @@ void pack_mxm_weights(const MxmWeights& w, const ChipConfig& chip,
   const std::uint32_t per_vector = int8 ? vb : vb / 2;
   std::vector<float> scales(w.rows, 0.0f);
   const std::uint32_t block_rows = chip.mxm_plane_rows;
-  const std::size_t width = chip.mxm_load_streams;
   std::vector<float> full(w.cols);
   // segments[block * chunks + chunk][slice index] -> bytes
   std::vector<std::vector<std::vector<std::uint8_t>>> bytes(w.placed.size());
   for (std::size_t b = 0; b < w.placed.size(); ++b) {
+    const std::size_t width = w.placed[b].slices.size();
     const std::uint32_t depth = static_cast<std::uint32_t>((w.placed[b].rows + width - 1) / width);
     bytes[b].assign(width, std::vector<std::uint8_t>(std::size_t{depth} * vb, 0));
   }
@@ -88,6 +87,7 @@ void pack_mxm_weights(const MxmWeights& w, const ChipConfig& chip,
     const float inverse = absmax > 0 ? 127.0f / absmax : 0.0f;
     const std::uint32_t j = r / block_rows, within = r % block_rows;
     for (std::uint32_t c = 0; c < w.chunks; ++c) {
+      const std::size_t width = w.placed[j * w.chunks + c].slices.size();
       auto& dst = bytes[j * w.chunks + c][within % width];
       std::uint8_t* v = &dst[std::size_t{within / width} * vb];
       for (std::uint32_t e = 0; e < per_vector; ++e) {
@@ -104,7 +104,7 @@ void pack_mxm_weights(const MxmWeights& w, const ChipConfig& chip,
   }
   if (int8) append_fp32_segments(w.row_scale.place, scales, chip.vector_bytes, memory);
   for (std::size_t b = 0; b < w.placed.size(); ++b)
-    for (std::size_t s = 0; s < width; ++s)
+    for (std::size_t s = 0; s < w.placed[b].slices.size(); ++s)
       memory.push_back({w.placed[b].slices[s], w.placed[b].addr, std::move(bytes[b][s])});
 }
 

@@ -2,11 +2,13 @@
 //
 // A matrix of `rows` outputs x `cols` inputs (both as laid out: rows a multiple of 80 so that
 // outputs fill whole fp32 vectors, cols cut into K chunks of 160 fp16 or 320 int8) is cut into
-// blocks of 320 rows x one chunk. Block (j, c) lives on 16 MEM slices that feed its plane: row r
-// of the block in slices[r % 16] at addr + r / 16, so one LoadWeights reads 16 rows per cycle.
+// blocks of 320 rows x one chunk. Block (j, c) lives on W (16 or 15) MEM slices that feed its
+// plane: row r of the block in slices[r % W] at addr + r / W, so one LoadWeights reads W rows per
+// cycle.
 // Blocks go to the four planes in turn, so consecutive blocks stream and compute in parallel.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -21,9 +23,20 @@ namespace lockstep::compiler {
 // The machine's names (Program, ChipConfig, Opcode, ...) are the compiler's vocabulary.
 using namespace lockstep::lpu;
 
+// Rows one LoadWeights streams per cycle, when SRAM allows. The chip allows mxm_load_streams (16);
+// the planes of a hemisphere share its streams_per_direction outward streams (32), so two planes
+// loading 16 wide take every stream and the input vector of a matrix-vector product waits for a
+// free one. One stream per plane is left free for it: 15 wide on lpu-v1 (a 1 x 8000 x 8000
+// matvec: 6,714 cycles at 16 wide, 4,220 at 15). A plane's weights then sit on 15 slices, not
+// 16, so a chip that the planner fills to its MXM capacity is placed 16 wide (DecodeProgram
+// tries the narrow width first).
+inline int narrow_mxm_load_width(const ChipConfig& chip) {
+  return std::max(1, std::min(chip.mxm_load_streams, chip.streams_per_direction / chip.mxm_planes_per_hemisphere - 1));
+}
+
 struct MxmBlock {
   int plane = 0;
-  std::vector<int> slices;   // mxm_load_streams slices
+  std::vector<int> slices;   // the placer's width slices
   std::uint32_t addr = 0;
   std::uint32_t rows = 0;    // rows installed (<= 320)
 };
@@ -49,7 +62,8 @@ struct MxmInput {
 
 class MxmPlacer {
  public:
-  MxmPlacer(const ChipConfig& chip, const Floorplan& floorplan, MemAllocator& allocator);
+  // Blocks on `width` slices per plane (mxm_load_streams, or narrow_mxm_load_width).
+  MxmPlacer(const ChipConfig& chip, const Floorplan& floorplan, MemAllocator& allocator, int width);
   // Places a rows x cols matrix (laid-out sizes; rows rounded up to whole vectors).
   MxmWeights place(const std::string& name, std::uint32_t rows, std::uint32_t cols, ElementType type);
 
@@ -58,7 +72,7 @@ class MxmPlacer {
   const Floorplan& fp_;
   MemAllocator& alloc_;
   int next_plane_ = 0;
-  std::vector<std::vector<int>> plane_slices_;  // [plane] -> its 16 feeding slices
+  std::vector<std::vector<int>> plane_slices_;  // [plane] -> its `width` feeding slices
 };
 
 // Appends the memory segments holding `w`, whose laid-out row r is produced by

@@ -30,10 +30,11 @@ void weight_row(const model::TensorView& t, std::uint64_t r, float* out) {
 
 StepLowering::StepLowering(const graph::Graph& graph, const model::ModelConfig& config,
                            const model::Model* model, const SystemConfig& system, const DecodeOptions& options,
-                           const StageSpec& st, Program& program, std::int64_t context, std::uint32_t rows)
+                           const StageSpec& st, Program& program, std::int64_t context, std::uint32_t rows,
+                           int load_width)
     : c_(config), m_(model), chip_(system.chip), system_(system), graph_(&graph), st_(st), program_(program),
       fp_(system.chip), alloc_(system.chip, fp_), scheduler_(system.chip, fp_, program), emitter_(scheduler_),
-      vb_(emitter_, alloc_), placer_(system.chip, fp_, alloc_),
+      vb_(emitter_, alloc_), placer_(system.chip, fp_, alloc_, load_width),
       lanes_(static_cast<std::uint32_t>(system.chip.fp32_lanes())), context_(context),
       blocks_(ceil_div(context, system.chip.fp32_lanes())), T_(rows), probe_(options.probe) {
   const model::ModelConfig& c = c_;

@@ -75,9 +75,10 @@ class StepLowering {
   // Places everything (the placement pass): each matmul's weights at the precision the
   // precision pass gave its weight tensor in `graph` (compiler/precision.h). Throws DoesNotFit
   // when the chip's SRAM is short. `graph` must outlive the lowering.
+  // Weight blocks sit on `load_width` slices per MXM plane (mxm_weights.h).
   StepLowering(const graph::Graph& graph, const model::ModelConfig& config, const model::Model* model,
                const SystemConfig& system, const DecodeOptions& options, const StageSpec& stage,
-               Program& program, std::int64_t context, std::uint32_t rows);
+               Program& program, std::int64_t context, std::uint32_t rows, int load_width);
 
   // Receives the stage's input (and forwards it to the stage's peers); false when the stage
   // compiles its input only (StageSpec::input_only).
