@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <optional>
 
 #include "cli/command_registry.h"
 #include "cli/lpu_options.h"
@@ -19,6 +20,7 @@
 #include "lpu/arch/floorplan.h"
 #include "compiler/all_reduce_lowering.h"
 #include "compiler/gemm_lowering.h"
+#include "compiler/multichip_gemm.h"
 #include "compiler/model_footprint.h"
 #include "compiler/partition_planner.h"
 #include "lpu/program/program_asm.h"
@@ -133,8 +135,60 @@ void write_output(const CompileArgs& a, const lpu::Program& program,
   std::fprintf(stderr, "wrote %s (%s)\n", a.output.c_str(), as_asm ? "assembly" : "binary");
 }
 
+// --gemm on a system of chips: the GEMM split over a node's chips both ways (multichip_gemm.h),
+// each simulated (every machine and link rule checked), against the chips' combined peak.
+void compile_system_gemm(const CompileArgs& a, const lpu::SystemConfig& system, const compiler::GemmShape& shape) {
+  const int chips = a.tensor_parallel > 0 ? a.tensor_parallel : system.topology.chips_per_node;
+  const bool int8 = shape.type == lpu::ElementType::I8;
+  const double peak = chips * (int8 ? system.chip.published_peak_int8_ops : system.chip.published_peak_fp16_flops);
+  fmt::print("gemm {}x{}x{} {} over {} chips of a {} node (combined published peak {})\n", shape.m, shape.k, shape.n,
+             int8 ? "int8" : "fp16", chips, system.name, si(peak, int8 ? "OP/s" : "FLOP/s"));
+  lpu::SystemSimulator simulator(system);
+  const lpu::Floorplan fp(system.chip);
+  const auto occupancy = static_cast<std::uint32_t>(simulator.occupancy_cycles());
+  std::uint64_t best = 0;
+  const char* best_name = "";
+  for (const compiler::GemmSplit split : {compiler::GemmSplit::Columns, compiler::GemmSplit::Inner}) {
+    std::optional<compiler::SystemGemm> gemm;
+    try {
+      gemm.emplace(system, shape, chips, split);
+    } catch (const Error& e) {
+      fmt::print("\nsplit by {}: {}\n", compiler::gemm_split_name(split), e.what());
+      continue;
+    }
+    std::vector<std::unique_ptr<lpu::Chip>> owned;
+    std::vector<lpu::Chip*> run_on;
+    for (std::size_t i = 0; i < gemm->program().chips.size(); ++i) {
+      owned.push_back(std::make_unique<lpu::Chip>(system.chip));
+      run_on.push_back(owned.back().get());
+    }
+    const lpu::SystemResult r = simulator.run(gemm->program(), lpu::SimulationMode::Timing, run_on);
+    const double seconds = r.cycles / system.chip.clock_hz;
+    const double ops = 2.0 * gemm->macs() / seconds;
+    const compiler::GemmShape& cs = gemm->chip_shape();
+    fmt::print("\nsplit by {}    each chip {}x{}x{}{}; simulated, every rule checked\n", compiler::gemm_split_name(split),
+               cs.m, cs.k, cs.n, split == compiler::GemmSplit::Inner ? " + an all-reduce of C (fp32)" : " (C stays split)");
+    fmt::print("time           {}\n", cycles_and_time(r.cycles, system.chip.clock_hz));
+    fmt::print("throughput     {} = {:.1f}% of the {} chips' peak; {} link transfers\n", si(ops, int8 ? "OP/s" : "FLOP/s"),
+               100 * ops / peak, chips, r.transfers);
+    print_roofline(lpu::program_roofline(gemm->program().programs[0], system.chip, fp, occupancy), system.chip.clock_hz,
+                   "chip roofline");
+    if (best == 0 || r.cycles < best) {
+      best = r.cycles;
+      best_name = compiler::gemm_split_name(split);
+    }
+  }
+  if (best == 0) fail("the GEMM splits neither way over {} chips", chips);
+  fmt::print("\nfaster         split by {}: {}\n", best_name, cycles_and_time(best, system.chip.clock_hz));
+}
+
 void compile_gemm(const CompileArgs& a, const lpu::SystemConfig& system) {
   const compiler::GemmShape shape = parse_gemm(a.lpu);
+  if (system.topology.chips > 1) {
+    if (!a.output.empty() || a.emit != "summary" || !a.dump_after.empty())
+      fail("-o, --emit and --dump-after are for one chip's GEMM; {} is a system of chips", system.name);
+    return compile_system_gemm(a, system, shape);
+  }
   const compiler::GemmProgram gemm(system, shape);
   const lpu::Program& program = gemm.program();
   if (dump(a, "placement")) return dump_placement(gemm.placement(), system.chip);

@@ -1,6 +1,8 @@
 #include "compiler/gemm_lowering.h"
 
+#include "compiler/all_reduce_lowering.h"
 #include "compiler/mxm_weights.h"
+#include "compiler/vector_builder.h"
 
 #include <algorithm>
 #include <cstring>
@@ -35,7 +37,7 @@ std::vector<int> plane_slices(const MemAllocator& alloc, const Floorplan& fp, in
 
 }  // namespace
 
-GemmProgram::GemmProgram(const SystemConfig& system, const GemmShape& shape)
+GemmProgram::GemmProgram(const SystemConfig& system, const GemmShape& shape, const GemmAllReduce& reduce)
     : shape_(shape), chip_(system.chip) {
   if (shape.m < 1 || shape.k < 1 || shape.n < 1 || shape.m > kMaxDimension ||
       shape.k > kMaxDimension || shape.n > kMaxDimension)
@@ -90,11 +92,14 @@ GemmProgram::GemmProgram(const SystemConfig& system, const GemmShape& shape)
     program_.buffers.push_back({fmt::format("a.{}", c), true, a_chunks_[c].first,
                                 a_chunks_[c].second, m, shape.type,
                                 static_cast<std::uint32_t>(m * elements_per_vector_)});
-  for (std::size_t q = 0; q < c_chunks_.size(); ++q)
-    program_.buffers.push_back({fmt::format("c.{}", q), false, c_chunks_[q].first,
-                                c_chunks_[q].second, m,
-                                shape.type == ElementType::I8 ? ElementType::I32 : ElementType::F32,
-                                static_cast<std::uint32_t>(m * lanes_out)});
+  const bool reduced = reduce.ranks > 1;
+  // After an all-reduce the result is a new tensor; its buffers are added below.
+  if (!reduced)
+    for (std::size_t q = 0; q < c_chunks_.size(); ++q)
+      program_.buffers.push_back({fmt::format("c.{}", q), false, c_chunks_[q].first,
+                                  c_chunks_[q].second, m,
+                                  shape.type == ElementType::I8 ? ElementType::I32 : ElementType::F32,
+                                  static_cast<std::uint32_t>(m * lanes_out)});
 
   Scheduler scheduler(chip_, fp, program_);
   Emitter emit(scheduler);
@@ -130,8 +135,49 @@ GemmProgram::GemmProgram(const SystemConfig& system, const GemmShape& shape)
       }
     }
   }
+  if (reduced) {
+    try {
+      all_reduce_output(emit, alloc, reduce);
+    } catch (const DoesNotFit&) {
+      throw DoesNotFit(fmt::format(
+          "the partial C of {}x{} (fp32, {:.1f} MiB) and its all-reduce's buffers do not fit one {} chip beside "
+          "A and W",
+          shape.m, shape.n, shape.m * shape.n * 4 / 1048576.0, system.name));
+    }
+  }
   program_.predicted_cycles = scheduler.finish();
   check_program(program_, chip_, fp);
+}
+
+// C's chunks, each m vectors in one slice: to fp32 (int8's int32 sums), then the butterfly of
+// all_reduce_lowering.h into a new tensor per chunk, which the output buffers name.
+void GemmProgram::all_reduce_output(Emitter& emit, MemAllocator& alloc, const GemmAllReduce& reduce) {
+  alloc.set_strict(true);
+  VectorBuilder vb(emit, alloc);
+  const std::uint32_t m = static_cast<std::uint32_t>(shape_.m);
+  Stripes partial, sum;
+  std::vector<VTensor> results;
+  results.reserve(c_chunks_.size());
+  for (std::size_t q = 0; q < c_chunks_.size(); ++q) {
+    VTensor chunk{fmt::format("c.{}", q), Placed{{c_chunks_[q].first}, c_chunks_[q].second, m}};
+    if (shape_.type == ElementType::I8) {  // one stripe, as the all-reduce takes it
+      VTensor f32 = vb.alloc(chunk.name + ".f32", m, 1, {&chunk});
+      std::vector<VectorStep> steps;
+      for (std::uint32_t i = 0; i < m; ++i) steps.push_back({{chunk.at(i)}, f32.at(i)});
+      vb.map(Opcode::ConvertI32ToF32, steps, 0, 0.0f, chunk.name + ".f32");
+      chunk = f32;
+    }
+    results.push_back(vb.alloc(fmt::format("c.{}.sum", q), m, 1, {&chunk}));
+    partial.push_back({chunk.at(0), m});
+    sum.push_back({results.back().at(0), m});
+  }
+  std::vector<const VTensor*> near;
+  for (const VTensor& r : results) near.push_back(&r);
+  lower_butterfly_all_reduce(vb, reduce.ranks, {reduce.occupancy, reduce.transfer}, partial, sum, near, "c");
+  const auto lanes = static_cast<std::uint32_t>(chip_.fp32_lanes());
+  for (std::size_t q = 0; q < results.size(); ++q)
+    program_.buffers.push_back({fmt::format("c.{}", q), false, results[q].place.slices[0], results[q].place.addr, m,
+                                ElementType::F32, m * lanes});
 }
 
 std::uint64_t GemmProgram::macs() const {

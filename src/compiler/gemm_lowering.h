@@ -23,6 +23,8 @@ namespace lockstep::compiler {
 // The machine's names (Program, ChipConfig, Opcode, ...) are the compiler's vocabulary.
 using namespace lockstep::lpu;
 
+class Emitter;
+
 struct GemmShape {
   std::int64_t m = 0;  // rows of A and C
   std::int64_t k = 0;  // inner dimension
@@ -30,9 +32,18 @@ struct GemmShape {
   ElementType type = ElementType::I8;  // I8 or F16
 };
 
+// A GEMM that is one of `ranks` partial products over a cut of K (multichip_gemm.h): its C
+// (int32 converted to fp32 for int8) is all-reduced over the ranks after the product, so the
+// output buffers hold the sum on every rank.
+struct GemmAllReduce {
+  int ranks = 1;
+  std::uint16_t occupancy = 24;  // link cycles per vector (decode_lowering.h's LinkCycles)
+  std::uint32_t transfer = 241;
+};
+
 class GemmProgram {
  public:
-  GemmProgram(const SystemConfig& system, const GemmShape& shape);
+  GemmProgram(const SystemConfig& system, const GemmShape& shape, const GemmAllReduce& reduce = {});
 
   const Program& program() const { return program_; }
   const GemmShape& shape() const { return shape_; }
@@ -43,11 +54,14 @@ class GemmProgram {
   // where the program reads them.
   std::vector<MemorySegment> pack_inputs(std::span<const std::uint8_t> a,
                                          std::span<const std::uint8_t> w) const;
-  // C ([m][n], 4-byte int32 or fp32 lanes, row-major) from the output buffers of a run.
+  // C ([m][n], 4-byte int32 or fp32 lanes, row-major; fp32 after an all-reduce) from the output
+  // buffers of a run.
   std::vector<std::uint8_t> unpack_output(
       const std::function<std::vector<std::uint8_t>(const HostBuffer&)>& read) const;
 
  private:
+  void all_reduce_output(Emitter& emit, MemAllocator& alloc, const GemmAllReduce& reduce);
+
   struct WeightBlock {
     int plane;
     std::vector<int> slices;   // W (mxm_weights.h): row r of the block in slices[r % W]
