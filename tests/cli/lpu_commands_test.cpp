@@ -20,6 +20,29 @@ TEST(LpuCommands, CompileGemmPredictsCyclesAndThroughput) {
   EXPECT_NE(r.out.find("of the published peak"), std::string::npos);
 }
 
+TEST(LpuCommands, CompilePrintsTheRoofline) {
+  auto r = run_lockstep({"compile", "--gemm", "1,2560,2560"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("of the roofline"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("weights into the MXM binds"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("busiest queues"), std::string::npos) << r.out;
+}
+
+TEST(LpuCommands, AllReduceAndMultichipGemmOnANode) {
+  auto ar = run_lockstep({"compile", "--all-reduce", "320,32768", "--system", "groq-node"});
+  ASSERT_EQ(ar.exit_code, 0) << ar.err;
+  EXPECT_NE(ar.out.find("over 8 chips"), std::string::npos) << ar.out;
+  EXPECT_NE(ar.out.find("busbw"), std::string::npos) << ar.out;
+  auto gemm = run_lockstep({"compile", "--gemm", "64,1280,2560", "--system", "groq-node", "--tensor-parallel", "2"});
+  ASSERT_EQ(gemm.exit_code, 0) << gemm.err;
+  EXPECT_NE(gemm.out.find("split by columns"), std::string::npos) << gemm.out;
+  EXPECT_NE(gemm.out.find("split by inner"), std::string::npos) << gemm.out;
+  EXPECT_NE(gemm.out.find("faster "), std::string::npos) << gemm.out;
+  auto lone = run_lockstep({"compile", "--all-reduce", "320"});
+  EXPECT_NE(lone.exit_code, 0);
+  EXPECT_NE(lone.err.find("needs a system of chips"), std::string::npos) << lone.err;
+}
+
 TEST(LpuCommands, DumpAfterGraphListsTheOpsTheLoweringTakes) {
   auto r = run_lockstep({"compile", "--model-preset", "tiny-qwen3", "--dump-after", "graph"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
