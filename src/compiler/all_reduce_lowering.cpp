@@ -41,12 +41,6 @@ void lower_butterfly_all_reduce(VectorBuilder& vb, int ranks, const LinkCycles& 
 
 namespace {
 
-int link_between(const Topology& topology, int from, int to) {
-  for (int l = 0; l < topology.links_per_chip(); ++l)
-    if (topology.peer(from, l).chip == to) return l;
-  fail("chip {} has no direct link to chip {}: an all-reduce runs inside one node", from, to);
-}
-
 Stripes stripes_of(const Placed& p) {
   Stripes out;
   for (int s = 0; s < p.stripes(); ++s) out.push_back({VecRef{p.slices[s], p.addr, 1}, p.stripe_vectors(s)});
@@ -54,6 +48,17 @@ Stripes stripes_of(const Placed& p) {
 }
 
 }  // namespace
+
+int direct_link(const Topology& topology, int from, int to) {
+  for (int l = 0; l < topology.links_per_chip(); ++l)
+    if (topology.peer(from, l).chip == to) return l;
+  fail("chip {} has no direct link to chip {}", from, to);
+}
+
+void map_butterfly_channels(const Topology& topology, int rank, int ranks, ChipAssignment& chip) {
+  for (int s = 0; (1 << s) < ranks; ++s)
+    chip.channel_links[kChannelButterfly + s] = direct_link(topology, rank, rank ^ (1 << s));
+}
 
 AllReduceProgram::AllReduceProgram(const SystemConfig& system, std::int64_t bytes, int ranks) : ranks_(ranks) {
   const ChipConfig& chip = system.chip;
@@ -105,8 +110,7 @@ AllReduceProgram::AllReduceProgram(const SystemConfig& system, std::int64_t byte
     a.chip = rank;
     a.program = 0;
     a.role = fmt::format("rank {}", rank);
-    for (int s = 0; (1 << s) < ranks; ++s)
-      a.channel_links[kChannelButterfly + s] = link_between(topology, rank, rank ^ (1 << s));
+    map_butterfly_channels(topology, rank, ranks, a);
     program_.chips.push_back(std::move(a));
   }
 }

@@ -17,6 +17,7 @@
 #include "compiler/decode_lowering.h"
 #include "compiler/vector_builder.h"
 #include "lpu/arch/system_config.h"
+#include "lpu/arch/topology.h"
 #include "lpu/program/system_program.h"
 
 namespace lockstep::compiler {
@@ -30,6 +31,13 @@ using Stripes = std::vector<std::pair<VecRef, std::uint32_t>>;
 void lower_butterfly_all_reduce(VectorBuilder& vb, int ranks, const LinkCycles& link, const Stripes& mine,
                                 const Stripes& out, const std::vector<const VTensor*>& near,
                                 const std::string& name);
+
+// The link of chip `from` that goes straight to chip `to` (lockstep::Error when none does).
+int direct_link(const Topology& topology, int from, int to);
+
+// Maps chip `rank`'s butterfly channels (kChannelButterfly + s) onto its links to rank ^ 2^s, for
+// `ranks` chips numbered as their topology ids.
+void map_butterfly_channels(const Topology& topology, int rank, int ranks, ChipAssignment& chip);
 
 // One all-reduce of `bytes` (rounded up to whole fp32 vectors) over the first `ranks` chips of
 // node 0 of `system`, as a SystemProgram every rank runs the same program of: the input is a

@@ -1,6 +1,6 @@
 #include "compiler/multichip_gemm.h"
 
-#include "compiler/decode_lowering.h"
+#include "compiler/all_reduce_lowering.h"
 
 #include <fmt/core.h>
 
@@ -40,9 +40,7 @@ SystemGemm::SystemGemm(const SystemConfig& system, const GemmShape& shape, int c
     ChipAssignment a;
     a.chip = rank;
     a.role = fmt::format("rank {}", rank);
-    for (int s = 0; split == GemmSplit::Inner && (1 << s) < chips; ++s)
-      for (int l = 0; l < topology.links_per_chip(); ++l)
-        if (topology.peer(rank, l).chip == (rank ^ (1 << s))) a.channel_links[kChannelButterfly + s] = l;
+    if (split == GemmSplit::Inner) map_butterfly_channels(topology, rank, chips, a);
     program_.chips.push_back(std::move(a));
   }
 }

@@ -117,7 +117,6 @@ void StepLowering::place_layer(std::int64_t l) {
   lp.ffn = lp.end_part > lp.first_part;
   const model::LayerWeights* w = m_ ? &m_->layers[static_cast<std::size_t>(l)] : nullptr;
   const std::string b = fmt::format("blk.{}.", l);
-  const std::uint32_t hd = static_cast<std::uint32_t>(c.head_dim);
   if (lp.attention) {
     vectors_[b + "attn_norm.weight"] = constant(b + "attn_norm", w ? vector_of(w->attn_norm) : std::vector<float>(c.n_embd));
     if (c.qkv_bias) {

@@ -1,5 +1,7 @@
 #include "compiler/system_lowering.h"
 
+#include "compiler/all_reduce_lowering.h"
+
 #include <algorithm>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -14,11 +16,7 @@
 namespace lockstep::compiler {
 namespace {
 
-int link_to(const Topology& topology, int from, int to) {
-  for (int l = 0; l < topology.links_per_chip(); ++l)
-    if (topology.peer(from, l).chip == to) return l;
-  fail("internal compiler error: chip {} has no direct link to chip {}", from, to);
-}
+int link_to(const Topology& topology, int from, int to) { return direct_link(topology, from, to); }
 
 // Chips of every stage, P per stage, filling nodes so that consecutive stages share a direct
 // link from the last chip of one to the first of the next. Nodes are visited in a depth-first
