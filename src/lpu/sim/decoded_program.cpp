@@ -115,6 +115,7 @@ DecodedProgram decode_program(const Program& program, const ChipConfig& chip,
       }
       if (d.outputs > 0) out.max_output_delay = std::max(out.max_output_delay, d.delay);
       if (info.unit == Unit::C2c) out.uses_links = true;
+      if (d.order != 0) out.uses_order = true;
       if (info.unit == Unit::Mem) out.max_memory_delay = std::max(out.max_memory_delay, d.delay);
     }
   }

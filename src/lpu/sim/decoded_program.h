@@ -89,6 +89,7 @@ struct DecodedProgram {
   int max_output_delay = 1;              // largest delay of an instruction that writes streams
   int max_memory_delay = 1;              // largest delay of a MEM instruction
   bool uses_links = false;               // holds a C2C instruction (needs a LinkPort to run)
+  bool uses_order = false;               // an instruction declares a memory order (program.h)
 };
 
 // Checks `program` with check_program, then decodes it for `chip` laid out as `floorplan`.

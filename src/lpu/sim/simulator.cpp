@@ -171,12 +171,12 @@ class Execution {
       const std::int64_t now = calendar_.now();
       if constexpr (kTraced) sample_streams(window_, now);
       if constexpr (kFunctional) apply_commits_before(now);
-      apply_order_before(now);
+      if (program_.uses_order) apply_order_before(now);
       calendar_.drain([this](int rank) { step<kFunctional, kTraced>(rank); });
       if (!calendar_.advance()) {
         done_ = true;
         if constexpr (kFunctional) apply_commits_before(std::numeric_limits<std::int64_t>::max());
-        apply_order_before(std::numeric_limits<std::int64_t>::max());
+        if (program_.uses_order) apply_order_before(std::numeric_limits<std::int64_t>::max());
         if constexpr (kTraced)
           sample_streams(window_, std::numeric_limits<std::int64_t>::max());
         return false;
