@@ -13,13 +13,19 @@
 namespace lockstep::cli {
 namespace {
 
+TargetOptions oracle_target() {
+  TargetOptions t;
+  t.target = "ref";
+  return t;
+}
+
 struct LogitsArgs {
   std::string model;
   std::string prompt;
   std::string token_list;
   std::string output;
   bool no_bos = false;
-  TargetOptions target = {.target = "ref"};  // the oracle unless asked otherwise
+  TargetOptions target = oracle_target();  // the oracle unless asked otherwise
 };
 
 std::vector<std::int32_t> parse_token_list(const std::string& text) {

@@ -73,6 +73,7 @@ std::uint64_t Emitter::unit_op(Opcode op, const std::vector<VecRef>& in, VecRef 
   unit.queue = info.unit == Unit::Sxm ? fp_.sxm_queue(sxm_side) : fp_.vxm_queue(0);
   if (info.unit == Unit::Vxm)
     for (int alu = 0; alu < s_.chip().vxm_alus; ++alu) unit.alternatives.push_back(fp_.vxm_queue(alu));
+  if (info.unit == Unit::Sxm && fp_.sxm_queues(sxm_side).size() > 1) unit.alternatives = fp_.sxm_queues(sxm_side);
   unit.instruction = make(op);
   unit.instruction.imm = imm;
   unit.instruction.fimm = fimm;

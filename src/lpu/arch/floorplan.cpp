@@ -40,6 +40,16 @@ Floorplan::Floorplan(const ChipConfig& chip)
                          channel < kC2cChannels / 2 ? Hemisphere::West : Hemisphere::East,
                          c2c_position(channel), channel,
                          fmt::format("c2c.{}.{}", channel, transmit ? "tx" : "rx"), transmit});
+  // The hemisphere's further SXM queues come last, so that the ids of the others do not depend
+  // on how many there are: sxm.w1, sxm.w2, ... beside sxm.w.
+  for (Hemisphere h : {Hemisphere::West, Hemisphere::East}) {
+    sxm_queues_[static_cast<int>(h)].push_back(sxm_queue(h));
+    for (int i = 1; i < chip.sxm_queues_per_hemisphere; ++i) {
+      sxm_queues_[static_cast<int>(h)].push_back(static_cast<int>(queues_.size()));
+      queues_.push_back({Unit::Sxm, h, sxm_position(h), static_cast<int>(h),
+                         fmt::format("sxm.{}{}", h == Hemisphere::West ? 'w' : 'e', i)});
+    }
+  }
 }
 
 int Floorplan::c2c_position(int channel) const {

@@ -34,7 +34,7 @@ struct QueueInfo {
   int position;     // slice position on the axis
   int index;        // MEM: global slice index; MXM: global plane index (0..3); VXM: ALU; SXM: 0/1;
                     // C2C: channel
-  std::string name; // "mem.w12", "mxm.e1.lw", "vxm.7", "sxm.w", "c2c.3.tx"
+  std::string name; // "mem.w12", "mxm.e1.lw", "vxm.7", "sxm.w", "sxm.w5", "c2c.3.tx"
   bool transmit = false;  // C2C: the channel's transmit (Send) queue, else its receive queue
 };
 
@@ -55,7 +55,8 @@ class Floorplan {
 
   // Queue ids (indices into queues()).
   int mem_queue(int slice) const;
-  int sxm_queue(Hemisphere h) const;
+  int sxm_queue(Hemisphere h) const;               // the hemisphere's first SXM queue
+  const std::vector<int>& sxm_queues(Hemisphere h) const { return sxm_queues_[static_cast<int>(h)]; }
   int mxm_queue(int plane, Unit unit) const;  // unit: MxmLoad, MxmCompute or MxmEmit
   int vxm_queue(int alu) const;
   int c2c_queue(int channel, bool transmit) const;
@@ -73,6 +74,7 @@ class Floorplan {
   int positions_;
   int vxm_position_;
   std::vector<QueueInfo> queues_;
+  std::vector<int> sxm_queues_[2];  // [hemisphere] its SXM queue ids, the first one first
 };
 
 // Direction in which a value at `from` must flow to reach `to` (from != to), and the hop count.

@@ -44,6 +44,7 @@ constexpr IntField<ChipConfig> kIntFields[] = {
     {"mxm_load_streams", &ChipConfig::mxm_load_streams, kMaxStreams},
     {"mxm_accumulator_rows", &ChipConfig::mxm_accumulator_rows, 1 << 24},
     {"vxm_alus", &ChipConfig::vxm_alus, 1024},
+    {"sxm_queues_per_hemisphere", &ChipConfig::sxm_queues_per_hemisphere, 64},
 };
 
 // The floating-point fields of a struct: (0, max], or [0, max] when zero means "none".

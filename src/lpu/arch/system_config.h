@@ -31,6 +31,7 @@ struct ChipConfig {
   int mxm_load_streams = 16;               // streams one LoadWeights reads per cycle
   int mxm_accumulator_rows = 512;          // accumulator rows (of 320 x 4 bytes) per plane
   int vxm_alus = 16;                       // VXM instruction queues (ALUs), at the centre
+  int sxm_queues_per_hemisphere = 14;      // SXM instruction queues, each running any SXM op
 
   // Functional delays, cycles @ core clock, indexed by DelayClass (order of isa.h):
   // mem_read, mem_write, mem_gather, mem_scatter, vxm_alu, vxm_transcendental, vxm_convert,

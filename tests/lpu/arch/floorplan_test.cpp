@@ -62,12 +62,17 @@ TEST_F(FloorplanTest, EveryPositionHoldsOneSlice) {
 }
 
 TEST_F(FloorplanTest, Queues) {
-  EXPECT_EQ(plan_.queue_count(), 150);  // 88 MEM + 2 SXM + 12 MXM + 16 VXM + 2 x 16 C2C
+  // 88 MEM + 28 SXM + 12 MXM + 16 VXM = FACTS.md's 144, + 2 x 16 C2C
+  EXPECT_EQ(plan_.queue_count(), 176);
   const auto& q = plan_.queues();
   EXPECT_EQ(q[plan_.mem_queue(12)].name, "mem.w12");
   EXPECT_EQ(q[plan_.mem_queue(44 + 5)].name, "mem.e5");
   EXPECT_EQ(q[plan_.sxm_queue(Hemisphere::West)].name, "sxm.w");
   EXPECT_EQ(q[plan_.sxm_queue(Hemisphere::East)].name, "sxm.e");
+  ASSERT_EQ(plan_.sxm_queues(Hemisphere::West).size(), 14u);
+  EXPECT_EQ(plan_.sxm_queues(Hemisphere::West).front(), plan_.sxm_queue(Hemisphere::West));
+  EXPECT_EQ(q[plan_.sxm_queues(Hemisphere::East)[13]].name, "sxm.e13");
+  EXPECT_EQ(q[plan_.sxm_queues(Hemisphere::East)[13]].position, plan_.sxm_position(Hemisphere::East));
   EXPECT_EQ(q[plan_.mxm_queue(3, Unit::MxmLoad)].name, "mxm.e1.lw");
   EXPECT_EQ(q[plan_.mxm_queue(0, Unit::MxmCompute)].name, "mxm.w0.abc");
   EXPECT_EQ(q[plan_.mxm_queue(2, Unit::MxmEmit)].name, "mxm.e0.emit");
@@ -110,7 +115,7 @@ TEST_F(FloorplanTest, Queues) {
     }
   }
   EXPECT_EQ(mem, 88);
-  EXPECT_EQ(sxm, 2);
+  EXPECT_EQ(sxm, 28);
   EXPECT_EQ(mxm, 12);
   EXPECT_EQ(vxm, 16);
   EXPECT_EQ(c2c, 2 * kC2cChannels);
@@ -131,7 +136,8 @@ TEST(FloorplanLpuV2Test, FitsOneByteOfReach) {
   EXPECT_EQ(plan.positions(),
             2 * (c.mxm_planes_per_hemisphere + 1 + c.mem_slices_per_hemisphere) + 1);
   EXPECT_LE(plan.positions(), 255);
-  EXPECT_EQ(plan.queue_count(), plan.mem_slices() + 2 + 3 * plan.mxm_planes() + c.vxm_alus + 2 * kC2cChannels);
+  EXPECT_EQ(plan.queue_count(), plan.mem_slices() + 2 * c.sxm_queues_per_hemisphere + 3 * plan.mxm_planes() +
+                                    c.vxm_alus + 2 * kC2cChannels);
 }
 
 }  // namespace

@@ -145,8 +145,8 @@ ChipConfig with_16_streams() {
 const std::vector<BrokenRule> kBrokenRules = {
     {"QueueCountMatchesTheFloorplan",
      [](Fixture& f) { f.p.queues.pop_back(); },
-     "149 instruction queues",
-     {"the chip has 150"}},
+     "175 instruction queues",
+     {"the chip has 176"}},
     {"OpcodeExists",
      [](Fixture& f) { f.at(f.vxm, 1).opcode = static_cast<Opcode>(kOpcodeCount); },
      "queue vxm.0 instruction 1 (opcode 31 @4)",
