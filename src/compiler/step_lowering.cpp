@@ -579,24 +579,22 @@ void StepLowering::lower_matmul(const graph::Op& op) {
   Value out;
   const std::string& name = op.name;
   if (op.block == graph::LayerBlock::Ffn && in.sharded) {  // down: over the column groups
-    // The FFN's down projection per column group: each a partial sum (all-reduced across
-    // ranks), added into the FFN's running sum, which starts from the one received when this
-    // stage begins inside the FFN.
+    // The FFN's down projection per column group, each a partial sum over this rank's
+    // columns: summed here over the stage's groups first, then all-reduced across ranks once
+    // (one all-reduce per FFN and stage, not one per group), then added to the FFN's running
+    // sum when this stage begins inside the FFN.
     const LayerPlacement& lp = layers_[static_cast<std::size_t>(op.layer)];
     const std::string b = fmt::format("blk.{}.", op.layer);
-    Rows sum;
-    bool have_sum = lp.first_part > 0;
-    if (have_sum) sum = acc_received_;
+    Rows local;
     for (std::size_t i = 0; i < weights.size(); ++i) {
       const int k = lp.first_part + static_cast<int>(i);
       const std::string bk = K_ == 1 ? b : fmt::format("{}{}.", b, k);
       const Rows& act = in.parts[i];
-      const Rows down = all_reduce(project(vb_, weights[i], prepare_mxm_input(vb_, act, weights[i].type, bk + "act_mx"), bk + "down"),
-                                   bk + "down");
-      sum = have_sum ? add_rows(sum, down, bk + "ffn.sum") : down;
-      have_sum = true;
+      const Rows down = project(vb_, weights[i], prepare_mxm_input(vb_, act, weights[i].type, bk + "act_mx"), bk + "down");
+      local = i == 0 ? down : add_rows(local, down, bk + "ffn.local");
     }
-    out.parts = {sum};
+    const Rows down = all_reduce(local, b + "ffn_down");
+    out.parts = {lp.first_part > 0 ? add_rows(acc_received_, down, b + "ffn.sum") : down};
   } else {
     const MxmInput& x = mxm_input(op.inputs[0], weights[0].type, graph_->tensors[op.inputs[0]].name + ".mx");
     for (std::size_t i = 0; i < weights.size(); ++i)
