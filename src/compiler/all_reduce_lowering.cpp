@@ -12,7 +12,7 @@ namespace lockstep::compiler {
 void lower_butterfly_all_reduce(VectorBuilder& vb, int ranks, const LinkCycles& link, const Stripes& mine,
                                 const Stripes& out, const std::vector<const VTensor*>& near,
                                 const std::string& name) {
-  constexpr std::uint32_t kChunk = 8;  // vectors
+  constexpr std::uint32_t kChunk = 1;  // vectors that go through the steps together
   Emitter& emitter = vb.emitter();
   for (std::size_t k = 0; k < mine.size(); ++k)
     for (std::uint32_t first = 0; first < mine[k].second; first += kChunk) {

@@ -4,9 +4,10 @@
 // Butterfly: at step s (s < log2 P) every rank swaps its running sum with rank ^ 2^s over C2C
 // channel kChannelButterfly + s and adds. Both partners add the same two vectors (a + b == b + a
 // exactly), so every rank ends with the same bits, and every rank runs the same program, so a
-// partner's sends leave when its own do. The vectors go in chunks of 8, each through all the
-// steps on its own, so that the steps' links carry different chunks at once instead of one
-// after another. Payloads are fp32 (80 lanes a vector).
+// partner's sends leave when its own do. Each vector goes through all the steps on its own, so
+// that the steps' links carry different vectors at once instead of one after another (a 33 kB
+// all-reduce on 8 chips: 4,465 cycles in chunks of 8 vectors, 3,795 in 2, 3,569 one by one).
+// Payloads are fp32 (80 lanes a vector).
 #pragma once
 
 #include <cstdint>
