@@ -35,17 +35,20 @@ compiler::SystemDecode compile_system(const model::ModelConfig& config, const mo
   const lpu::Floorplan floorplan(system.chip);
   const auto occupancy = static_cast<std::uint32_t>(
       lpu::Topology(system).link_occupancy_cycles(system.chip.vector_bytes));
-  // A stage's roofline is its longest program's (the one that sets its cycles).
+  // Each distinct program's roofline, once; a stage's is its longest program's (the one that
+  // sets its cycles).
+  std::vector<lpu::Roofline> of_program;
+  for (const lpu::Program& p : decode.program().programs)
+    of_program.push_back(lpu::program_roofline(p, system.chip, floorplan, occupancy));
   std::vector<int> program_of_chip(system.topology.chips, -1);
   for (const lpu::ChipAssignment& c : decode.program().chips) program_of_chip[c.chip] = c.program;
   auto stage_roofline = [&](const lpu::StageInfo& stage) {
-    lpu::Roofline longest;
+    const lpu::Roofline* longest = nullptr;
     for (int chip : stage.chips) {
-      const lpu::Program& p = decode.program().programs[program_of_chip[chip]];
-      if (p.predicted_cycles >= longest.cycles)
-        longest = lpu::program_roofline(p, system.chip, floorplan, occupancy);
+      const lpu::Roofline& r = of_program[static_cast<std::size_t>(program_of_chip[chip])];
+      if (longest == nullptr || r.cycles >= longest->cycles) longest = &r;
     }
-    return longest;
+    return *longest;
   };
   std::vector<lpu::Roofline> rooflines;
   for (const lpu::StageInfo& stage : stages) rooflines.push_back(stage_roofline(stage));

@@ -28,12 +28,6 @@ std::uint64_t* ChunkedBits::word_for_write(std::int64_t key, int slot) {
   return &chunks_[chunk][(key % kChunkKeys) * words_per_key_ + slot / 64];
 }
 
-bool ChunkedBits::test(std::int64_t key, int slot) const {
-  const std::uint64_t* w = word(key, slot);
-  return w && ((*w >> (slot % 64)) & 1);
-}
-
-void ChunkedBits::set(std::int64_t key, int slot) { *word_for_write(key, slot) |= 1ull << (slot % 64); }
 
 namespace {
 

@@ -24,8 +24,6 @@ using namespace lockstep::lpu;
 class ChunkedBits {
  public:
   explicit ChunkedBits(int slots_per_key);
-  bool test(std::int64_t key, int slot) const;
-  void set(std::int64_t key, int slot);
   // True when any slot in [lo, hi] is set at key.
   bool any(std::int64_t key, int lo, int hi) const;
   void set_range(std::int64_t key, int lo, int hi);

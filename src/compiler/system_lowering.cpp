@@ -16,7 +16,6 @@
 namespace lockstep::compiler {
 namespace {
 
-int link_to(const Topology& topology, int from, int to) { return direct_link(topology, from, to); }
 
 // Chips of every stage, P per stage, filling nodes so that consecutive stages share a direct
 // link from the last chip of one to the first of the next. Nodes are visited in a depth-first
@@ -263,14 +262,14 @@ void SystemDecode::build(const model::Model* model, const SystemConfig& system, 
       ChipAssignment& a = program_.chips[base + rank];
       const int me = chips[s][rank];
       for (int step = 0; (1 << step) < tp_; ++step)
-        a.channel_links[kChannelButterfly + step] = link_to(topology, me, chips[s][rank ^ (1 << step)]);
+        a.channel_links[kChannelButterfly + step] = direct_link(topology, me, chips[s][rank ^ (1 << step)]);
       if (s > 0 && rank == 0) {
-        a.channel_links[kChannelInput] = link_to(topology, me, chips[s - 1].back());
+        a.channel_links[kChannelInput] = direct_link(topology, me, chips[s - 1].back());
         for (int k = 1; k < tp_; ++k)
-          a.channel_links[kChannelForward + k - 1] = link_to(topology, me, chips[s][k]);
+          a.channel_links[kChannelForward + k - 1] = direct_link(topology, me, chips[s][k]);
       }
-      if (s > 0 && rank > 0) a.channel_links[kChannelFromIngress] = link_to(topology, me, chips[s][0]);
-      if (s + 1 < S && rank == tp_ - 1) a.channel_links[kChannelOutput] = link_to(topology, me, chips[s + 1][0]);
+      if (s > 0 && rank > 0) a.channel_links[kChannelFromIngress] = direct_link(topology, me, chips[s][0]);
+      if (s + 1 < S && rank == tp_ - 1) a.channel_links[kChannelOutput] = direct_link(topology, me, chips[s + 1][0]);
     }
     program_.predicted_cycles = std::max<std::uint64_t>(program_.predicted_cycles,
                                                         static_cast<std::uint64_t>(start) + info.cycles);
