@@ -102,11 +102,11 @@ void StepLowering::append_kv(const VTensor& source, const KvTable& table, std::i
   for (std::uint32_t d = 0; d < hd; ++d)
     vb_.map(Opcode::Distribute, {{{source.at(static_cast<std::uint32_t>(2 * g) + d / half)}, kd.at(d)}},
             static_cast<std::int32_t>(d % half), 0.0f, name);
-  for (std::size_t dp = 0; dp < table.parts.size(); ++dp) {
+  const std::uint32_t n_parts = table.part_count();
+  for (std::uint32_t dp = 0; dp < n_parts; ++dp) {
     const std::vector<TableRef>& parts = table.parts[dp];
-    const std::uint32_t first = static_cast<std::uint32_t>(dp) * table.dims_per_part;
-    const std::uint32_t dims = static_cast<std::uint32_t>(parts.front().row_vectors);
-    const std::string pn = fmt::format("{}.d{}", name, first);
+    const std::uint32_t dims = table.dims_in(dp, hd);
+    const std::string pn = fmt::format("{}.d{}", name, dp);
     // The block column of every row part (zeros from parts that do not hold the block), summed.
     VTensor old;
     for (std::size_t part = 0; part < parts.size(); ++part) {
@@ -117,7 +117,7 @@ void StepLowering::append_kv(const VTensor& source, const KvTable& table, std::i
     VTensor fresh = vb_.alloc(pn + ".new", dims, 1, {&kd, &old, &onehot, &pos_block, &table_t});
     std::vector<VectorStep> select;
     for (std::uint32_t d = 0; d < dims; ++d)
-      select.push_back({{onehot.at(0), kd.at(first + d), old.at(d)}, fresh.at(d)});
+      select.push_back({{onehot.at(0), kd.at(dp + d * n_parts), old.at(d)}, fresh.at(d)});
     vb_.map(Opcode::Select, select, 0, 0.0f, pn);
     for (const TableRef& part : parts) vb_.scatter(pos_block.at(0), fresh.at(0), part, dims, pn + " store");
   }
@@ -136,89 +136,160 @@ void StepLowering::lower_kv_append(std::span<const graph::Op* const> ops, std::u
     }
 }
 
-// One query head of row t: scores over the window, softmax, the weighted sum of values, placed
-// in the head's two vectors of `out`'s row t.
-void StepLowering::attend_head(std::uint32_t t, std::int64_t hq, const VTensor& qr, const LayerPlacement& lp,
-                               const Rows& out, const std::string& hn) {
+// One query head of row t on its way through attention's phases.
+struct StepLowering::HeadWork {
+  std::int64_t hq = 0;             // this rank's query head
+  std::int64_t g = 0;              // the local kv head it reads
+  std::string name;
+  VTensor key_table, value_table;  // the kv head's tables, as tensors (for placement only)
+  VTensor qd;                      // [head_dim] q's lane d in every lane of vector d
+  std::vector<VTensor> chain;      // [kScoreChains] partial scores, [blocks] each
+  VTensor p;                       // [blocks] softmax probabilities, 80 positions per vector
+  std::vector<VTensor> weighted;   // [dimension part of the value table] sum over the window of p * v
+};
+
+// q's dimensions broadcast, one vector each, striped so that the score chains (dimension d in
+// chain d mod kScoreChains) read theirs from different slices.
+void StepLowering::distribute_queries(std::vector<HeadWork>& heads, const VTensor& qr) {
   const std::uint32_t hd = static_cast<std::uint32_t>(c_.head_dim), half = hd / 2;
-  const float score_scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(c_.head_dim)));
-  const VTensor mask_t = host_row(mask_, t, blocks_);
-  const std::int64_t g = (q_first_ + hq) / group_ - kv_first_;
-  VTensor qd = vb_.alloc(hn + ".qd", hd, 1, {&qr});
-  for (std::uint32_t d = 0; d < hd; ++d)
-    vb_.map(Opcode::Distribute, {{{qr.at(static_cast<std::uint32_t>(2 * hq) + d / half)}, qd.at(d)}},
-            static_cast<std::int32_t>(d % half), 0.0f, hn);
-  const KvTable& kt = lp.keys[g];
-  const VTensor key_table = as_tensor(kt);
-  const VTensor value_table = as_tensor(lp.values[g]);
-  // q . k over the head's dimensions as kScoreChains independent multiply-add chains
-  // (dimension d in chain d mod kScoreChains), summed at the end: a quarter of the dependent
-  // steps of one chain.
-  std::vector<VTensor> chain(std::min<std::uint32_t>(kScoreChains, hd));
-  for (std::uint32_t d = 0; d < hd; ++d) {
-    VTensor& acc = chain[d % chain.size()];
-    const bool first = d < chain.size();
-    VTensor next = vb_.alloc(fmt::format("{}.s{}", hn, d), blocks_, 1, {&qd, &acc, &key_table});
-    std::vector<VectorStep> steps;
-    for (std::uint32_t blk = 0; blk < blocks_; ++blk) {
-      const VecRef key = kt.at(blk, d);
-      if (first) steps.push_back({{qd.at(d), key}, next.at(blk)});
-      else steps.push_back({{qd.at(d), key, acc.at(blk)}, next.at(blk)});
-    }
-    vb_.map(first ? Opcode::Mul : Opcode::MulAdd, steps, 0, 0.0f, hn + " scores");
-    acc = next;
+  for (HeadWork& h : heads) {
+    h.qd = vb_.alloc(h.name + ".qd", hd, static_cast<int>(kScoreChains), {&qr, &h.key_table});
+    for (std::uint32_t d = 0; d < hd; ++d)
+      vb_.map(Opcode::Distribute, {{{qr.at(static_cast<std::uint32_t>(2 * h.hq) + d / half)}, h.qd.at(d)}},
+              static_cast<std::int32_t>(d % half), 0.0f, h.name);
   }
+}
+
+// q . k over the head's dimensions as kScoreChains independent multiply-add chains per head,
+// one Repeat over the window's blocks per dimension, the heads' chains interleaved dimension by
+// dimension so that no head waits for another's whole chain.
+void StepLowering::score(std::vector<HeadWork>& heads, const LayerPlacement& lp) {
+  const std::uint32_t hd = static_cast<std::uint32_t>(c_.head_dim);
+  for (HeadWork& h : heads) h.chain.assign(std::min<std::uint32_t>(kScoreChains, hd), VTensor{});
+  for (std::uint32_t d = 0; d < hd; ++d)
+    for (HeadWork& h : heads) {
+      const KvTable& kt = lp.keys[static_cast<std::size_t>(h.g)];
+      VTensor& acc = h.chain[d % h.chain.size()];
+      const bool first = d < h.chain.size();
+      VTensor next = vb_.alloc(fmt::format("{}.s{}", h.name, d), blocks_, 1, {&h.qd, &acc, &h.key_table});
+      std::vector<VectorStep> steps;
+      for (std::uint32_t blk = 0; blk < blocks_; ++blk) {
+        const VecRef key = kt.at(blk, d);
+        if (first) steps.push_back({{h.qd.at(d), key}, next.at(blk)});
+        else steps.push_back({{h.qd.at(d), key, acc.at(blk)}, next.at(blk)});
+      }
+      vb_.map(first ? Opcode::Mul : Opcode::MulAdd, steps, 0, 0.0f, h.name + " scores");
+      acc = next;
+    }
+}
+
+// The head's chains summed, scaled, masked (row t's causal window) and softmaxed into h.p.
+void StepLowering::softmax(HeadWork& h, std::uint32_t t) {
+  const float score_scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(c_.head_dim)));
+  std::vector<VTensor> chain = std::move(h.chain);
   while (chain.size() > 1) {  // pairwise: (c0 + c1) + (c2 + c3)
     std::vector<VTensor> sums;
     for (std::size_t i = 0; i + 1 < chain.size(); i += 2)
-      sums.push_back(vb_.binary(Opcode::Add, chain[i], chain[i + 1], hn + ".scores.sum"));
+      sums.push_back(vb_.binary(Opcode::Add, chain[i], chain[i + 1], h.name + ".scores.sum"));
     if (chain.size() % 2) sums.push_back(chain.back());
     chain = std::move(sums);
   }
-  const VTensor acc = chain[0];
-  const VTensor scaled = vb_.unary(Opcode::MulImm, acc, score_scale, hn + ".scaled");
-  const VTensor masked = vb_.binary(Opcode::Add, scaled, mask_t, hn + ".masked");
+  const std::string& hn = h.name;
+  const VTensor scaled = vb_.unary(Opcode::MulImm, chain[0], score_scale, hn + ".scaled");
+  const VTensor masked = vb_.binary(Opcode::Add, scaled, host_row(mask_, t, blocks_), hn + ".masked");
   const VTensor mx = vb_.reduce_lanes(Opcode::Max, vb_.reduce_vectors(Opcode::Max, masked, hn + ".maxv"), hn + ".max");
   const VTensor shifted = vb_.binary(Opcode::Sub, masked, mx, hn + ".shifted");
   const VTensor e = vb_.unary(Opcode::Exp, shifted, 0.0f, hn + ".exp");
   const VTensor sum = vb_.reduce_lanes(Opcode::Add, vb_.reduce_vectors(Opcode::Add, e, hn + ".sumv"), hn + ".sum");
   const VTensor inv = vb_.binary(Opcode::Div, vb_.ones(), sum, hn + ".inv");
-  const VTensor p = vb_.binary(Opcode::Mul, e, inv, hn + ".p");
-  // out[d] = sum over positions of p * v[d]: per dimension a multiply-add chain over the blocks
-  // (80 positions per lane), a lane sum, and the sum placed in its lane of the head.
-  const KvTable& vt = lp.values[g];
-  VTensor head_out[2];
-  for (std::uint32_t d = 0; d < hd; ++d) {
-    VTensor acc_d;
-    for (std::uint32_t blk = 0; blk < blocks_; ++blk) {
-      VTensor next = vb_.alloc(hn + ".pv", 1, 1, {&p, &acc_d, &value_table});
-      const VecRef value = vt.at(blk, d);
-      if (blk == 0) vb_.map(Opcode::Mul, {{{p.at(blk), value}, next.at(0)}}, 0, 0.0f, hn + " pv");
-      else vb_.map(Opcode::MulAdd, {{{p.at(blk), value, acc_d.at(0)}, next.at(0)}}, 0, 0.0f, hn + " pv");
-      acc_d = next;
+  // Off the value table's slices, which the weighted sum reads beside p.
+  h.p = vb_.alloc(hn + ".p", blocks_, 4, {&e, &inv, &h.value_table});
+  std::vector<VectorStep> steps;
+  for (std::uint32_t blk = 0; blk < blocks_; ++blk) steps.push_back({{e.at(blk), inv.at(0)}, h.p.at(blk)});
+  vb_.map(Opcode::Mul, steps, 0, 0.0f, hn + ".p");
+}
+
+// out[d] = sum over the window of p * v[d], before its lane sum: per head and dimension part of
+// the value table, a multiply-add chain over the blocks, each step one Repeat over the part's
+// dimensions (a block's row of the table); heads and parts interleaved block by block.
+void StepLowering::weigh_values(std::vector<HeadWork>& heads, const LayerPlacement& lp) {
+  const std::uint32_t hd = static_cast<std::uint32_t>(c_.head_dim);
+  for (HeadWork& h : heads) h.weighted.assign(lp.values[static_cast<std::size_t>(h.g)].parts.size(), VTensor{});
+  for (std::uint32_t blk = 0; blk < blocks_; ++blk)
+    for (HeadWork& h : heads) {
+      const KvTable& vt = lp.values[static_cast<std::size_t>(h.g)];
+      for (std::size_t part = 0; part < vt.parts.size(); ++part) {
+        const std::uint32_t p = static_cast<std::uint32_t>(part), dims = vt.dims_in(p, hd);
+        VTensor& acc = h.weighted[part];
+        VTensor next = vb_.alloc(h.name + ".pv", dims, 1, {&h.p, &acc, &h.value_table});
+        std::vector<VectorStep> steps;
+        for (std::uint32_t i = 0; i < dims; ++i) {
+          const VecRef value = vt.at(blk, p + i * vt.part_count());
+          if (blk == 0) steps.push_back({{h.p.at(blk), value}, next.at(i)});
+          else steps.push_back({{h.p.at(blk), value, acc.at(i)}, next.at(i)});
+        }
+        vb_.map(blk == 0 ? Opcode::Mul : Opcode::MulAdd, steps, 0, 0.0f, h.name + " pv");
+        acc = next;
+      }
     }
-    const VTensor total = vb_.reduce_lanes(Opcode::Add, acc_d, hn + ".pvsum");
-    const std::uint32_t hf = d / half, lane = d % half;
-    VTensor& o = head_out[hf];
-    const bool last = lane + 1 == half;
-    const VecRef dst = last ? out.at(t, static_cast<std::uint32_t>(2 * hq + hf))
-                            : vb_.alloc(hn + ".o", 1, 1, {&total, &o, &lane_masks_}).at(0);
-    const VecRef previous = lane == 0 ? vb_.zeros().at(0) : o.at(0);
-    vb_.map(Opcode::Select, {{{lane_masks_.at(lane), total.at(0), previous}, dst}}, 0, 0.0f, hn);
-    if (!last) o = VTensor{hn + ".o", Placed{{dst.slice}, dst.addr, 1}};
+}
+
+// The head's output in its two vectors of out's row t: every dimension's lane sum (one Repeat
+// per dimension part and level), masked to its lane and summed in a tree (a lane meets only
+// exact zeros, so the value is the lane sum's, bit for bit).
+void StepLowering::place_head_output(HeadWork& h, const Rows& out, std::uint32_t t) {
+  const std::uint32_t hd = static_cast<std::uint32_t>(c_.head_dim), half = hd / 2;
+  std::vector<VTensor> totals;
+  for (const VTensor& w : h.weighted) totals.push_back(vb_.reduce_lanes(Opcode::Add, w, h.name + ".pvsum", 1));
+  const std::uint32_t parts = static_cast<std::uint32_t>(totals.size());
+  for (std::uint32_t hf = 0; hf < 2; ++hf) {
+    VTensor lanes = vb_.alloc(h.name + ".o", half, 4, {&lane_masks_});
+    std::vector<VectorStep> steps;
+    for (std::uint32_t lane = 0; lane < half; ++lane) {
+      const std::uint32_t d = hf * half + lane;
+      steps.push_back({{lane_masks_.at(lane), totals[d % parts].at(d / parts)}, lanes.at(lane)});
+    }
+    vb_.map(Opcode::Mul, steps, 0, 0.0f, h.name + ".o");
+    const VTensor sum = vb_.reduce_vectors(Opcode::Add, lanes, h.name + ".o.sum");
+    vb_.map(Opcode::Move, {{{sum.at(0)}, out.at(t, static_cast<std::uint32_t>(2 * h.hq + hf))}}, 0, 0.0f, h.name);
   }
+}
+
+// Query heads [first, first + count) of row t, phase by phase across the heads.
+void StepLowering::attend_heads(std::uint32_t t, std::int64_t first, std::int64_t count, const VTensor& qr,
+                                const LayerPlacement& lp, const Rows& out, const std::string& name) {
+  std::vector<HeadWork> heads;
+  for (std::int64_t hq = first; hq < first + count; ++hq) {
+    HeadWork h;
+    h.hq = hq;
+    h.g = (q_first_ + hq) / group_ - kv_first_;
+    h.name = fmt::format("{}.head.{}", name, hq);
+    h.key_table = as_tensor(lp.keys[static_cast<std::size_t>(h.g)]);
+    h.value_table = as_tensor(lp.values[static_cast<std::size_t>(h.g)]);
+    heads.push_back(std::move(h));
+  }
+  distribute_queries(heads, qr);
+  score(heads, lp);
+  for (HeadWork& h : heads) softmax(h, t);
+  weigh_values(heads, lp);
+  for (HeadWork& h : heads) place_head_output(h, out, t);
 }
 
 void StepLowering::lower_attention(const graph::Op& op, std::uint32_t t) {
   const LayerPlacement& lp = layers_[static_cast<std::size_t>(op.layer)];
   Value& out = values_[op.outputs[0]];
   const VTensor q = value(op.inputs[0]).row(t);
+  const std::string name = fmt::format("{}.{}", op.name, t);
+  if (!tight_) {
+    attend_heads(t, 0, heads_, q, lp, out.rows(), name);
+    return;
+  }
+  // Short of SRAM: one head at a time, its temporaries freed before the next head's (which
+  // then waits for their last reads).
   for (std::int64_t hq = 0; hq < heads_; ++hq) {
-    // A head's temporaries are dead once its output is in the attention's rows; freeing them
-    // per head makes the next head wait for their last reads, so only when SRAM is short.
     const MemAllocator::Mark head_mark = alloc_.mark();
-    attend_head(t, hq, q, lp, out.rows(), fmt::format("{}.{}.head.{}", op.name, t, hq));
-    if (tight_) release(head_mark);
+    attend_heads(t, hq, 1, q, lp, out.rows(), name);
+    release(head_mark);
   }
 }
 

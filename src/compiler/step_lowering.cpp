@@ -76,6 +76,7 @@ StepLowering::StepLowering(const graph::Graph& graph, const model::ModelConfig& 
     matrices_["output"] = {row_projection("output", "output", m_ ? m_->output : nullptr, vocab_first_, vocab_rows_, 0, c.n_embd)};
   }
   place_embedding();
+  place_kv_cache();
   // ---- Host buffers (inputs written before every run), placed after everything that persists
   // between runs, so that decode and prefill programs of one model share the KV cache's addresses.
   // One vector per row (token) of the chunk; the mask has `blocks` vectors per row.
@@ -134,11 +135,6 @@ void StepLowering::place_layer(std::int64_t l) {
     matrices_[b + "attn_k"] = {head_projection(b + "attn_k", w ? w->wk : nullptr, kv_first_, kv_heads_)};
     matrices_[b + "attn_v"] = {head_projection(b + "attn_v", w ? w->wv : nullptr, kv_first_, kv_heads_)};
     matrices_[b + "attn_output"] = {head_input_projection(b + "attn_output", w ? w->wo : nullptr, c.n_embd, q_first_, heads_)};
-    for (std::int64_t g = 0; g < kv_heads_; ++g) {
-      std::vector<int> avoid;  // the kv head's keys and values on slices of their own
-      lp.keys.push_back(kv_table(fmt::format("{}k.{}", b, g), avoid));
-      lp.values.push_back(kv_table(fmt::format("{}v.{}", b, g), avoid));
-    }
   }
   if (lp.ffn) {
     vectors_[b + "ffn_norm.weight"] = constant(b + "ffn_norm", w ? vector_of(w->ffn_norm) : std::vector<float>(c.n_embd));
@@ -150,6 +146,22 @@ void StepLowering::place_layer(std::int64_t l) {
       matrices_[gate].push_back(row_projection(gate, gate + pn, w ? w->ffn_gate : nullptr, first, cols, 0, c.n_embd));
       matrices_[up].push_back(row_projection(up, up + pn, w ? w->ffn_up : nullptr, first, cols, 0, c.n_embd));
       matrices_[down].push_back(row_projection(down, down + pn, w ? w->ffn_down : nullptr, 0, c.n_embd, first, cols));
+    }
+  }
+}
+
+// The KV cache after every weight, in the room the weights leave at the top of their slices
+// (placed before them, its tables would raise the start address of the MXM blocks striped over
+// those slices); far from the VXM costs attention no time, as a key or value is never waited
+// for, and it leaves the slices nearest the VXM to the temporaries that are.
+void StepLowering::place_kv_cache() {
+  for (std::int64_t l = 0; l < c_.n_layer; ++l) {
+    LayerPlacement& lp = layers_[static_cast<std::size_t>(l)];
+    if (!lp.attention) continue;
+    for (std::int64_t g = 0; g < kv_heads_; ++g) {
+      std::vector<int> avoid;  // the kv head's keys and values on slices of their own
+      lp.keys.push_back(kv_table(fmt::format("blk.{}.k.{}", l, g), avoid));
+      lp.values.push_back(kv_table(fmt::format("blk.{}.v.{}", l, g), avoid));
     }
   }
 }
@@ -211,25 +223,27 @@ std::vector<TableRef> StepLowering::table(const std::string& name, std::int64_t 
   return parts;
 }
 
-// One kv head's keys or values: the head's dimensions in kKvDimensionParts parts, each on a slice
-// outside `avoid` where there is room (the slices taken are added to it).
+// One kv head's keys or values: the head's dimensions dealt to kKvDimensionParts parts, each on a
+// slice outside `avoid` where there is room (the slices taken are added to it).
 KvTable StepLowering::kv_table(const std::string& name, std::vector<int>& avoid) {
-  constexpr std::int64_t kKvDimensionParts = 4;
-  const std::int64_t hd = c_.head_dim;
+  constexpr std::int64_t kKvDimensionParts = 16;
+  const std::uint32_t hd = static_cast<std::uint32_t>(c_.head_dim);
+  const std::uint32_t parts = static_cast<std::uint32_t>(std::min<std::int64_t>(kKvDimensionParts, hd));
   KvTable t;
-  t.dims_per_part = static_cast<std::uint32_t>((hd + kKvDimensionParts - 1) / kKvDimensionParts);
-  for (std::int64_t first = 0; first < hd; first += t.dims_per_part) {
-    const auto dims = static_cast<std::int32_t>(std::min<std::int64_t>(t.dims_per_part, hd - first));
-    t.parts.push_back(table(fmt::format("{}.d{}", name, first), blocks_, dims, Pool::Activations, avoid));
+  for (std::uint32_t p = 0; p < parts; ++p) {
+    t.parts.emplace_back();  // dims_in() counts the parts
+    const auto dims = static_cast<std::int32_t>((hd - p + parts - 1) / parts);
+    t.parts.back() = table(fmt::format("{}.d{}", name, p), blocks_, dims, Pool::Weights, avoid);
     for (const TableRef& part : t.parts.back()) avoid.push_back(part.slice);
   }
   return t;
 }
 
 VecRef KvTable::at(std::int64_t block, std::int64_t dim) const {
-  for (const TableRef& t : parts.at(static_cast<std::size_t>(dim / dims_per_part)))
+  const std::int64_t n = static_cast<std::int64_t>(parts.size());
+  for (const TableRef& t : parts.at(static_cast<std::size_t>(dim % n)))
     if (block >= t.row_lo && block < t.row_lo + t.rows)
-      return {t.slice, static_cast<std::uint32_t>(t.addr + (block - t.row_lo) * t.row_vectors + dim % dims_per_part), 1};
+      return {t.slice, static_cast<std::uint32_t>(t.addr + (block - t.row_lo) * t.row_vectors + dim / n), 1};
   fail("internal compiler error: block {} is in no part of its KV table", block);
 }
 

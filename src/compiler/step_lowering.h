@@ -52,13 +52,18 @@ struct Value {
 inline Value whole(Rows rows) { return Value{{std::move(rows)}, {}, false, 0}; }
 
 // The keys (or values) of one kv head: rows are blocks of 80 positions, one vector per head
-// dimension (lane = position in the block). The dimensions are cut into parts of
-// dims_per_part, each on its own MEM slice (and the keys' apart from the values'), so that
-// attention reads them through many slice queues at once; a part's rows may spread over several
+// dimension (lane = position in the block). The dimensions are dealt to parts round robin
+// (dimension d in part d mod parts, at index d / parts of its row), each part on its own MEM
+// slice (and the keys' apart from the values'), so that attention's chains, which take every
+// parts-th dimension, each read their own slice queue; a part's rows may spread over several
 // one-bank table parts.
 struct KvTable {
   std::vector<std::vector<TableRef>> parts;  // [dimension part] -> row parts
-  std::uint32_t dims_per_part = 0;
+  std::uint32_t part_count() const { return static_cast<std::uint32_t>(parts.size()); }
+  // Dimensions in part p of a head_dim-wide head: p, p + parts, ...
+  std::uint32_t dims_in(std::uint32_t p, std::uint32_t head_dim) const {
+    return (head_dim - p + part_count() - 1) / part_count();
+  }
   VecRef at(std::int64_t block, std::int64_t dim) const;
   std::vector<int> slices() const;
 };
@@ -124,6 +129,7 @@ class StepLowering {
   // ---- Placement.
   void place_layer(std::int64_t l);
   void place_embedding();
+  void place_kv_cache();
   VTensor input_buffer(const std::string& name, std::uint32_t n, ElementType type, std::uint32_t elements);
   VTensor constant(const std::string& name, const std::vector<float>& values);
   std::vector<TableRef> table(const std::string& name, std::int64_t rows, std::int32_t row_vectors, Pool pool,
@@ -159,8 +165,15 @@ class StepLowering {
   VTensor rope(const VTensor& t, std::int64_t heads, const VTensor& cos, const VTensor& sin, const std::string& name);
   void append_kv(const VTensor& source, const KvTable& table, std::int64_t g,
                  const VTensor& onehot, const VTensor& pos_block, const std::string& name);
-  void attend_head(std::uint32_t t, std::int64_t hq, const VTensor& q, const LayerPlacement& lp,
-                   const Rows& out, const std::string& name);
+  // Attention of row t's query heads, phase by phase (attention_lowering.cpp).
+  struct HeadWork;
+  void attend_heads(std::uint32_t t, std::int64_t first, std::int64_t count, const VTensor& q,
+                    const LayerPlacement& lp, const Rows& out, const std::string& name);
+  void distribute_queries(std::vector<HeadWork>& heads, const VTensor& q);
+  void score(std::vector<HeadWork>& heads, const LayerPlacement& lp);
+  void softmax(HeadWork& h, std::uint32_t t);
+  void weigh_values(std::vector<HeadWork>& heads, const LayerPlacement& lp);
+  void place_head_output(HeadWork& h, const Rows& out, std::uint32_t t);
   std::vector<std::pair<VecRef, std::uint32_t>> stripes(const Rows& r) const;
   std::vector<std::pair<VecRef, std::uint32_t>> boundary(const Rows& x, const Rows* sum) const;
   VTensor host_row(const VTensor& buffer, std::uint32_t t, std::uint32_t per_row = 1) const;

@@ -118,8 +118,9 @@ void VectorBuilder::run(Opcode op, const std::vector<VectorStep>& steps, std::in
   }
 }
 
-VTensor VectorBuilder::binary(Opcode op, const VTensor& a, const VTensor& b, const std::string& name) {
-  VTensor out = alloc(name, a.vectors(), 4, {&a, &b});
+VTensor VectorBuilder::binary(Opcode op, const VTensor& a, const VTensor& b, const std::string& name,
+                              int stripes) {
+  VTensor out = alloc(name, a.vectors(), stripes, {&a, &b});
   if (b.vectors() != 1 && b.vectors() < a.vectors())
     fail("internal compiler error: {} has {} vectors, {} has {}", a.name, a.vectors(), b.name,
          b.vectors());
@@ -156,32 +157,34 @@ VTensor VectorBuilder::reduce_vectors(Opcode op, const VTensor& a, const std::st
   return level;
 }
 
-VTensor VectorBuilder::rotate(const VTensor& a, int amount, const std::string& name) {
-  VTensor out = alloc(name, 1, 1, {&a});
-  map(Opcode::Rotate, {{{a.at(0)}, out.at(0)}}, amount, 0.0f, name);
+VTensor VectorBuilder::rotate(const VTensor& a, int amount, const std::string& name, int stripes) {
+  VTensor out = alloc(name, a.vectors(), stripes, {&a});
+  std::vector<VectorStep> steps;
+  for (std::uint32_t v = 0; v < a.vectors(); ++v) steps.push_back({{a.at(v)}, out.at(v)});
+  map(Opcode::Rotate, steps, amount, 0.0f, name);
   return out;
 }
 
-VTensor VectorBuilder::reduce_lanes(Opcode op, const VTensor& a, const std::string& name) {
+VTensor VectorBuilder::reduce_lanes(Opcode op, const VTensor& a, const std::string& name, int stripes) {
   if (e_.scheduler().chip().fp32_lanes() != 80)
     fail("the lane reduction is written for 80 fp32 lanes per vector");
   // 80 = 16 x 5: rotations by 40, 20, 10, 5 combine each lane with its residue class mod 5.
   VTensor r = a;
   for (int shift : {40, 20, 10, 5})
-    r = binary(op, r, rotate(r, shift, fmt::format("{}.rot{}", name, shift)),
-               fmt::format("{}.r{}", name, shift));
+    r = binary(op, r, rotate(r, shift, fmt::format("{}.rot{}", name, shift), stripes),
+               fmt::format("{}.r{}", name, shift), stripes);
   if (op == Opcode::Add) {
     // Sum the five residue classes: lane l gets c_l + c_{l+1} + ... + c_{l+4} (all of them).
     VTensor sum = r;
     for (int k = 1; k <= 4; ++k)
-      sum = binary(Opcode::Add, sum, rotate(r, k, fmt::format("{}.res{}", name, k)),
-                   fmt::format("{}.s{}", name, k));
+      sum = binary(Opcode::Add, sum, rotate(r, k, fmt::format("{}.res{}", name, k), stripes),
+                   fmt::format("{}.s{}", name, k), stripes);
     return sum;
   }
   // Max is idempotent: windows of 2, 4, then 5 classes.
-  VTensor m = binary(op, r, rotate(r, 1, name + ".w1"), name + ".m1");
-  m = binary(op, m, rotate(m, 2, name + ".w2"), name + ".m2");
-  return binary(op, m, rotate(m, 1, name + ".w3"), name + ".m3");
+  VTensor m = binary(op, r, rotate(r, 1, name + ".w1", stripes), name + ".m1", stripes);
+  m = binary(op, m, rotate(m, 2, name + ".w2", stripes), name + ".m2", stripes);
+  return binary(op, m, rotate(m, 1, name + ".w3", stripes), name + ".m3", stripes);
 }
 
 VTensor VectorBuilder::from_fp16(const VTensor& a, std::uint32_t vectors, const std::string& name) {

@@ -49,7 +49,8 @@ class VectorBuilder {
            float fimm = 0.0f, const std::string& what = "");
 
   // out[v] = op(a[v], b[v]) (b with one vector: b[0] for every v). out has a's vector count.
-  VTensor binary(Opcode op, const VTensor& a, const VTensor& b, const std::string& name);
+  // out is striped over `stripes` slices: 1 keeps a run of vectors in one Repeat.
+  VTensor binary(Opcode op, const VTensor& a, const VTensor& b, const std::string& name, int stripes = 4);
   // out[v] = op(a[v]) with immediate fimm (AddImm, MulImm, Exp, Rsqrt, Abs, Move).
   VTensor unary(Opcode op, const VTensor& a, float fimm, const std::string& name);
 
@@ -62,10 +63,11 @@ class VectorBuilder {
 
   // One vector: op (Add or Max) over all vectors of a, pairwise in a fixed tree.
   VTensor reduce_vectors(Opcode op, const VTensor& a, const std::string& name);
-  // One vector whose every lane holds op (Add or Max) over the 80 lanes of a's single vector.
-  VTensor reduce_lanes(Opcode op, const VTensor& a, const std::string& name);
-  // Rotate lanes: out.f32[l] = a.f32[(l + amount) mod 80] for a's single vector.
-  VTensor rotate(const VTensor& a, int amount, const std::string& name);
+  // out[v]'s every lane holds op (Add or Max) over the 80 lanes of a[v]; every level striped
+  // over `stripes` slices (1: each level of all of a's vectors is one Repeat).
+  VTensor reduce_lanes(Opcode op, const VTensor& a, const std::string& name, int stripes = 4);
+  // Rotate lanes: out[v].f32[l] = a[v].f32[(l + amount) mod 80].
+  VTensor rotate(const VTensor& a, int amount, const std::string& name, int stripes = 1);
 
   // fp16 vectors -> fp32: out[2c] = low half of a[c], out[2c+1] = high half; `vectors` outputs.
   VTensor from_fp16(const VTensor& a, std::uint32_t vectors, const std::string& name);
