@@ -1,8 +1,9 @@
 // StepLowering's attention ops (step_lowering.h): the per-head RMSNorm of q and k (Qwen3),
-// RoPE, the append of this step's keys and values to the KV tables, and causal attention over
+// RoPE, the append of this step's keys and values to the KV cache, and causal attention over
 // the compiled window. Every head sits in two vectors (the first and second of every RoPE pair
-// in lanes 0 .. head_dim/2 - 1); keys are cached dimension-major (80 positions per vector of a
-// block column), values position-major (docs/lpu.md).
+// in lanes 0 .. head_dim/2 - 1). Keys are cached position-major in fp16 and q . K runs on the
+// MXM (KeyTable); values are cached dimension-major in fp32 (80 positions per vector of a block
+// row) and p . V runs on the VXM (KvTable); docs/lpu.md.
 #include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
@@ -12,8 +13,6 @@
 
 namespace lockstep::compiler {
 namespace {
-
-constexpr std::uint32_t kScoreChains = 4;  // independent q . k chains per head
 
 // Whether an op works on q (this rank's query heads) or on k or v (the key/value heads they read).
 bool is_query(const graph::Op& op) { return op.name.ends_with("_q") || op.name.ends_with("_q_norm"); }
@@ -123,6 +122,17 @@ void StepLowering::append_kv(const VTensor& source, const KvTable& table, std::i
   }
 }
 
+// Appends one position's key of kv head g: its two fp32 vectors packed into one fp16 vector and
+// stored in row `position` of the key table (every part is given it; the one holding the row
+// keeps it).
+void StepLowering::append_key(const VTensor& source, const KeyTable& table, std::int64_t g,
+                              const VTensor& position, const std::string& name) {
+  VTensor key = vb_.alloc(name + ".f16", 1, 1, {&source, &position});
+  const std::uint32_t first = static_cast<std::uint32_t>(2 * g);
+  vb_.map(Opcode::ConvertF32ToF16, {{{source.at(first), source.at(first + 1)}, key.at(0)}}, 0, 0.0f, name);
+  for (const TableRef& part : table.parts) vb_.scatter(position.at(0), key.at(0), part, 1, name + " store");
+}
+
 // The appends of row t (keys, values), kv head by kv head: head g's key and value are stored
 // before head g + 1's are distributed, so the first query heads' attention need not wait for
 // every head's store.
@@ -130,9 +140,12 @@ void StepLowering::lower_kv_append(std::span<const graph::Op* const> ops, std::u
   const LayerPlacement& lp = layers_[static_cast<std::size_t>(ops.front()->layer)];
   for (std::int64_t g = 0; g < kv_heads_; ++g)
     for (const graph::Op* op : ops) {
-      const bool keys = op->name.ends_with("_k");
-      append_kv(value(op->inputs[0]).row(t), keys ? lp.keys[g] : lp.values[g], g, host_row(onehot_, t),
-                host_row(pos_block_, t), fmt::format("{}.{}.{}", op->name, t, g));
+      const std::string name = fmt::format("{}.{}.{}", op->name, t, g);
+      const VTensor source = value(op->inputs[0]).row(t);
+      if (op->name.ends_with("_k"))
+        append_key(source, lp.keys[static_cast<std::size_t>(g)], g, host_row(pos_row_, t), name);
+      else
+        append_kv(source, lp.values[static_cast<std::size_t>(g)], g, host_row(onehot_, t), host_row(pos_block_, t), name);
     }
 }
 
@@ -141,61 +154,37 @@ struct StepLowering::HeadWork {
   std::int64_t hq = 0;             // this rank's query head
   std::int64_t g = 0;              // the local kv head it reads
   std::string name;
-  VTensor key_table, value_table;  // the kv head's tables, as tensors (for placement only)
-  VTensor qd;                      // [head_dim] q's lane d in every lane of vector d
-  std::vector<VTensor> chain;      // [kScoreChains] partial scores, [blocks] each
+  VTensor value_table;             // the kv head's values, as a tensor (for placement only)
+  VTensor scores;                  // [blocks] q . k, 80 positions per vector
   VTensor p;                       // [blocks] softmax probabilities, 80 positions per vector
   std::vector<VTensor> weighted;   // [dimension part of the value table] sum over the window of p * v
 };
 
-// q's dimensions broadcast, one vector each, striped so that the score chains (dimension d in
-// chain d mod kScoreChains) read theirs from different slices.
-void StepLowering::distribute_queries(std::vector<HeadWork>& heads, const VTensor& qr) {
-  const std::uint32_t hd = static_cast<std::uint32_t>(c_.head_dim), half = hd / 2;
-  for (HeadWork& h : heads) {
-    h.qd = vb_.alloc(h.name + ".qd", hd, static_cast<int>(kScoreChains), {&qr, &h.key_table});
-    for (std::uint32_t d = 0; d < hd; ++d)
-      vb_.map(Opcode::Distribute, {{{qr.at(static_cast<std::uint32_t>(2 * h.hq) + d / half)}, h.qd.at(d)}},
-              static_cast<std::int32_t>(d % half), 0.0f, h.name);
+// q . K of every query head on the MXM, kv head by kv head: each query head's two fp32 vectors
+// packed into one fp16 row, and the key table's blocks installed once for all of the rows.
+void StepLowering::score(std::vector<HeadWork>& heads, const VTensor& qr, const LayerPlacement& lp,
+                         const std::string& name) {
+  for (std::size_t first = 0; first < heads.size();) {
+    const std::int64_t g = heads[first].g;
+    std::size_t end = first;
+    while (end < heads.size() && heads[end].g == g) ++end;
+    const std::uint32_t n = static_cast<std::uint32_t>(end - first);
+    const Rows q16 = alloc_rows(vb_, fmt::format("{}.q16.{}", name, g), n, 1, {&qr});
+    for (std::uint32_t i = 0; i < n; ++i) {
+      const std::uint32_t hq = static_cast<std::uint32_t>(heads[first + i].hq);
+      vb_.map(Opcode::ConvertF32ToF16, {{{qr.at(2 * hq), qr.at(2 * hq + 1)}, q16.at(i, 0)}}, 0, 0.0f, name + ".q16");
+    }
+    const Rows s = matvec(vb_, lp.keys[static_cast<std::size_t>(g)].weights, q16, fmt::format("{}.scores.{}", name, g));
+    for (std::uint32_t i = 0; i < n; ++i) heads[first + i].scores = s.row(i);
+    first = end;
   }
 }
 
-// q . k over the head's dimensions as kScoreChains independent multiply-add chains per head,
-// one Repeat over the window's blocks per dimension, the heads' chains interleaved dimension by
-// dimension so that no head waits for another's whole chain.
-void StepLowering::score(std::vector<HeadWork>& heads, const LayerPlacement& lp) {
-  const std::uint32_t hd = static_cast<std::uint32_t>(c_.head_dim);
-  for (HeadWork& h : heads) h.chain.assign(std::min<std::uint32_t>(kScoreChains, hd), VTensor{});
-  for (std::uint32_t d = 0; d < hd; ++d)
-    for (HeadWork& h : heads) {
-      const KvTable& kt = lp.keys[static_cast<std::size_t>(h.g)];
-      VTensor& acc = h.chain[d % h.chain.size()];
-      const bool first = d < h.chain.size();
-      VTensor next = vb_.alloc(fmt::format("{}.s{}", h.name, d), blocks_, 1, {&h.qd, &acc, &h.key_table});
-      std::vector<VectorStep> steps;
-      for (std::uint32_t blk = 0; blk < blocks_; ++blk) {
-        const VecRef key = kt.at(blk, d);
-        if (first) steps.push_back({{h.qd.at(d), key}, next.at(blk)});
-        else steps.push_back({{h.qd.at(d), key, acc.at(blk)}, next.at(blk)});
-      }
-      vb_.map(first ? Opcode::Mul : Opcode::MulAdd, steps, 0, 0.0f, h.name + " scores");
-      acc = next;
-    }
-}
-
-// The head's chains summed, scaled, masked (row t's causal window) and softmaxed into h.p.
+// The head's scores scaled, masked (row t's causal window) and softmaxed into h.p.
 void StepLowering::softmax(HeadWork& h, std::uint32_t t) {
   const float score_scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(c_.head_dim)));
-  std::vector<VTensor> chain = std::move(h.chain);
-  while (chain.size() > 1) {  // pairwise: (c0 + c1) + (c2 + c3)
-    std::vector<VTensor> sums;
-    for (std::size_t i = 0; i + 1 < chain.size(); i += 2)
-      sums.push_back(vb_.binary(Opcode::Add, chain[i], chain[i + 1], h.name + ".scores.sum"));
-    if (chain.size() % 2) sums.push_back(chain.back());
-    chain = std::move(sums);
-  }
   const std::string& hn = h.name;
-  const VTensor scaled = vb_.unary(Opcode::MulImm, chain[0], score_scale, hn + ".scaled");
+  const VTensor scaled = vb_.unary(Opcode::MulImm, h.scores, score_scale, hn + ".scaled");
   const VTensor masked = vb_.binary(Opcode::Add, scaled, host_row(mask_, t, blocks_), hn + ".masked");
   const VTensor mx = vb_.reduce_lanes(Opcode::Max, vb_.reduce_vectors(Opcode::Max, masked, hn + ".maxv"), hn + ".max");
   const VTensor shifted = vb_.binary(Opcode::Sub, masked, mx, hn + ".shifted");
@@ -264,12 +253,10 @@ void StepLowering::attend_heads(std::uint32_t t, std::int64_t first, std::int64_
     h.hq = hq;
     h.g = (q_first_ + hq) / group_ - kv_first_;
     h.name = fmt::format("{}.head.{}", name, hq);
-    h.key_table = as_tensor(lp.keys[static_cast<std::size_t>(h.g)]);
     h.value_table = as_tensor(lp.values[static_cast<std::size_t>(h.g)]);
     heads.push_back(std::move(h));
   }
-  distribute_queries(heads, qr);
-  score(heads, lp);
+  score(heads, qr, lp, name);
   for (HeadWork& h : heads) softmax(h, t);
   weigh_values(heads, lp);
   for (HeadWork& h : heads) place_head_output(h, out, t);

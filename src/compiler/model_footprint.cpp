@@ -51,10 +51,11 @@ ModelParts model_parts(const model::ModelConfig& c, const ChipConfig& chip,
                     matrix("ffn_gate", ff, d) + matrix("ffn_up", ff, d) + matrix("ffn_down", d, ff);
   p.layer_norms = 2 * ceil_div(d, lanes) + (c.qkv_bias ? (q_rows + 2 * kv_rows) / lanes : 0) +
                   (c.qk_norm ? 2 * 2 : 0);
-  // KV cache: keys and values dimension-major (per kv head and dimension, 80 positions per
-  // vector; see docs/lpu.md).
-  const std::uint64_t ctx = static_cast<std::uint64_t>(context);
-  p.layer_kv = 2 * kv_heads * c.head_dim * ceil_div(ctx, lanes);
+  // KV cache per kv head (step_lowering.h): keys position-major in fp16, one vector per position
+  // of the window (whole 80-position blocks); values dimension-major in fp32, one vector per
+  // dimension and 80 positions.
+  const std::uint64_t blocks = ceil_div(static_cast<std::uint64_t>(context), lanes);
+  p.layer_kv = kv_heads * (blocks * lanes + c.head_dim * blocks);
   p.final_norm = ceil_div(d, lanes);
   // Activations of one decode step: generous bound of 64 residual-width rows plus the logits.
   const std::uint64_t full_q_rows = static_cast<std::uint64_t>(c.n_head) * 2 * lanes;
@@ -79,7 +80,7 @@ ModelFootprint model_footprint(const model::ModelConfig& c, const ChipConfig& ch
       layers * p.layer_weights + lm_head_vectors(c, chip, weights, c.n_vocab));
   add("token embedding (fp16)", embedding_vectors(c, chip, c.n_vocab));
   add("norms and biases (fp32)", layers * p.layer_norms + p.final_norm);
-  add(fmt::format("KV cache (fp32, {} positions)", context), layers * p.layer_kv);
+  add(fmt::format("KV cache (keys fp16, values fp32; {} positions)", context), layers * p.layer_kv);
   add("activations (fp32)", p.activations);
   f.chip_bytes = static_cast<std::uint64_t>(chip.sram_bytes());
   f.chips_needed = static_cast<std::int64_t>(std::max<std::uint64_t>(1, ceil_div(f.total_bytes, f.chip_bytes)));

@@ -27,7 +27,7 @@ using namespace lockstep::lpu;
 struct ModelParts {
   std::uint64_t layer_weights = 0;  // one layer's matmul weights (q, k, v, o, gate, up, down)
   std::uint64_t layer_norms = 0;    // one layer's norms and biases (fp32)
-  std::uint64_t layer_kv = 0;       // one layer's KV cache for the context (fp32)
+  std::uint64_t layer_kv = 0;       // one layer's KV cache for the context (vectors)
   std::uint64_t final_norm = 0;     // the output norm (fp32), beside the LM head
   std::uint64_t activations = 0;    // one decode step's working rows and logits (fp32)
   std::uint64_t layer() const { return layer_weights + layer_norms + layer_kv; }

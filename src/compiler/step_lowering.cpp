@@ -160,7 +160,7 @@ void StepLowering::place_kv_cache() {
     if (!lp.attention) continue;
     for (std::int64_t g = 0; g < kv_heads_; ++g) {
       std::vector<int> avoid;  // the kv head's keys and values on slices of their own
-      lp.keys.push_back(kv_table(fmt::format("blk.{}.k.{}", l, g), avoid));
+      lp.keys.push_back(key_table(fmt::format("blk.{}.k.{}", l, g), avoid));
       lp.values.push_back(kv_table(fmt::format("blk.{}.v.{}", l, g), avoid));
     }
   }
@@ -237,6 +237,32 @@ KvTable StepLowering::kv_table(const std::string& name, std::vector<int>& avoid)
     for (const TableRef& part : t.parts.back()) avoid.push_back(part.slice);
   }
   return t;
+}
+
+KeyTable StepLowering::key_table(const std::string& name, std::vector<int>& avoid) {
+  const std::uint32_t positions = blocks_ * lanes_;  // whole fp32 vectors of scores
+  const std::uint32_t block_rows = static_cast<std::uint32_t>(chip_.mxm_plane_rows);
+  const std::uint32_t bank = static_cast<std::uint32_t>(chip_.vectors_per_bank);
+  KeyTable k;
+  MxmWeights& w = k.weights;
+  w.name = name;
+  w.type = ElementType::F16;
+  w.rows = positions;
+  w.chunks = 1;
+  w.cols = static_cast<std::uint32_t>(chip_.vector_bytes / 2);
+  w.blocks = (positions + block_rows - 1) / block_rows;
+  for (std::uint32_t j = 0; j < w.blocks; ++j) {
+    const std::uint32_t first = j * block_rows, rows = std::min(block_rows, positions - first);
+    const Placed p = alloc_.allocate(fmt::format("{}.{}", name, j), rows, 1, Pool::Weights, avoid);
+    avoid.push_back(p.slices[0]);
+    w.placed.push_back({static_cast<int>(j % static_cast<std::uint32_t>(fp_.mxm_planes())), p.slices, p.addr, rows});
+    for (std::uint32_t r = 0; r < rows;) {  // one-bank runs, for the appends' Scatters
+      const std::uint32_t n = std::min(rows - r, bank - (p.addr + r) % bank);
+      k.parts.push_back({p.slices[0], p.addr + r, 1, static_cast<std::int32_t>(first + r), static_cast<std::int32_t>(n)});
+      r += n;
+    }
+  }
+  return k;
 }
 
 VecRef KvTable::at(std::int64_t block, std::int64_t dim) const {

@@ -51,11 +51,10 @@ struct Value {
 // A value of one Rows, whole-width (not sharded), not in head layout.
 inline Value whole(Rows rows) { return Value{{std::move(rows)}, {}, false, 0}; }
 
-// The keys (or values) of one kv head: rows are blocks of 80 positions, one vector per head
-// dimension (lane = position in the block). The dimensions are dealt to parts round robin
-// (dimension d in part d mod parts, at index d / parts of its row), each part on its own MEM
-// slice (and the keys' apart from the values'), so that attention's chains, which take every
-// parts-th dimension, each read their own slice queue; a part's rows may spread over several
+// The values of one kv head: rows are blocks of 80 positions, one vector per head dimension
+// (lane = position in the block). The dimensions are dealt to parts round robin (dimension d in
+// part d mod parts, at index d / parts of its row), each part on its own MEM slice, so that the
+// weighted sum's chains each read their own slice queue; a part's rows may spread over several
 // one-bank table parts.
 struct KvTable {
   std::vector<std::vector<TableRef>> parts;  // [dimension part] -> row parts
@@ -68,11 +67,23 @@ struct KvTable {
   std::vector<int> slices() const;
 };
 
+// The keys of one kv head, position-major for the MXM (TruePoint's fp16 KV cache): row p is
+// position p's key as one fp16 vector (the head's two fp32 vectors packed by ConvertF32ToF16),
+// so the key table is a matrix of positions x head dimensions whose blocks of 320 positions the
+// MXM installs as weights, once for every query head of the group. Each block sits on a slice
+// of its own (its plane loads it one row per cycle while the others load theirs), cut at bank
+// boundaries into table parts, one Scatter each to append a key.
+struct KeyTable {
+  std::vector<TableRef> parts;  // one-bank runs of rows, in position order
+  MxmWeights weights;           // the same rows as fp16 weight blocks of one chunk
+};
+
 // The chip-side plan of one layer: what this chip holds of it, placed.
 struct LayerPlacement {
   bool attention = false, ffn = false;
   int first_part = 0, end_part = 0;  // the FFN column groups [first, end) held here
-  std::vector<KvTable> keys, values;  // [local kv head]
+  std::vector<KeyTable> keys;    // [local kv head]
+  std::vector<KvTable> values;   // [local kv head]
 };
 
 class StepLowering {
@@ -135,6 +146,7 @@ class StepLowering {
   std::vector<TableRef> table(const std::string& name, std::int64_t rows, std::int32_t row_vectors, Pool pool,
                               const std::vector<int>& avoid = {});
   KvTable kv_table(const std::string& name, std::vector<int>& avoid);
+  KeyTable key_table(const std::string& name, std::vector<int>& avoid);
   std::vector<float> vector_of(const model::TensorView* t);
   std::vector<float> head_layout(const std::vector<float>& v, std::int64_t heads, std::int64_t first = 0);
   // The MXM type (I8 or F16) of the matmul op named `op`, from its weight tensor's precision.
@@ -165,12 +177,13 @@ class StepLowering {
   VTensor rope(const VTensor& t, std::int64_t heads, const VTensor& cos, const VTensor& sin, const std::string& name);
   void append_kv(const VTensor& source, const KvTable& table, std::int64_t g,
                  const VTensor& onehot, const VTensor& pos_block, const std::string& name);
+  void append_key(const VTensor& source, const KeyTable& table, std::int64_t g, const VTensor& position,
+                  const std::string& name);
   // Attention of row t's query heads, phase by phase (attention_lowering.cpp).
   struct HeadWork;
   void attend_heads(std::uint32_t t, std::int64_t first, std::int64_t count, const VTensor& q,
                     const LayerPlacement& lp, const Rows& out, const std::string& name);
-  void distribute_queries(std::vector<HeadWork>& heads, const VTensor& q);
-  void score(std::vector<HeadWork>& heads, const LayerPlacement& lp);
+  void score(std::vector<HeadWork>& heads, const VTensor& q, const LayerPlacement& lp, const std::string& name);
   void softmax(HeadWork& h, std::uint32_t t);
   void weigh_values(std::vector<HeadWork>& heads, const LayerPlacement& lp);
   void place_head_output(HeadWork& h, const Rows& out, std::uint32_t t);
