@@ -229,7 +229,12 @@ void StepLowering::weigh_values(std::vector<HeadWork>& heads, const LayerPlaceme
 void StepLowering::place_head_output(HeadWork& h, const Rows& out, std::uint32_t t) {
   const std::uint32_t hd = static_cast<std::uint32_t>(c_.head_dim), half = hd / 2;
   std::vector<VTensor> totals;
-  for (const VTensor& w : h.weighted) totals.push_back(vb_.reduce_lanes(Opcode::Add, w, h.name + ".pvsum", 1));
+  {
+    // Every head's and part's lane sums are independent: their rotate trees are spread over
+    // every slice, not crowded into the near ones (each tree waits a little longer per step).
+    const VectorBuilder::PoolScope anywhere(vb_, Pool::Anywhere);
+    for (const VTensor& w : h.weighted) totals.push_back(vb_.reduce_lanes(Opcode::Add, w, h.name + ".pvsum", 1));
+  }
   const std::uint32_t parts = static_cast<std::uint32_t>(totals.size());
   for (std::uint32_t hf = 0; hf < 2; ++hf) {
     VTensor lanes = vb_.alloc(h.name + ".o", half, 4, {&lane_masks_});

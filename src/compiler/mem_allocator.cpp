@@ -22,10 +22,17 @@ MemAllocator::MemAllocator(const ChipConfig& chip, const Floorplan& floorplan,
       const int slice = h * per + local;
       (2 * local + h < activation_slices ? activation_pool_ : weight_pool_).push_back(slice);
     }
+  every_slice_ = activation_pool_;
+  every_slice_.insert(every_slice_.end(), weight_pool_.begin(), weight_pool_.end());
 }
 
 const std::vector<int>& MemAllocator::pool_slices(Pool pool) const {
-  return pool == Pool::Activations ? activation_pool_ : weight_pool_;
+  switch (pool) {
+    case Pool::Activations: return activation_pool_;
+    case Pool::Weights: return weight_pool_;
+    case Pool::Anywhere: break;
+  }
+  return every_slice_;
 }
 
 std::uint64_t MemAllocator::capacity_bytes() const {
@@ -112,8 +119,10 @@ Placed MemAllocator::allocate(const std::string& what, std::uint32_t vectors, in
   for (int tries = 0; tries < groups && chosen.empty(); ++tries) {
     const int g = static_cast<int>((next + tries) % groups);
     std::vector<int> candidate(slices.begin() + g * stripes, slices.begin() + (g + 1) * stripes);
+    const std::uint32_t depth = (vectors + stripes - 1) / stripes;
     const bool clash = std::any_of(candidate.begin(), candidate.end(), [&](int s) {
-      return std::find(avoid.begin(), avoid.end(), s) != avoid.end();
+      return std::find(avoid.begin(), avoid.end(), s) != avoid.end() ||
+             (pool == Pool::Anywhere && std::uint64_t{top_[s]} + depth > slice_vectors_);
     });
     if (!clash || tries == groups - 1) {
       chosen = candidate;

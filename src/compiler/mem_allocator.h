@@ -39,7 +39,10 @@ struct Placed {
   }
 };
 
-enum class Pool { Activations, Weights };
+// Activations: the slices nearest the VXM (short round trips for dependent chains); Weights:
+// the outer slices, nearest the MXM planes; Anywhere: every slice, near ones first, for many
+// independent temporaries whose traffic would crowd the near slices' queues.
+enum class Pool { Activations, Weights, Anywhere };
 
 // One placement, as `lockstep compile --dump-after placement` lists it.
 struct Allocation {
@@ -98,7 +101,8 @@ class MemAllocator {
   std::vector<std::uint32_t> top_;  // [slice] next free address
   std::vector<int> activation_pool_;
   std::vector<int> weight_pool_;
-  std::size_t next_group_[2] = {0, 0};
+  std::vector<int> every_slice_;  // activation_pool_ then weight_pool_
+  std::size_t next_group_[3] = {0, 0, 0};
   std::uint64_t used_bytes_ = 0;
   std::uint64_t overflow_bytes_ = 0;
   std::vector<Allocation> log_;

@@ -22,7 +22,7 @@ VTensor VectorBuilder::alloc(const std::string& name, std::uint32_t vectors, int
   for (const VTensor* t : near)
     for (int s : t->place.slices) avoid.push_back(s);
   stripes = std::max(1, std::min<int>(stripes, static_cast<int>(vectors)));
-  return {name, a_.allocate(name, vectors, stripes, Pool::Activations, avoid)};
+  return {name, a_.allocate(name, vectors, stripes, pool_, avoid)};
 }
 
 Hemisphere VectorBuilder::sxm_side_for(const VecRef& src) const {
@@ -33,7 +33,7 @@ VecRef VectorBuilder::copy_away(const VecRef& src, const std::vector<int>& avoid
                                 const std::string& what, std::uint32_t n) {
   std::vector<int> all = avoid;
   all.push_back(src.slice);
-  const Placed p = a_.allocate(fmt::format("copy.{}", counter_++), n, 1, Pool::Activations, all);
+  const Placed p = a_.allocate(fmt::format("copy.{}", counter_++), n, 1, pool_, all);
   const VecRef dst{p.slices[0], p.addr, 1};
   if (dst.slice == src.slice) fail("internal compiler error in {}: no slice to copy into", what);
   e_.unit_op(Opcode::Move, {{src.slice, src.addr, 1}}, dst, n, 0, 0.0f, Hemisphere::West,

@@ -38,9 +38,23 @@ class VectorBuilder {
   Emitter& emitter() { return e_; }
   MemAllocator& allocator() { return a_; }
 
-  // A new activation tensor striped over `stripes` slices, avoiding the slices of `near`.
+  // A new activation tensor striped over `stripes` slices, avoiding the slices of `near`, in
+  // the pool of the innermost PoolScope (else Pool::Activations).
   VTensor alloc(const std::string& name, std::uint32_t vectors, int stripes = 4,
                 const std::vector<const VTensor*>& near = {});
+
+  // While alive, the builder's new tensors (its own temporaries included) go to `pool`.
+  class PoolScope {
+   public:
+    PoolScope(VectorBuilder& vb, Pool pool) : vb_(vb), saved_(vb.pool_) { vb.pool_ = pool; }
+    ~PoolScope() { vb_.pool_ = saved_; }
+    PoolScope(const PoolScope&) = delete;
+    PoolScope& operator=(const PoolScope&) = delete;
+
+   private:
+    VectorBuilder& vb_;
+    Pool saved_;
+  };
 
   // Runs the steps in order, merging consecutive steps into one Repeat where every operand
   // moves by a fixed address step in a fixed slice and no step reads what an earlier step of the
@@ -80,6 +94,7 @@ class VectorBuilder {
   Emitter& e_;
   MemAllocator& a_;
   std::vector<VTensor> constants_;  // [0] zeros, [1] ones once placed
+  Pool pool_ = Pool::Activations;   // where alloc places (PoolScope)
   int counter_ = 0;
 
   void run(Opcode op, const std::vector<VectorStep>& steps, std::int32_t imm, float fimm,
