@@ -8,8 +8,8 @@
 // Layouts (docs/lpu.md): the residual stream and every element-wise tensor are fp32 vectors of
 // 80 lanes; q, k and v put each head in two vectors, the first and second of every RoPE pair in
 // lanes 0 .. head_dim/2 - 1 (the projection rows are permuted and padded to make it so, and wo's
-// columns follow); keys are cached dimension-major (80 positions per vector), values
-// position-major.
+// columns follow); keys are cached position-major in fp16 (one vector per position, installed
+// as MXM weights for q.K), values dimension-major in fp32 (80 positions per vector).
 #pragma once
 
 #include <cstdint>
