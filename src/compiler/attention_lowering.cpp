@@ -249,19 +249,10 @@ void StepLowering::place_head_output(HeadWork& h, const Rows& out, std::uint32_t
   }
 }
 
-// Query heads [first, first + count) of row t, phase by phase across the heads.
-void StepLowering::attend_heads(std::uint32_t t, std::int64_t first, std::int64_t count, const VTensor& qr,
-                                const LayerPlacement& lp, const Rows& out, const std::string& name) {
-  std::vector<HeadWork> heads;
-  for (std::int64_t hq = first; hq < first + count; ++hq) {
-    HeadWork h;
-    h.hq = hq;
-    h.g = (q_first_ + hq) / group_ - kv_first_;
-    h.name = fmt::format("{}.head.{}", name, hq);
-    h.value_table = as_tensor(lp.values[static_cast<std::size_t>(h.g)]);
-    heads.push_back(std::move(h));
-  }
-  score(heads, qr, lp, name);
+// After the scores: the heads' softmaxes, then p.V for all of them, then their outputs in out's
+// row t, phase by phase across the heads.
+void StepLowering::finish_heads(std::vector<HeadWork>& heads, const LayerPlacement& lp, const Rows& out,
+                                std::uint32_t t) {
   for (HeadWork& h : heads) softmax(h, t);
   weigh_values(heads, lp);
   for (HeadWork& h : heads) place_head_output(h, out, t);
@@ -272,15 +263,26 @@ void StepLowering::lower_attention(const graph::Op& op, std::uint32_t t) {
   Value& out = values_[op.outputs[0]];
   const VTensor q = value(op.inputs[0]).row(t);
   const std::string name = fmt::format("{}.{}", op.name, t);
+  std::vector<HeadWork> heads;
+  for (std::int64_t hq = 0; hq < heads_; ++hq) {
+    HeadWork h;
+    h.hq = hq;
+    h.g = (q_first_ + hq) / group_ - kv_first_;
+    h.name = fmt::format("{}.head.{}", name, hq);
+    h.value_table = as_tensor(lp.values[static_cast<std::size_t>(h.g)]);
+    heads.push_back(std::move(h));
+  }
+  score(heads, q, lp, name);  // the key blocks installed once for every head of a group
   if (!tight_) {
-    attend_heads(t, 0, heads_, q, lp, out.rows(), name);
+    finish_heads(heads, lp, out.rows(), t);
     return;
   }
-  // Short of SRAM: one head at a time, its temporaries freed before the next head's (which
-  // then waits for their last reads).
-  for (std::int64_t hq = 0; hq < heads_; ++hq) {
+  // Short of SRAM: the rest one head at a time, its temporaries freed before the next head's
+  // (which then waits for their last reads).
+  for (HeadWork& h : heads) {
     const MemAllocator::Mark head_mark = alloc_.mark();
-    attend_heads(t, hq, 1, q, lp, out.rows(), name);
+    std::vector<HeadWork> one{std::move(h)};
+    finish_heads(one, lp, out.rows(), t);
     release(head_mark);
   }
 }

@@ -3,6 +3,7 @@
 #include "compiler/all_reduce_lowering.h"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <fmt/format.h>
 
@@ -226,7 +227,7 @@ std::vector<TableRef> StepLowering::table(const std::string& name, std::int64_t 
 // One kv head's keys or values: the head's dimensions dealt to kKvDimensionParts parts, each on a
 // slice outside `avoid` where there is room (the slices taken are added to it).
 KvTable StepLowering::kv_table(const std::string& name, std::vector<int>& avoid) {
-  constexpr std::int64_t kKvDimensionParts = 16;
+  constexpr std::int64_t kKvDimensionParts = 32;
   const std::uint32_t hd = static_cast<std::uint32_t>(c_.head_dim);
   const std::uint32_t parts = static_cast<std::uint32_t>(std::min<std::int64_t>(kKvDimensionParts, hd));
   KvTable t;
@@ -548,33 +549,57 @@ const MxmInput& StepLowering::mxm_input(int tensor, ElementType type, const std:
 // ---- The ops outside attention.
 
 void StepLowering::lower_embedding(const graph::Op& op) {
-  // Per row, gather each part's row (zeros outside its range), widen, and add into a running
-  // sum (two alternating buffers; each part's gather buffers are freed once added, so a large
-  // vocabulary's parts do not pile up). The last part's sum lands in the row of x (or, with
-  // P > 1, of this rank's partial embedding, which the all-reduce completes).
+  // Per row, gather each part's row (zeros outside its range), widen, and add into one of
+  // kEmbeddingChains running sums (part i into sum i mod chains; each sum in two alternating
+  // buffers; each part's gather buffers are freed once added, so a large vocabulary's parts do
+  // not pile up), then add the sums in a tree. The final sum lands in the row of x (or, with
+  // P > 1, of this rank's partial embedding, which the all-reduce completes). Every part but one
+  // gives zeros, so any order of the adds gives the same bits.
+  constexpr std::size_t kEmbeddingChains = 8;
   Rows embedded;  // x plus this stage's part, when x arrived as a partial embedding
   if (st_.embedding_adds) embedded = alloc_rows(vb_, "embd.total", T_, nv_, {&x_.all});
   const MemAllocator::Mark embedding_mark = alloc_.mark();
   const VTensor embedding_table = as_tensor(embedding_);
   Rows rows = P_ == 1 && !st_.embedding_adds ? x_ : alloc_rows(vb_, "embd", T_, nv_, {&x_.all});
+  const std::size_t chains = std::min(kEmbeddingChains, embedding_.size());
   for (std::uint32_t t = 0; t < T_; ++t) {
     const MemAllocator::Mark row_mark = alloc_.mark();
-    const VTensor sums[2] = {vb_.alloc(fmt::format("embd.sum.{}.0", t), nv_, 4, {&token_, &embedding_table, &rows.all}),
-                             vb_.alloc(fmt::format("embd.sum.{}.1", t), nv_, 4, {&token_, &embedding_table, &rows.all})};
+    std::vector<std::array<VTensor, 2>> sums;
+    for (std::size_t c = 0; c < chains; ++c)
+      sums.push_back({vb_.alloc(fmt::format("embd.sum.{}.{}.0", t, c), nv_, 4, {&token_, &embedding_table, &rows.all}),
+                      vb_.alloc(fmt::format("embd.sum.{}.{}.1", t, c), nv_, 4, {&token_, &embedding_table, &rows.all})});
+    std::vector<std::size_t> added(chains, 0);  // parts summed into chain c so far
     for (std::size_t pi = 0; pi < embedding_.size(); ++pi) {
       const MemAllocator::Mark part_mark = alloc_.mark();
       VTensor row16 = vb_.alloc(fmt::format("embd16.{}.{}", t, pi), row_vectors_, 1, {&token_, &embedding_table});
       vb_.gather(token_.at(t), embedding_[pi], row16.at(0), row_vectors_, "token embedding");
       const VTensor row32 = vb_.from_fp16(row16, nv_, fmt::format("embd32.{}.{}", t, pi));
-      const bool last = pi + 1 == embedding_.size();
+      const std::size_t c = pi % chains, n = added[c]++;
+      const bool only = embedding_.size() == 1;  // the one part goes straight to x
       std::vector<VectorStep> steps;
       for (std::uint32_t v = 0; v < nv_; ++v) {
-        const VecRef out = last ? rows.at(t, v) : sums[pi % 2].at(v);
-        if (pi == 0) steps.push_back({{row32.at(v)}, out});
-        else steps.push_back({{sums[(pi + 1) % 2].at(v), row32.at(v)}, out});
+        const VecRef out = only ? rows.at(t, v) : sums[c][n % 2].at(v);
+        if (n == 0) steps.push_back({{row32.at(v)}, out});
+        else steps.push_back({{sums[c][(n + 1) % 2].at(v), row32.at(v)}, out});
       }
-      vb_.map(pi == 0 ? Opcode::Move : Opcode::Add, steps, 0, 0.0f, "token embedding sum");
+      vb_.map(n == 0 ? Opcode::Move : Opcode::Add, steps, 0, 0.0f, "token embedding sum");
       if (embedding_.size() > 1) release(part_mark);
+    }
+    if (embedding_.size() > 1) {
+      std::vector<VTensor> level;
+      for (std::size_t c = 0; c < chains; ++c) level.push_back(sums[c][(added[c] - 1) % 2]);
+      while (level.size() > 2) {  // pairwise, (s0 + s1) + (s2 + s3) ...
+        std::vector<VTensor> next;
+        for (std::size_t i = 0; i + 1 < level.size(); i += 2)
+          next.push_back(vb_.binary(Opcode::Add, level[i], level[i + 1], fmt::format("embd.tree.{}", t)));
+        if (level.size() % 2) next.push_back(level.back());
+        level = std::move(next);
+      }
+      std::vector<VectorStep> steps;
+      for (std::uint32_t v = 0; v < nv_; ++v)
+        steps.push_back(level.size() == 2 ? VectorStep{{level[0].at(v), level[1].at(v)}, rows.at(t, v)}
+                                          : VectorStep{{level[0].at(v)}, rows.at(t, v)});
+      vb_.map(level.size() == 2 ? Opcode::Add : Opcode::Move, steps, 0, 0.0f, "token embedding sum");
     }
     if (T_ > 1 || tight_) release(row_mark);
   }

@@ -181,8 +181,7 @@ class StepLowering {
                   const std::string& name);
   // Attention of row t's query heads, phase by phase (attention_lowering.cpp).
   struct HeadWork;
-  void attend_heads(std::uint32_t t, std::int64_t first, std::int64_t count, const VTensor& q,
-                    const LayerPlacement& lp, const Rows& out, const std::string& name);
+  void finish_heads(std::vector<HeadWork>& heads, const LayerPlacement& lp, const Rows& out, std::uint32_t t);
   void score(std::vector<HeadWork>& heads, const VTensor& q, const LayerPlacement& lp, const std::string& name);
   void softmax(HeadWork& h, std::uint32_t t);
   void weigh_values(std::vector<HeadWork>& heads, const LayerPlacement& lp);
