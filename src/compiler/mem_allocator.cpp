@@ -134,14 +134,26 @@ Placed MemAllocator::allocate(const std::string& what, std::uint32_t vectors, in
   std::uint32_t top = 0;
   for (int s : chosen) top = std::max(top, top_[s]);
   if (std::uint64_t{top} + depth > slice_vectors_) {
+    // The other pool's slices outside `avoid`; failing that, any slice with room outside it;
+    // failing that, any slice with room (`avoid` is a preference, not a reason to overflow).
     const Pool other = pool == Pool::Activations ? Pool::Weights : Pool::Activations;
-    const auto& spare = pool_slices(other);
-    std::vector<int> roomy;
-    for (int s : spare)
-      if (std::uint64_t{top_[s]} + depth <= slice_vectors_ &&
-          std::find(avoid.begin(), avoid.end(), s) == avoid.end() && static_cast<int>(roomy.size()) < stripes)
-        roomy.push_back(s);
-    if (static_cast<int>(roomy.size()) == stripes) chosen = roomy;
+    auto roomy = [&](const std::vector<int>& from, bool respect_avoid) {
+      std::vector<int> got;
+      for (int s : from)
+        if (std::uint64_t{top_[s]} + depth <= slice_vectors_ && static_cast<int>(got.size()) < stripes &&
+            (!respect_avoid || std::find(avoid.begin(), avoid.end(), s) == avoid.end()))
+          got.push_back(s);
+      return got;
+    };
+    using Try = std::pair<const std::vector<int>*, bool>;  // (slices, respect avoid)
+    for (const auto& [from, respect_avoid] : {Try{&pool_slices(other), true}, Try{&every_slice_, true},
+                                              Try{&every_slice_, false}}) {
+      std::vector<int> got = roomy(*from, respect_avoid);
+      if (static_cast<int>(got.size()) == stripes) {
+        chosen = std::move(got);
+        break;
+      }
+    }
   }
   Placed p = allocate_on(what, vectors, chosen);
   return p;

@@ -155,7 +155,18 @@ void StepLowering::place_layer(std::int64_t l) {
 // (placed before them, its tables would raise the start address of the MXM blocks striped over
 // those slices); far from the VXM costs attention no time, as a key or value is never waited
 // for, and it leaves the slices nearest the VXM to the temporaries that are.
+//
+// The value tables are cut into up to 32 parts per kv head (p.V's chains each read their own
+// slice), but a chip that holds many kv heads gets fewer: every part is a table of its own whose
+// rows must sit in one bank, and past about 256 of them per chip the bank tails they leave
+// starve the temporaries (Qwen3-0.6B on one 8-chip node, 28 layers per chip, fits with 8 parts
+// and not with 16).
 void StepLowering::place_kv_cache() {
+  std::int64_t held = 0;  // kv heads this chip caches
+  for (const LayerPlacement& lp : layers_) held += lp.attention ? kv_heads_ : 0;
+  constexpr std::int64_t kMaxValueParts = 32, kMinValueParts = 4, kPartsPerChip = 256;
+  value_parts_ = kMaxValueParts;
+  while (value_parts_ > kMinValueParts && held * value_parts_ > kPartsPerChip) value_parts_ /= 2;
   for (std::int64_t l = 0; l < c_.n_layer; ++l) {
     LayerPlacement& lp = layers_[static_cast<std::size_t>(l)];
     if (!lp.attention) continue;
@@ -224,12 +235,11 @@ std::vector<TableRef> StepLowering::table(const std::string& name, std::int64_t 
   return parts;
 }
 
-// One kv head's keys or values: the head's dimensions dealt to kKvDimensionParts parts, each on a
-// slice outside `avoid` where there is room (the slices taken are added to it).
+// One kv head's values: the head's dimensions dealt to value_parts_ parts, each on a slice
+// outside `avoid` where there is room (the slices taken are added to it).
 KvTable StepLowering::kv_table(const std::string& name, std::vector<int>& avoid) {
-  constexpr std::int64_t kKvDimensionParts = 32;
   const std::uint32_t hd = static_cast<std::uint32_t>(c_.head_dim);
-  const std::uint32_t parts = static_cast<std::uint32_t>(std::min<std::int64_t>(kKvDimensionParts, hd));
+  const std::uint32_t parts = static_cast<std::uint32_t>(std::min<std::int64_t>(value_parts_, hd));
   KvTable t;
   for (std::uint32_t p = 0; p < parts; ++p) {
     t.parts.emplace_back();  // dims_in() counts the parts

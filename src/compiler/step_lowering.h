@@ -218,6 +218,7 @@ class StepLowering {
   std::int64_t embedding_rows_, stage_embedding_rows_;
   std::int64_t vocab_first_ = 0, vocab_rows_ = 0, token_first_ = 0;
   bool acc_in_ = false, acc_out_ = false, tight_ = false;
+  std::int64_t value_parts_ = 32;  // dimension parts of every value table (place_kv_cache)
   std::uint32_t nv_;            // vectors of one row of x
   std::uint32_t row_vectors_;   // vectors of one fp16 embedding row
 

@@ -35,7 +35,9 @@ VecRef VectorBuilder::copy_away(const VecRef& src, const std::vector<int>& avoid
   all.push_back(src.slice);
   const Placed p = a_.allocate(fmt::format("copy.{}", counter_++), n, 1, pool_, all);
   const VecRef dst{p.slices[0], p.addr, 1};
-  if (dst.slice == src.slice) fail("internal compiler error in {}: no slice to copy into", what);
+  if (dst.slice == src.slice)
+    throw DoesNotFit(fmt::format("the working tensors of this step ({}) do not fit the chip's SRAM: no other "
+                                 "slice has room for a copy; try a shorter context or prefill chunk", what));
   e_.unit_op(Opcode::Move, {{src.slice, src.addr, 1}}, dst, n, 0, 0.0f, Hemisphere::West,
              what + " (copy)");
   return dst;
