@@ -24,7 +24,7 @@ struct ConvertArgs {
 void convert(const ConvertArgs& a) {
   const auto type = numerics::parse_tensor_type(a.type);
   if (!type)
-    fail("--type '{}' is not a supported type (f32, f16, bf16, q8_0, q4_0, q4_k, q6_k)", a.type);
+    fail("--type '{}' is not a supported type (f32, f16, bf16, q8_0, q4_0, q4_k, q6_k, mxfp4)", a.type);
   std::error_code ec;
   if (!a.model.empty() && std::filesystem::exists(a.output, ec) &&
       std::filesystem::equivalent(a.model, a.output, ec))
@@ -47,7 +47,7 @@ void add_convert_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("convert", "write a model as GGUF with one matrix type");
   add_model_argument(*cmd, args->model);
   cmd->add_option("-o,--output", args->output, "output file (.gguf)")->required();
-  cmd->add_option("--type", args->type, "matrix type: f32, f16, bf16, q8_0, q4_0, q4_k, q6_k")
+  cmd->add_option("--type", args->type, "matrix type: f32, f16, bf16, q8_0, q4_0, q4_k, q6_k, mxfp4 (mxfp4: the reference and LPU backends only, for now)")
       ->capture_default_str();
   cmd->add_flag("-q,--quiet", args->quiet, "no progress on stderr");
   cmd->callback([args] { convert(*args); });

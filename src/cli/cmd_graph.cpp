@@ -30,7 +30,7 @@ void show_graph(const GraphArgs& a) {
     if (!a.model.empty()) fail("give MODEL or --model-preset, not both");
     config = model::load_catalog_shape(a.preset);
     auto t = numerics::parse_tensor_type(a.weights);
-    if (!t) fail("--weights '{}' is not a tensor type (f32, f16, bf16, q8_0, q4_0, q4_k, q6_k)", a.weights);
+    if (!t) fail("--weights '{}' is not a tensor type (f32, f16, bf16, q8_0, q4_0, q4_k, q6_k, mxfp4)", a.weights);
     types.default_type = *t;
     label = fmt::format("{} (catalog shape, {} weights)", a.preset, a.weights);
   } else {

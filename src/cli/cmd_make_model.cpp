@@ -54,7 +54,7 @@ void make_model(const MakeModelArgs& a) {
   if (a.output.empty()) fail("make-model needs -o FILE.gguf");
   const auto type = numerics::parse_tensor_type(a.type);
   if (!type)
-    fail("--type '{}' is not a supported type (f32, f16, bf16, q8_0, q4_0, q4_k, q6_k)", a.type);
+    fail("--type '{}' is not a supported type (f32, f16, bf16, q8_0, q4_0, q4_k, q6_k, mxfp4)", a.type);
   const auto shape = model::load_catalog_entry(a.shape);
 
   model::SyntheticModelOptions options;
@@ -84,7 +84,7 @@ void add_make_model_command(CLI::App& app) {
   auto* cmd = app.add_subcommand(
       "make-model", "write a GGUF model of a catalog shape with seeded random weights");
   cmd->add_option("--shape", args->shape, "catalog shape (see --list) or a shape .yaml file");
-  cmd->add_option("--type", args->type, "matrix type: f32, f16, bf16, q8_0, q4_0, q4_k, q6_k")
+  cmd->add_option("--type", args->type, "matrix type: f32, f16, bf16, q8_0, q4_0, q4_k, q6_k, mxfp4 (mxfp4: the reference and LPU backends only, for now)")
       ->capture_default_str();
   cmd->add_option("--seed", args->seed, "random seed")->capture_default_str();
   cmd->add_option("-o,--output", args->output, "output file (.gguf)");

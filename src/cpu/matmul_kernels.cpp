@@ -21,6 +21,7 @@ Family family_of(TensorType type) {
     case TensorType::Q4_0: return Family::Q8Q4;
     case TensorType::Q4_K:
     case TensorType::Q6_K: return Family::KQuant;
+    case TensorType::MXFP4: break;  // issue 17
   }
   fail("the CPU backend has no kernels for tensor type {}",
        numerics::ggml_type_name(static_cast<std::uint32_t>(type)));

@@ -24,6 +24,7 @@ std::uint32_t llama_file_type(TensorType type) {
     case TensorType::Q4_K: return 14;  // LLAMA_FTYPE_MOSTLY_Q4_K_S (every matrix q4_K)
     case TensorType::Q6_K: return 18;  // LLAMA_FTYPE_MOSTLY_Q6_K
     case TensorType::BF16: return 32;  // LLAMA_FTYPE_MOSTLY_BF16
+    case TensorType::MXFP4: return 38; // LLAMA_FTYPE_MOSTLY_MXFP4_MOE
   }
   return 0;
 }

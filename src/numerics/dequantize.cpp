@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "numerics/half.h"
+#include "numerics/mxfp4.h"
 
 namespace lockstep::numerics {
 namespace {
@@ -114,6 +115,20 @@ void dequantize_q6_k(const std::uint8_t* src, float* dst, std::int64_t blocks) {
   }
 }
 
+// MXFP4 (ggml's block_mxfp4, the OCP microscaling format): byte 0 is an E8M0 exponent e, then
+// 16 bytes of 4-bit codes, element j (0..15) in the low nibble of byte 1 + j and element j + 16
+// in its high nibble. value = kMxfp4Values[code] * 2^(e - 128): the E2M1 values doubled, so the
+// scale is halved (ggml_e8m0_to_fp32_half). Both factors are exact, and so is their product.
+void dequantize_mxfp4(const std::uint8_t* x, float* y, std::int64_t blocks) {
+  for (std::int64_t i = 0; i < blocks; ++i, x += 17, y += 32) {
+    const float d = e8m0_to_fp32_half(x[0]);
+    for (int j = 0; j < 16; ++j) {
+      y[j] = static_cast<float>(kMxfp4Values[x[1 + j] & 0xF]) * d;
+      y[j + 16] = static_cast<float>(kMxfp4Values[x[1 + j] >> 4]) * d;
+    }
+  }
+}
+
 }  // namespace
 
 void dequantize_row(TensorType type, const std::uint8_t* src, float* dst, std::int64_t n) {
@@ -145,6 +160,9 @@ void dequantize_row(TensorType type, const std::uint8_t* src, float* dst, std::i
       return;
     case TensorType::Q6_K:
       dequantize_q6_k(src, dst, blocks);
+      return;
+    case TensorType::MXFP4:
+      dequantize_mxfp4(src, dst, blocks);
       return;
   }
   fail("cannot dequantize tensor type id {}", static_cast<std::uint32_t>(type));

@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "numerics/half.h"
+#include "numerics/mxfp4.h"
 
 // The algorithms below are those of llama.cpp's reference quantizers (ggml/src/ggml-quants.c,
 // MIT licence), re-implemented here. Bit-identical output requires the same float operations in
@@ -411,6 +412,38 @@ void quantize_q6_k(const float* x, std::uint8_t* y, std::int64_t blocks) {
   }
 }
 
+// MXFP4, as llama.cpp's quantize_row_mxfp4_ref: e = floor(log2 amax) - 2 + 127 (0 for an
+// all-zero block), then each value takes the code whose kMxfp4Values[code] * 2^(e - 128) is
+// nearest, ties to the lower code. No scale search: the largest code, 12 * 2^(e - 128) =
+// 1.5 * 2^floor(log2 amax), saturates the block's largest values when amax exceeds it.
+void quantize_mxfp4(const float* x, std::uint8_t* y, std::int64_t blocks) {
+  const auto best_code = [](float v, float d) {
+    int best = 0;
+    float best_err = std::fabs(static_cast<float>(kMxfp4Values[0]) * d - v);
+    for (int c = 1; c < 16; ++c) {
+      const float err = std::fabs(static_cast<float>(kMxfp4Values[c]) * d - v);
+      if (err < best_err) {
+        best = c;
+        best_err = err;
+      }
+    }
+    return best;
+  };
+  for (std::int64_t i = 0; i < blocks; ++i, x += 32, y += 17) {
+    check_finite(x, 32, TensorType::MXFP4, i);
+    float amax = 0.0f;
+    for (int j = 0; j < 32; ++j) amax = std::max(amax, std::fabs(x[j]));
+    // Below 2^-125 the exponent would go under E8M0's range (llama.cpp's cast is undefined
+    // there); such a block keeps the smallest exponent.
+    const float e = amax > 0.0f ? std::floor(std::log2(amax)) - 2.0f + 127.0f : 0.0f;
+    const auto code_e = static_cast<std::uint8_t>(std::clamp(e, 0.0f, 255.0f));
+    const float d = e8m0_to_fp32_half(code_e);
+    y[0] = code_e;
+    for (int j = 0; j < 16; ++j)
+      y[1 + j] = static_cast<std::uint8_t>(best_code(x[j], d) | (best_code(x[j + 16], d) << 4));
+  }
+}
+
 }  // namespace
 
 void quantize_row(TensorType type, const float* src, std::uint8_t* dst, std::int64_t n) {
@@ -442,6 +475,9 @@ void quantize_row(TensorType type, const float* src, std::uint8_t* dst, std::int
       return;
     case TensorType::Q6_K:
       quantize_q6_k(src, dst, blocks);
+      return;
+    case TensorType::MXFP4:
+      quantize_mxfp4(src, dst, blocks);
       return;
   }
   fail("cannot quantize to tensor type id {}", static_cast<std::uint32_t>(type));

@@ -12,7 +12,8 @@ namespace {
 //   Q8_0: fp16 d + 32 int8                         = 34 bytes / 32 values
 //   Q4_K: fp16 d, dmin + 12 bytes scales + 128 qs  = 144 bytes / 256 values
 //   Q6_K: 128 ql + 64 qh + 16 int8 scales + fp16 d = 210 bytes / 256 values
-constexpr std::array<TensorTypeInfo, 7> kSupported{{
+//   MXFP4: e8m0 exponent + 16 bytes of 4-bit codes  = 17 bytes / 32 values
+constexpr std::array<TensorTypeInfo, 8> kSupported{{
     {TensorType::F32, "f32", 1, 4},
     {TensorType::F16, "f16", 1, 2},
     {TensorType::Q4_0, "q4_0", 32, 18},
@@ -20,6 +21,7 @@ constexpr std::array<TensorTypeInfo, 7> kSupported{{
     {TensorType::Q4_K, "q4_K", 256, 144},
     {TensorType::Q6_K, "q6_K", 256, 210},
     {TensorType::BF16, "bf16", 1, 2},
+    {TensorType::MXFP4, "mxfp4", 32, 17},
 }};
 
 // Every ggml type id up to 39, for readable "unsupported type" errors.

@@ -17,6 +17,7 @@ enum class TensorType : std::uint32_t {
   Q4_K = 12,
   Q6_K = 14,
   BF16 = 30,
+  MXFP4 = 39,
 };
 
 struct TensorTypeInfo {

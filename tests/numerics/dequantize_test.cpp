@@ -97,6 +97,25 @@ TEST(DequantizeTest, Q8_0Layout) {
   }
 }
 
+// MXFP4 (../shared/fixtures/moe/README.md, 4.3): byte 0 the E8M0 exponent e, then element j in
+// the low nibble of byte 1 + j and element j + 16 in its high nibble; value = the doubled E2M1
+// value {0, 1, 2, 3, 4, 6, 8, 12, -0, -1, ..., -12} times 2^(e - 128), also at the ends of e's
+// range (e = 0 and 1 give fp32 subnormal scales, e = 255 gives 2^127).
+TEST(DequantizeTest, Mxfp4Layout) {
+  const std::array<float, 16> doubled{0, 1, 2, 3, 4, 6, 8, 12, 0, -1, -2, -3, -4, -6, -8, -12};
+  for (int e : {0, 1, 2, 100, 128, 130, 254, 255}) {
+    std::vector<std::uint8_t> bytes(17);
+    bytes[0] = static_cast<std::uint8_t>(e);
+    for (int j = 0; j < 16; ++j) bytes[1 + j] = static_cast<std::uint8_t>(j | ((15 - j) << 4));
+    const auto out = decode(TensorType::MXFP4, bytes, 32);
+    const float scale = std::ldexp(1.0f, e - 128);
+    for (int j = 0; j < 16; ++j) {
+      EXPECT_EQ(out[j], doubled[j] * scale) << "e " << e << " element " << j;
+      EXPECT_EQ(out[16 + j], doubled[15 - j] * scale) << "e " << e << " element " << 16 + j;
+    }
+  }
+}
+
 // Q4_K: fp16 d, fp16 dmin, 12 bytes of 6-bit scales/mins, 128 bytes of nibbles.
 // Sub-block s (32 values) decodes as d*sc[s] * q - dmin*m[s]. Scale packing (get_scale_min_k4):
 //   bytes 0..3:  sc[0..3] in bits 0..5, top two bits of sc[4..7] in bits 6..7
@@ -178,7 +197,9 @@ using testing::QuantizedFixture;
 
 // Bound on each tensor's relative RMS error sqrt(sum (deq - x)^2 / sum x^2) against the master.
 // Measured on these N(0, s) weights, per tensor: Q8_0 0.0053-0.0054, Q4_0 0.0846-0.0864,
-// Q4_K 0.0707-0.0719, Q6_K 0.0175-0.0179, F16 0.000206-0.000209, BF16 0.00165-0.00167.
+// Q4_K 0.0707-0.0719, Q6_K 0.0175-0.0179, F16 0.000206-0.000209, BF16 0.00165-0.00167,
+// MXFP4 0.1125-0.1188 (gpt-oss's experts: 4-bit E2M1 codes, and no scale search, so about half
+// the blocks saturate their largest value).
 // The bounds below leave about 1.5x headroom; they are what each format can achieve on
 // Gaussian data (e.g. Q8_0: step amax/127 with amax ~ 2.5 sigma over 32 values, error
 // step/sqrt(12) ~ 0.006 sigma).
@@ -191,6 +212,7 @@ double bound_for(TensorType type) {
     case TensorType::Q6_K: return 0.027;
     case TensorType::Q4_K: return 0.107;
     case TensorType::Q4_0: return 0.13;
+    case TensorType::MXFP4: return 0.18;
   }
   return 0.0;
 }
