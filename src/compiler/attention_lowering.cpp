@@ -101,8 +101,7 @@ void StepLowering::append_kv(const VTensor& source, const KvTable& table, std::i
   for (std::uint32_t d = 0; d < hd; ++d)
     vb_.map(Opcode::Distribute, {{{source.at(static_cast<std::uint32_t>(2 * g) + d / half)}, kd.at(d)}},
             static_cast<std::int32_t>(d % half), 0.0f, name);
-  const std::uint32_t n_parts = table.part_count();
-  for (std::uint32_t dp = 0; dp < n_parts; ++dp) {
+  for (std::uint32_t dp = 0; dp < table.part_count(); ++dp) {
     const std::vector<TableRef>& parts = table.parts[dp];
     const std::uint32_t dims = table.dims_in(dp, hd);
     const std::string pn = fmt::format("{}.d{}", name, dp);
@@ -116,7 +115,7 @@ void StepLowering::append_kv(const VTensor& source, const KvTable& table, std::i
     VTensor fresh = vb_.alloc(pn + ".new", dims, 1, {&kd, &old, &onehot, &pos_block, &table_t});
     std::vector<VectorStep> select;
     for (std::uint32_t d = 0; d < dims; ++d)
-      select.push_back({{onehot.at(0), kd.at(dp + d * n_parts), old.at(d)}, fresh.at(d)});
+      select.push_back({{onehot.at(0), kd.at(table.dim_at(dp, d)), old.at(d)}, fresh.at(d)});
     vb_.map(Opcode::Select, select, 0, 0.0f, pn);
     for (const TableRef& part : parts) vb_.scatter(pos_block.at(0), fresh.at(0), part, dims, pn + " store");
   }
@@ -213,7 +212,7 @@ void StepLowering::weigh_values(std::vector<HeadWork>& heads, const LayerPlaceme
         VTensor next = vb_.alloc(h.name + ".pv", dims, 1, {&h.p, &acc, &h.value_table});
         std::vector<VectorStep> steps;
         for (std::uint32_t i = 0; i < dims; ++i) {
-          const VecRef value = vt.at(blk, p + i * vt.part_count());
+          const VecRef value = vt.at(blk, vt.dim_at(p, i));
           if (blk == 0) steps.push_back({{h.p.at(blk), value}, next.at(i)});
           else steps.push_back({{h.p.at(blk), value, acc.at(i)}, next.at(i)});
         }
@@ -226,7 +225,7 @@ void StepLowering::weigh_values(std::vector<HeadWork>& heads, const LayerPlaceme
 // The head's output in its two vectors of out's row t: every dimension's lane sum (one Repeat
 // per dimension part and level), masked to its lane and summed in a tree (a lane meets only
 // exact zeros, so the value is the lane sum's, bit for bit).
-void StepLowering::place_head_output(HeadWork& h, const Rows& out, std::uint32_t t) {
+void StepLowering::place_head_output(HeadWork& h, const KvTable& values, const Rows& out, std::uint32_t t) {
   const std::uint32_t hd = static_cast<std::uint32_t>(c_.head_dim), half = hd / 2;
   std::vector<VTensor> totals;
   {
@@ -235,13 +234,12 @@ void StepLowering::place_head_output(HeadWork& h, const Rows& out, std::uint32_t
     const VectorBuilder::PoolScope anywhere(vb_, Pool::Anywhere);
     for (const VTensor& w : h.weighted) totals.push_back(vb_.reduce_lanes(Opcode::Add, w, h.name + ".pvsum", 1));
   }
-  const std::uint32_t parts = static_cast<std::uint32_t>(totals.size());
   for (std::uint32_t hf = 0; hf < 2; ++hf) {
     VTensor lanes = vb_.alloc(h.name + ".o", half, 4, {&lane_masks_});
     std::vector<VectorStep> steps;
     for (std::uint32_t lane = 0; lane < half; ++lane) {
       const std::uint32_t d = hf * half + lane;
-      steps.push_back({{lane_masks_.at(lane), totals[d % parts].at(d / parts)}, lanes.at(lane)});
+      steps.push_back({{lane_masks_.at(lane), totals[values.part_of(d)].at(values.index_of(d))}, lanes.at(lane)});
     }
     vb_.map(Opcode::Mul, steps, 0, 0.0f, h.name + ".o");
     const VTensor sum = vb_.reduce_vectors(Opcode::Add, lanes, h.name + ".o.sum");
@@ -255,7 +253,7 @@ void StepLowering::finish_heads(std::vector<HeadWork>& heads, const LayerPlaceme
                                 std::uint32_t t) {
   for (HeadWork& h : heads) softmax(h, t);
   weigh_values(heads, lp);
-  for (HeadWork& h : heads) place_head_output(h, out, t);
+  for (HeadWork& h : heads) place_head_output(h, lp.values[static_cast<std::size_t>(h.g)], out, t);
 }
 
 void StepLowering::lower_attention(const graph::Op& op, std::uint32_t t) {

@@ -115,11 +115,11 @@ Placed MemAllocator::allocate(const std::string& what, std::uint32_t vectors, in
   // Round-robin over groups of `stripes` slices, skipping groups that touch `avoid`.
   std::size_t& next = next_group_[static_cast<int>(pool)];
   const int groups = n / stripes;
+  const std::uint32_t depth = (vectors + stripes - 1) / stripes;  // addresses taken per slice
   std::vector<int> chosen;
   for (int tries = 0; tries < groups && chosen.empty(); ++tries) {
     const int g = static_cast<int>((next + tries) % groups);
     std::vector<int> candidate(slices.begin() + g * stripes, slices.begin() + (g + 1) * stripes);
-    const std::uint32_t depth = (vectors + stripes - 1) / stripes;
     const bool clash = std::any_of(candidate.begin(), candidate.end(), [&](int s) {
       return std::find(avoid.begin(), avoid.end(), s) != avoid.end() ||
              (pool == Pool::Anywhere && std::uint64_t{top_[s]} + depth > slice_vectors_);
@@ -130,7 +130,6 @@ Placed MemAllocator::allocate(const std::string& what, std::uint32_t vectors, in
     }
   }
   // A full pool borrows from the other one before the chip counts as full.
-  const std::uint32_t depth = (vectors + stripes - 1) / stripes;
   std::uint32_t top = 0;
   for (int s : chosen) top = std::max(top, top_[s]);
   if (std::uint64_t{top} + depth > slice_vectors_) {

@@ -242,9 +242,8 @@ KvTable StepLowering::kv_table(const std::string& name, std::vector<int>& avoid)
   const std::uint32_t parts = static_cast<std::uint32_t>(std::min<std::int64_t>(value_parts_, hd));
   KvTable t;
   for (std::uint32_t p = 0; p < parts; ++p) {
-    t.parts.emplace_back();  // dims_in() counts the parts
-    const auto dims = static_cast<std::int32_t>((hd - p + parts - 1) / parts);
-    t.parts.back() = table(fmt::format("{}.d{}", name, p), blocks_, dims, Pool::Weights, avoid);
+    const auto dims = static_cast<std::int32_t>(KvTable::dims_in(p, parts, hd));
+    t.parts.push_back(table(fmt::format("{}.d{}", name, p), blocks_, dims, Pool::Weights, avoid));
     for (const TableRef& part : t.parts.back()) avoid.push_back(part.slice);
   }
   return t;
@@ -277,10 +276,10 @@ KeyTable StepLowering::key_table(const std::string& name, std::vector<int>& avoi
 }
 
 VecRef KvTable::at(std::int64_t block, std::int64_t dim) const {
-  const std::int64_t n = static_cast<std::int64_t>(parts.size());
-  for (const TableRef& t : parts.at(static_cast<std::size_t>(dim % n)))
+  const auto d = static_cast<std::uint32_t>(dim);
+  for (const TableRef& t : parts.at(part_of(d)))
     if (block >= t.row_lo && block < t.row_lo + t.rows)
-      return {t.slice, static_cast<std::uint32_t>(t.addr + (block - t.row_lo) * t.row_vectors + dim / n), 1};
+      return {t.slice, static_cast<std::uint32_t>(t.addr + (block - t.row_lo) * t.row_vectors + index_of(d)), 1};
   fail("internal compiler error: block {} is in no part of its KV table", block);
 }
 

@@ -59,10 +59,15 @@ inline Value whole(Rows rows) { return Value{{std::move(rows)}, {}, false, 0}; }
 struct KvTable {
   std::vector<std::vector<TableRef>> parts;  // [dimension part] -> row parts
   std::uint32_t part_count() const { return static_cast<std::uint32_t>(parts.size()); }
-  // Dimensions in part p of a head_dim-wide head: p, p + parts, ...
-  std::uint32_t dims_in(std::uint32_t p, std::uint32_t head_dim) const {
-    return (head_dim - p + part_count() - 1) / part_count();
+  // Dimensions in part p of a head_dim-wide head cut into `parts`: p, p + parts, ...
+  static std::uint32_t dims_in(std::uint32_t p, std::uint32_t parts, std::uint32_t head_dim) {
+    return (head_dim - p + parts - 1) / parts;
   }
+  std::uint32_t dims_in(std::uint32_t p, std::uint32_t head_dim) const { return dims_in(p, part_count(), head_dim); }
+  // Dimension d's part and its index in that part's row, and back.
+  std::uint32_t part_of(std::uint32_t d) const { return d % part_count(); }
+  std::uint32_t index_of(std::uint32_t d) const { return d / part_count(); }
+  std::uint32_t dim_at(std::uint32_t part, std::uint32_t index) const { return part + index * part_count(); }
   VecRef at(std::int64_t block, std::int64_t dim) const;
   std::vector<int> slices() const;
 };
@@ -185,7 +190,7 @@ class StepLowering {
   void score(std::vector<HeadWork>& heads, const VTensor& q, const LayerPlacement& lp, const std::string& name);
   void softmax(HeadWork& h, std::uint32_t t);
   void weigh_values(std::vector<HeadWork>& heads, const LayerPlacement& lp);
-  void place_head_output(HeadWork& h, const Rows& out, std::uint32_t t);
+  void place_head_output(HeadWork& h, const KvTable& values, const Rows& out, std::uint32_t t);
   std::vector<std::pair<VecRef, std::uint32_t>> stripes(const Rows& r) const;
   std::vector<std::pair<VecRef, std::uint32_t>> boundary(const Rows& x, const Rows* sum) const;
   VTensor host_row(const VTensor& buffer, std::uint32_t t, std::uint32_t per_row = 1) const;
